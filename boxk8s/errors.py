@@ -1,0 +1,151 @@
+"""The API error hierarchy: each error knows the Kubernetes `Status` it becomes.
+
+Raised anywhere above the store (with `from` the cause), turned into a Status body by the
+API's error middleware. Reasons are the exact strings clients match on (metav1.StatusReason).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    code = 500
+    reason = "InternalError"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        name: str = "",
+        group: str = "",
+        kind: str = "",
+        causes: list[dict[str, str]] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.name = name
+        self.group = group
+        self.kind = kind
+        self.causes = causes or []
+        self.retry_after = retry_after
+
+    def status(self) -> dict[str, Any]:
+        details: dict[str, Any] = {}
+        if self.name:
+            details["name"] = self.name
+        if self.group:
+            details["group"] = self.group
+        if self.kind:
+            details["kind"] = self.kind
+        if self.causes:
+            details["causes"] = self.causes
+        if self.retry_after is not None:
+            details["retryAfterSeconds"] = self.retry_after
+        body: dict[str, Any] = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
+        if details:
+            body["details"] = details
+        return body
+
+
+class BadRequest(ApiError):
+    code = 400
+    reason = "BadRequest"
+
+
+class Unauthorized(ApiError):
+    code = 401
+    reason = "Unauthorized"
+
+
+class Forbidden(ApiError):
+    code = 403
+    reason = "Forbidden"
+
+
+class NotFound(ApiError):
+    code = 404
+    reason = "NotFound"
+
+
+class MethodNotAllowed(ApiError):
+    code = 405
+    reason = "MethodNotAllowed"
+
+
+class NotAcceptable(ApiError):
+    code = 406
+    reason = "NotAcceptable"
+
+
+class AlreadyExists(ApiError):
+    code = 409
+    reason = "AlreadyExists"
+
+
+class Conflict(ApiError):
+    code = 409
+    reason = "Conflict"
+
+
+class Expired(ApiError):
+    code = 410
+    reason = "Expired"
+
+
+class RequestEntityTooLarge(ApiError):
+    code = 413
+    reason = "RequestEntityTooLarge"
+
+
+class UnsupportedMediaType(ApiError):
+    code = 415
+    reason = "UnsupportedMediaType"
+
+
+class Invalid(ApiError):
+    code = 422
+    reason = "Invalid"
+
+
+class InternalError(ApiError):
+    code = 500
+    reason = "InternalError"
+
+
+def not_found(group: str, plural: str, name: str) -> NotFound:
+    resource = f"{plural}.{group}" if group else plural
+    return NotFound(f'{resource} "{name}" not found', name=name, group=group, kind=plural)
+
+
+def already_exists(group: str, plural: str, name: str) -> AlreadyExists:
+    resource = f"{plural}.{group}" if group else plural
+    return AlreadyExists(f'{resource} "{name}" already exists', name=name, group=group, kind=plural)
+
+
+def conflict(group: str, plural: str, name: str) -> Conflict:
+    resource = f"{plural}.{group}" if group else plural
+    return Conflict(
+        f'Operation cannot be fulfilled on {resource} "{name}": the object has been modified; '
+        "please apply your changes to the latest version and try again",
+        name=name,
+        group=group,
+        kind=plural,
+    )
+
+
+def invalid(group: str, kind: str, name: str, causes: list[dict[str, str]]) -> Invalid:
+    """Invalid in the apiserver's wording: `Kind.group "name" is invalid: [field: msg, ...]`."""
+    gk = f"{kind}.{group}" if group else kind
+    parts = [f"{c['field']}: {c['message']}" if c.get("field") else c["message"] for c in causes]
+    joined = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
+    return Invalid(f'{gk} "{name}" is invalid: {joined}', name=name, group=group, kind=kind, causes=causes)
