@@ -1,0 +1,18 @@
+"""The store: an append-only revision log on SQLite (kine's model), with watch and compaction."""
+
+from .errors import Compacted, KeyExists, KeyNotFound, RevisionConflict, StoreError
+from .model import StoreSettings, WatchEvent
+from .store import Store
+from .watch import Watch
+
+__all__ = [
+    "Compacted",
+    "KeyExists",
+    "KeyNotFound",
+    "RevisionConflict",
+    "Store",
+    "StoreError",
+    "StoreSettings",
+    "Watch",
+    "WatchEvent",
+]

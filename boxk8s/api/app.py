@@ -1,0 +1,170 @@
+"""The aiohttp application: routes, the auth and error middlewares, and the HTTPS server."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from boxk8s import errors
+from boxk8s.api import discovery
+from boxk8s.api.handlers import ResourceHandler
+from boxk8s.api.respond import json_response
+from boxk8s.resources import openapi
+from boxk8s.resources.service import Resources
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+OPEN_PATHS = ("/healthz", "/livez", "/readyz")
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    host: str = "127.0.0.1"
+    port: int = 6443
+    token: str = ""
+
+
+def _status_response(err: errors.ApiError) -> web.Response:
+    resp = json_response(err.status(), status=err.code)
+    if err.retry_after is not None:
+        resp.headers["Retry-After"] = str(err.retry_after)
+    return resp
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except errors.ApiError as e:
+        return _status_response(e)
+    except web.HTTPRequestEntityTooLarge:
+        return _status_response(errors.RequestEntityTooLarge("the request body is too large: limit is 3145728 bytes"))
+    except web.HTTPNotFound:
+        return _status_response(errors.NotFound("the server could not find the requested resource"))
+    except web.HTTPMethodNotAllowed:
+        return _status_response(errors.MethodNotAllowed("the server does not allow this method on the requested resource"))
+    except web.HTTPException as e:
+        if e.status >= 400:
+            err = errors.ApiError(e.reason or "error")
+            err.code = e.status
+            err.reason = "BadRequest" if e.status == 400 else "InternalError"
+            return _status_response(err)
+        raise
+    except (ConnectionResetError, TimeoutError):
+        raise
+    except Exception:  # the promise: a Status, never a traceback page
+        log.exception("internal error serving %s %s", request.method, request.path)
+        return _status_response(errors.InternalError("an internal error occurred; see the boxk8s log"))
+
+
+def auth_middleware(token: str) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    expected = f"Bearer {token}".encode()
+
+    @web.middleware
+    async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if token and request.path not in OPEN_PATHS:
+            got = request.headers.get("Authorization", "").encode()
+            if not hmac.compare_digest(got, expected):
+                return _status_response(errors.Unauthorized("Unauthorized"))
+        return await handler(request)
+
+    return check
+
+
+def build_app(resources: Resources, settings: ApiSettings) -> web.Application:
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware(settings.token)],
+        client_max_size=3 * 1024 * 1024 + 1024,
+    )
+    handler = ResourceHandler(resources)
+    server_address = f"{settings.host}:{settings.port}"
+
+    async def version(_: web.Request) -> web.Response:
+        return json_response(discovery.SERVER_VERSION)
+
+    async def health(_: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def api_root(_: web.Request) -> web.Response:
+        return json_response(discovery.api_versions(server_address))
+
+    async def apis_root(_: web.Request) -> web.Response:
+        return json_response(discovery.api_group_list())
+
+    async def core(request: web.Request) -> web.StreamResponse:
+        tail = request.match_info["tail"]
+        version, _, rest = tail.partition("/")
+        parts = [p for p in rest.split("/")] if rest else []
+        if not parts:
+            doc = discovery.api_resource_list("", version)
+            if doc is None:
+                raise errors.NotFound("the server could not find the requested resource")
+            return json_response(doc)
+        return await handler.handle(request, "", version, parts)
+
+    async def groups(request: web.Request) -> web.StreamResponse:
+        segs = request.match_info["tail"].split("/")
+        group = segs[0]
+        if len(segs) == 1 or segs[1] == "":
+            doc = discovery.api_group(group)
+            if doc is None:
+                raise errors.NotFound("the server could not find the requested resource")
+            return json_response(doc)
+        version, parts = segs[1], segs[2:]
+        if not parts or parts == [""]:
+            doc = discovery.api_resource_list(group, version)
+            if doc is None:
+                raise errors.NotFound("the server could not find the requested resource")
+            return json_response(doc)
+        return await handler.handle(request, group, version, parts)
+
+    async def openapi_v3_index(_: web.Request) -> web.Response:
+        return json_response(openapi.openapi_v3_index())
+
+    async def openapi_v3_doc(request: web.Request) -> web.Response:
+        path = request.match_info["tail"]
+        if path.startswith("api/"):
+            group, version = "", path[4:]
+        elif path.startswith("apis/"):
+            group, _, version = path[5:].partition("/")
+        else:
+            raise errors.NotFound("the server could not find the requested resource")
+        doc = openapi.openapi_v3_document(group, version)
+        if doc is None:
+            raise errors.NotFound("the server could not find the requested resource")
+        resp = web.Response(body=doc, content_type="application/json")
+        resp.headers["Cache-Control"] = "public, immutable"
+        return resp
+
+    async def openapi_v2(request: web.Request) -> web.Response:
+        accept = request.headers.get("Accept", "")
+        if accept and "json" not in accept and "*/*" not in accept:
+            raise errors.NotAcceptable("only application/json is served for /openapi/v2")
+        return web.Response(body=openapi.openapi_v2_document(), content_type="application/json")
+
+    async def not_found(_: web.Request) -> web.Response:
+        raise errors.NotFound("the server could not find the requested resource")
+
+    r = app.router
+    r.add_get("/version", version)
+    r.add_get("/version/", version)
+    for p in OPEN_PATHS:
+        r.add_get(p, health)
+    r.add_get("/api", api_root)
+    r.add_get("/api/", api_root)
+    r.add_get("/apis", apis_root)
+    r.add_get("/apis/", apis_root)
+    r.add_route("*", "/api/{tail:.+}", core)
+    r.add_route("*", "/apis/{tail:.+}", groups)
+    r.add_get("/openapi/v3", openapi_v3_index)
+    r.add_get("/openapi/v3/", openapi_v3_index)
+    r.add_get("/openapi/v3/{tail:.+}", openapi_v3_doc)
+    r.add_get("/openapi/v2", openapi_v2)
+    r.add_route("*", "/{tail:.*}", not_found)
+    return app
+

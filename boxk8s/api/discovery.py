@@ -1,0 +1,108 @@
+"""Discovery documents: /version, /api, /apis, /api/v1, /apis/<group>/<version>."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from boxk8s.resources.registry import RESOURCES, ResourceType, group_versions
+
+SERVER_VERSION = {
+    "major": "1",
+    "minor": "32",
+    "gitVersion": "v1.32.0+boxk8s",
+    "gitCommit": "0000000000000000000000000000000000000000",
+    "gitTreeState": "clean",
+    "buildDate": "2026-11-25T00:00:00Z",
+    "goVersion": "go1.23.0",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+
+# Subresources that are not the object itself: (kind, group, version, verbs).
+_SUBRESOURCE_KINDS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
+    "scale": ("Scale", "autoscaling", "v1", ("get", "patch", "update")),
+    "log": ("Pod", "", "", ("get",)),
+    "exec": ("PodExecOptions", "", "", ("create", "get")),
+    "attach": ("PodAttachOptions", "", "", ("create", "get")),
+    "portforward": ("PodPortForwardOptions", "", "", ("create", "get")),
+    "binding": ("Binding", "", "", ("create",)),
+    "eviction": ("Eviction", "policy", "v1", ("create",)),
+    "proxy": ("", "", "", ("create", "delete", "get", "patch", "update")),
+    "finalize": ("", "", "", ("update",)),
+}
+
+
+def _storage_hash(rt: ResourceType) -> str:
+    return hashlib.sha256(f"{rt.group}/{rt.version}/{rt.kind}".encode()).digest()[:8].hex()
+
+
+def _resource_entries(rt: ResourceType) -> list[dict[str, Any]]:
+    main: dict[str, Any] = {
+        "name": rt.plural,
+        "singularName": rt.singular,
+        "namespaced": rt.namespaced,
+        "kind": rt.kind,
+        "verbs": list(rt.verbs),
+        "storageVersionHash": _storage_hash(rt),
+    }
+    if rt.short_names:
+        main["shortNames"] = list(rt.short_names)
+    if rt.categories:
+        main["categories"] = list(rt.categories)
+    out = [main]
+    for sub in rt.subresources:
+        entry: dict[str, Any] = {"name": f"{rt.plural}/{sub}", "singularName": "", "namespaced": rt.namespaced}
+        if sub == "status":
+            entry.update(kind=rt.kind, verbs=["get", "patch", "update"])
+        else:
+            kind, group, version, verbs = _SUBRESOURCE_KINDS[sub]
+            if sub == "proxy":
+                kind = f"{rt.kind}ProxyOptions"
+            if sub == "finalize":
+                kind = rt.kind
+            entry.update(kind=kind, verbs=list(verbs))
+            if group:
+                entry.update(group=group, version=version)
+        out.append(entry)
+    return out
+
+
+def api_resource_list(group: str, version: str) -> dict[str, Any] | None:
+    rts = [rt for rt in RESOURCES if rt.group == group and rt.version == version]
+    if not rts:
+        return None
+    resources: list[dict[str, Any]] = []
+    for rt in rts:
+        resources.extend(_resource_entries(rt))
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": f"{group}/{version}" if group else version,
+        "resources": resources,
+    }
+
+
+def api_versions(server_address: str) -> dict[str, Any]:
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
+    }
+
+
+def api_group_list() -> dict[str, Any]:
+    groups: list[dict[str, Any]] = []
+    for group, version in group_versions():
+        if not group:
+            continue
+        gv = {"groupVersion": f"{group}/{version}", "version": version}
+        groups.append({"name": group, "versions": [gv], "preferredVersion": gv})
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+
+def api_group(group: str) -> dict[str, Any] | None:
+    for g in api_group_list()["groups"]:
+        if g["name"] == group:
+            return {"kind": "APIGroup", "apiVersion": "v1", **g}
+    return None

@@ -1,0 +1,207 @@
+"""The resource endpoints: CRUD, watch, and the status, scale and finalize subresources."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from aiohttp import web
+
+from boxk8s import errors
+from boxk8s.api import request as rq
+from boxk8s.api.respond import json_response, render_list, render_object, success_status
+from boxk8s.api.watch import serve_watch
+from boxk8s.resources import selectors
+from boxk8s.resources.admission import WriteOptions
+from boxk8s.resources.service import PATCH_TYPES, Resources
+
+
+def _not_found() -> errors.NotFound:
+    return errors.NotFound("the server could not find the requested resource")
+
+
+def _include_object(request: web.Request) -> str:
+    value = request.query.get("includeObject", "Metadata") or "Metadata"
+    if value not in ("None", "Metadata", "Object"):
+        raise errors.BadRequest(f"includeObject: unsupported value {value!r}: must be None, Metadata or Object")
+    return value
+
+
+class ResourceHandler:
+    def __init__(self, resources: Resources) -> None:
+        self.resources = resources
+
+    async def handle(self, request: web.Request, group: str, version: str, parts: list[str]) -> web.StreamResponse:
+        target = rq.parse_target(group, version, parts)
+        if target is None:
+            raise _not_found()
+        if target.subresource and target.subresource not in ("status", "scale", "finalize"):
+            raise errors.NotFound(f"the {target.subresource} subresource is not served yet by boxk8s")
+        method = request.method
+        if target.name is None:
+            if method == "GET":
+                return await self.list_or_watch(request, target)
+            if method == "POST":
+                return await self.create(request, target)
+            if method == "DELETE":
+                return await self.delete_collection(request, target)
+            raise errors.MethodNotAllowed(f"the server does not allow this method on the requested resource ({method})")
+        if target.legacy_watch:
+            raise _not_found()
+        if method == "GET":
+            return await self.get(request, target)
+        if method == "PUT":
+            return await self.update(request, target)
+        if method == "PATCH":
+            return await self.patch(request, target)
+        if method == "DELETE" and not target.subresource:
+            return await self.delete(request, target)
+        raise errors.MethodNotAllowed(f"the server does not allow this method on the requested resource ({method})")
+
+    # ---- collection ----
+    async def list_or_watch(self, request: web.Request, t: rq.Target) -> web.StreamResponse:
+        q = request.query
+        accept = rq.negotiate(request)
+        label = selectors.parse_label_selector(q["labelSelector"]) if q.get("labelSelector") else None
+        field = selectors.parse_field_selector(q["fieldSelector"], t.rt.kind) if q.get("fieldSelector") else None
+        if t.legacy_watch or rq.query_bool(q, "watch"):
+            return await serve_watch(
+                request, self.resources, t.rt, t.namespace,
+                label=label, field=field, accept=accept, include_object=_include_object(request),
+            )
+        limit = rq.query_int(q, "limit") or 0
+        if limit < 0:
+            raise errors.BadRequest("limit must not be negative")
+        items, list_meta = await self.resources.list(
+            t.rt, t.namespace, label=label, field=field, limit=limit,
+            continue_token=q.get("continue", ""), resource_version=q.get("resourceVersion", ""),
+            resource_version_match=q.get("resourceVersionMatch", ""),
+        )
+        return render_list(t.rt, items, list_meta, accept, _include_object(request))
+
+    async def create(self, request: web.Request, t: rq.Target) -> web.Response:
+        accept = rq.negotiate(request)
+        opts = rq.write_options(request)
+        body = await rq.read_body(request)
+        obj = await self.resources.create(t.rt, t.namespace, body, opts)
+        return render_object(t.rt, obj, accept, status=201, warnings=opts.warnings)
+
+    async def delete_collection(self, request: web.Request, t: rq.Target) -> web.Response:
+        q = request.query
+        label = selectors.parse_label_selector(q["labelSelector"]) if q.get("labelSelector") else None
+        field = selectors.parse_field_selector(q["fieldSelector"], t.rt.kind) if q.get("fieldSelector") else None
+        options = await self._delete_options(request)
+        dry = bool(q.getall("dryRun", []))
+        items, list_meta = await self.resources.list(t.rt, t.namespace, label=label, field=field)
+        deleted = []
+        for item in items:
+            try:
+                obj, _gone = await self.resources.delete(
+                    t.rt, item["metadata"].get("namespace"), item["metadata"]["name"], options, dry
+                )
+                deleted.append(obj)
+            except errors.NotFound:
+                continue
+        return render_list(t.rt, deleted, list_meta, rq.Accept())
+
+    # ---- one object ----
+    async def get(self, request: web.Request, t: rq.Target) -> web.Response:
+        accept = rq.negotiate(request)
+        assert t.name is not None
+        obj = await self.resources.get(t.rt, t.namespace, t.name)
+        if t.subresource == "scale":
+            return json_response(_scale_of(t.rt.api_version, obj))
+        return render_object(t.rt, obj, accept, _include_object(request))
+
+    async def update(self, request: web.Request, t: rq.Target) -> web.Response:
+        accept = rq.negotiate(request)
+        opts = rq.write_options(request)
+        body = await rq.read_body(request)
+        assert t.name is not None
+        if t.subresource == "scale":
+            return await self._write_scale(t, body, opts)
+        obj = await self.resources.update(t.rt, t.namespace, t.name, body, opts, t.subresource)
+        return render_object(t.rt, obj, accept, warnings=opts.warnings)
+
+    async def patch(self, request: web.Request, t: rq.Target) -> web.Response:
+        accept = rq.negotiate(request)
+        patch_type = PATCH_TYPES.get(request.content_type)
+        if patch_type is None:
+            raise errors.UnsupportedMediaType(
+                f"the body of the request was in an unknown format - accepted media types include: "
+                f"{', '.join(PATCH_TYPES)}"
+            )
+        opts = rq.write_options(request)
+        if opts.force and patch_type != "apply":
+            raise errors.BadRequest("force: Forbidden: may not be specified for non-apply patch")
+        body = await rq.read_body(request, allow_list=patch_type == "json")
+        assert t.name is not None
+        if t.subresource == "scale":
+            current = await self.resources.get(t.rt, t.namespace, t.name)
+            scale = _scale_of(t.rt.api_version, current)
+            patched = self.resources.patch_document(scale, patch_type, body)
+            return await self._write_scale(t, patched, opts)
+        obj = await self.resources.patch(t.rt, t.namespace, t.name, patch_type, body, opts, t.subresource)
+        return render_object(t.rt, obj, accept, warnings=opts.warnings)
+
+    async def delete(self, request: web.Request, t: rq.Target) -> web.Response:
+        options = await self._delete_options(request)
+        assert t.name is not None
+        dry = bool(request.query.getall("dryRun", []))
+        obj, gone = await self.resources.delete(t.rt, t.namespace, t.name, options, dry)
+        if gone and not t.rt.has_spec:
+            return json_response(success_status(t.rt, obj))
+        return json_response(obj)
+
+    async def _delete_options(self, request: web.Request) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if request.can_read_body and (request.content_length or 0) > 0:
+            body = await rq.read_body(request)
+            if isinstance(body, dict):
+                options = body
+        grace = rq.query_int(request.query, "gracePeriodSeconds")
+        if grace is not None:
+            options["gracePeriodSeconds"] = grace
+        policy = request.query.get("propagationPolicy")
+        if policy:
+            options["propagationPolicy"] = policy
+        if options.get("propagationPolicy") not in (None, "Orphan", "Background", "Foreground"):
+            raise errors.BadRequest(
+                f'propagationPolicy: Unsupported value: "{options["propagationPolicy"]}": '
+                'supported values: "Foreground", "Background", "Orphan"'
+            )
+        return options
+
+    async def _write_scale(self, t: rq.Target, scale: Any, opts: WriteOptions) -> web.Response:
+        if not isinstance(scale, dict):
+            raise errors.BadRequest("the body must be a Scale object")
+        replicas = (scale.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            raise errors.invalid("autoscaling", "Scale", t.name or "", [{
+                "reason": "FieldValueInvalid", "field": "spec.replicas",
+                "message": f"Invalid value: {replicas!r}: must be greater than or equal to 0",
+            }])
+        assert t.name is not None
+        body: dict[str, Any] = {"spec": {"replicas": replicas}}
+        rv = (scale.get("metadata") or {}).get("resourceVersion")
+        if rv:
+            body["metadata"] = {"resourceVersion": rv}
+        obj = await self.resources.patch(t.rt, t.namespace, t.name, "merge", body, opts)
+        return json_response(_scale_of(t.rt.api_version, obj))
+
+
+def _scale_of(api_version: str, obj: dict[str, Any]) -> dict[str, Any]:
+    md = obj["metadata"]
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    selector = spec.get("selector")
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {k: copy.deepcopy(md[k]) for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in md},
+        "spec": {"replicas": spec.get("replicas", 0)},
+        "status": {
+            "replicas": status.get("replicas", 0),
+            "selector": selectors.selector_to_string(selector) if isinstance(selector, dict) else "",
+        },
+    }

@@ -1,0 +1,160 @@
+"""Reading requests: the resource path, query options, bodies and content negotiation."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from aiohttp import web
+from multidict import MultiMapping
+
+from boxk8s import errors
+from boxk8s.resources import registry
+from boxk8s.resources.admission import WriteOptions
+from boxk8s.resources.registry import ResourceType
+
+MAX_BODY = 3 * 1024 * 1024  # the apiserver's request size limit
+
+
+@dataclass(frozen=True)
+class Target:
+    rt: ResourceType
+    namespace: str | None  # None: cluster-scoped kind, or all namespaces
+    name: str | None
+    subresource: str
+    legacy_watch: bool = False
+
+
+_NS_SUBRESOURCES = ("status", "finalize")
+
+
+def parse_target(group: str, version: str, parts: list[str]) -> Target | None:
+    """Interpret the path after /api/v1 or /apis/<group>/<version>. None: no such resource."""
+    legacy_watch = False
+    if parts and parts[0] == "watch":
+        legacy_watch = True
+        parts = parts[1:]
+    namespace: str | None = None
+    if (
+        len(parts) >= 3
+        and parts[0] == "namespaces"
+        and not (len(parts) == 3 and parts[2] in _NS_SUBRESOURCES)
+    ):
+        namespace = parts[1]
+        parts = parts[2:]
+    if not parts or len(parts) > 3:
+        return None
+    rt = registry.find(group, version, parts[0])
+    if rt is None:
+        return None
+    if namespace is not None and not rt.namespaced:
+        return None
+    name = parts[1] if len(parts) > 1 else None
+    sub = parts[2] if len(parts) > 2 else ""
+    if sub and sub not in rt.subresources:
+        return None
+    if name == "":
+        return None
+    return Target(rt, namespace, name, sub, legacy_watch)
+
+
+def query_bool(query: MultiMapping[str], key: str) -> bool:
+    return query.get(key, "").lower() in ("true", "1")
+
+
+def query_int(query: MultiMapping[str], key: str) -> int | None:
+    value = query.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError as e:
+        raise errors.BadRequest(f"invalid value for {key}: {value!r}: must be an integer") from e
+
+
+def write_options(request: web.Request) -> WriteOptions:
+    q = request.query
+    dry = q.getall("dryRun", [])
+    for d in dry:
+        if d != "All":
+            raise errors.BadRequest(f'Invalid dryRun value "{d}": only "All" is supported')
+    validation = q.get("fieldValidation", "Warn") or "Warn"
+    if validation not in ("Strict", "Warn", "Ignore"):
+        raise errors.BadRequest(
+            f"fieldValidation must be one of Strict, Warn, Ignore (got {validation!r})"
+        )
+    manager = q.get("fieldManager", "") or _manager_from_agent(request.headers.get("User-Agent", ""))
+    if len(manager) > 128:
+        raise errors.BadRequest("fieldManager: Too long: may not be more than 128 bytes")
+    force = query_bool(q, "force")
+    return WriteOptions(dry_run=bool(dry), field_validation=validation, field_manager=manager, force=force)
+
+
+def _manager_from_agent(agent: str) -> str:
+    # The apiserver's default: the User-Agent up to the first '/'.
+    return agent.split("/", 1)[0][:128] if agent else ""
+
+
+async def read_body(request: web.Request, *, allow_list: bool = False, yaml_ok: bool = True) -> Any:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise errors.RequestEntityTooLarge("the request body is too large: limit is 3145728 bytes")
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise errors.RequestEntityTooLarge("the request body is too large: limit is 3145728 bytes")
+    if not raw.strip():
+        raise errors.BadRequest("the request body is empty: an object is required")
+    ctype = request.content_type
+    if ctype == "application/vnd.kubernetes.protobuf":
+        raise errors.UnsupportedMediaType(
+            'the body of the request was in an unknown format - accepted media types include: '
+            'application/json, application/yaml'
+        )
+    try:
+        if ctype in ("application/yaml", "application/apply-patch+yaml") and yaml_ok:
+            body = yaml.safe_load(raw)
+        else:
+            body = json.loads(raw)
+    except (ValueError, yaml.YAMLError) as e:
+        raise errors.BadRequest(f"the body of the request could not be decoded: {_short(e)}") from e
+    if isinstance(body, list) and not allow_list:
+        raise errors.BadRequest("the body of the request must be an object, not a list")
+    if not isinstance(body, dict | list):
+        raise errors.BadRequest("the body of the request must be an object")
+    return body
+
+
+def _short(e: Exception) -> str:
+    return str(e).splitlines()[0][:300] if str(e) else type(e).__name__
+
+
+@dataclass(frozen=True)
+class Accept:
+    table: bool = False
+    partial_metadata: bool = False
+
+
+def negotiate(request: web.Request) -> Accept:
+    """Pick the representation: plain JSON, a meta.k8s.io Table, or PartialObjectMetadata."""
+    header = request.headers.get("Accept", "")
+    if not header:
+        return Accept()
+    json_ok = False
+    for part in header.split(","):
+        fields = [f.strip() for f in part.split(";")]
+        media = fields[0]
+        params = dict(f.split("=", 1) for f in fields[1:] if "=" in f)
+        if media in ("application/json", "*/*", "application/*", "application/yaml"):
+            if params.get("as") == "Table" and params.get("g") == "meta.k8s.io" and params.get("v") in ("v1", "v1beta1"):
+                return Accept(table=True)
+            if params.get("as") in ("PartialObjectMetadata", "PartialObjectMetadataList") and params.get("g") == "meta.k8s.io":
+                return Accept(partial_metadata=True)
+            if "as" not in params:
+                json_ok = True
+    if not json_ok:
+        raise errors.NotAcceptable(
+            "only the following media types are accepted: application/json, application/yaml, "
+            "application/json;as=Table;v=v1;g=meta.k8s.io"
+        )
+    return Accept()

@@ -1,0 +1,67 @@
+"""Writing responses: JSON bodies, lists, tables, partial metadata and Warning headers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from boxk8s.api.request import Accept
+from boxk8s.resources import tables
+from boxk8s.resources.registry import ResourceType
+
+TABLE_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None,
+                  content_type: str = "application/json") -> web.Response:
+    resp = web.Response(body=dumps(obj), status=status, content_type="application/json")
+    if content_type != "application/json":
+        resp.headers["Content-Type"] = content_type
+    for w in warnings or []:
+        resp.headers.add("Warning", '299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return resp
+
+
+def partial_metadata(obj: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj.get("metadata", {})}
+
+
+def render_object(rt: ResourceType, obj: dict[str, Any], accept: Accept, include_object: str = "Metadata",
+                  status: int = 200, warnings: list[str] | None = None) -> web.Response:
+    if accept.table:
+        return json_response(tables.table(rt, [obj], include_object=include_object), status, warnings, TABLE_TYPE)
+    if accept.partial_metadata:
+        return json_response(partial_metadata(obj), status, warnings)
+    return json_response(obj, status, warnings)
+
+
+def render_list(rt: ResourceType, items: list[dict[str, Any]], list_meta: dict[str, Any], accept: Accept,
+                include_object: str = "Metadata") -> web.Response:
+    if accept.table:
+        return json_response(
+            tables.table(rt, items, include_object=include_object, list_meta=list_meta), content_type=TABLE_TYPE
+        )
+    if accept.partial_metadata:
+        return json_response({
+            "kind": "PartialObjectMetadataList",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": list_meta,
+            "items": [partial_metadata(i) for i in items],
+        })
+    return json_response({"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": list_meta, "items": items})
+
+
+def success_status(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    md = obj.get("metadata", {})
+    details: dict[str, Any] = {"name": md.get("name", ""), "kind": rt.plural}
+    if rt.group:
+        details["group"] = rt.group
+    if md.get("uid"):
+        details["uid"] = md["uid"]
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}

@@ -1,0 +1,130 @@
+"""Streaming watch responses: newline-delimited JSON events, bookmarks and timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from boxk8s import errors
+from boxk8s.api.request import Accept
+from boxk8s.api.respond import TABLE_TYPE, dumps, partial_metadata
+from boxk8s.resources import tables
+from boxk8s.resources.registry import ResourceType
+from boxk8s.resources.service import Predicate, Resources
+
+BOOKMARK_INTERVAL = 60.0
+MIN_REQUEST_TIMEOUT = 1800  # the apiserver's --min-request-timeout
+
+
+async def _with_bookmarks(
+    events: AsyncIterator[tuple[str, dict[str, Any]]], interval: float, enabled: bool
+) -> AsyncIterator[tuple[str, dict[str, Any]] | None]:
+    """Yield events; yield None when `interval` passes without one (time for a bookmark)."""
+    it = events.__aiter__()
+    nxt: asyncio.Task[tuple[str, dict[str, Any]]] | None = None
+    try:
+        while True:
+            if nxt is None:
+                nxt = asyncio.ensure_future(it.__anext__())
+            done, _ = await asyncio.wait({nxt}, timeout=interval if enabled else None)
+            if not done:
+                yield None
+                continue
+            try:
+                item = nxt.result()
+            except StopAsyncIteration:
+                return
+            nxt = None
+            yield item
+    finally:
+        if nxt is not None:
+            nxt.cancel()
+            with contextlib.suppress(BaseException):
+                await nxt
+        aclose = getattr(it, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+async def serve_watch(
+    request: web.Request,
+    resources: Resources,
+    rt: ResourceType,
+    namespace: str | None,
+    *,
+    label: Predicate | None,
+    field: Predicate | None,
+    accept: Accept,
+    include_object: str,
+) -> web.StreamResponse:
+    q = request.query
+    rv = q.get("resourceVersion", "")
+    timeout_s = q.get("timeoutSeconds")
+    timeout = float(timeout_s) if timeout_s else MIN_REQUEST_TIMEOUT * (1 + random.random())
+    bookmarks = q.get("allowWatchBookmarks", "").lower() == "true"
+    send_initial = None
+    if "sendInitialEvents" in q:
+        send_initial = q["sendInitialEvents"].lower() == "true"
+        if send_initial and q.get("resourceVersionMatch") != "NotOlderThan":
+            raise errors.Invalid(
+                "resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
+            )
+    events = await resources.watch(
+        rt, namespace, resource_version=rv, label=label, field=field, send_initial=send_initial
+    )
+    resp = web.StreamResponse(status=200)
+    resp.content_type = "application/json"
+    if accept.table:
+        resp.headers["Content-Type"] = TABLE_TYPE
+    resp.headers["Cache-Control"] = "no-cache, private"
+    resp.enable_chunked_encoding()
+    await resp.prepare(request)
+
+    last_rv = rv or "0"
+    first_table = True
+
+    def encode(ev_type: str, obj: dict[str, Any]) -> bytes:
+        nonlocal first_table
+        if ev_type in ("BOOKMARK", "ERROR"):
+            body: dict[str, Any] = obj
+        elif accept.table:
+            body = tables.table(rt, [obj], include_object=include_object)
+            if not first_table:
+                body["columnDefinitions"] = []
+            first_table = False
+        elif accept.partial_metadata:
+            body = partial_metadata(obj)
+        else:
+            body = obj
+        return dumps({"type": ev_type, "object": body}) + b"\n"
+
+    try:
+        async with asyncio.timeout(timeout):
+            async for item in _with_bookmarks(events, BOOKMARK_INTERVAL, bookmarks):
+                if item is None:
+                    mark = {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {"resourceVersion": last_rv}}
+                    await resp.write(encode("BOOKMARK", mark))
+                    continue
+                ev_type, obj = item
+                if ev_type == "BOOKMARK":
+                    if not bookmarks and send_initial is None:
+                        continue
+                    obj = {"kind": rt.kind, "apiVersion": rt.api_version, **obj}
+                last_rv = obj.get("metadata", {}).get("resourceVersion", last_rv)
+                await resp.write(encode(ev_type, obj))
+    except TimeoutError:
+        pass
+    except errors.ApiError as e:
+        await resp.write(encode("ERROR", e.status()))
+    except (ConnectionResetError, asyncio.CancelledError):
+        raise
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
+    with contextlib.suppress(ConnectionResetError):
+        await resp.write_eof()
+    return resp

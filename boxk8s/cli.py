@@ -1,0 +1,81 @@
+"""The `boxk8s` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from boxk8s.cluster import Cluster, Ready
+from boxk8s.config import ClusterSettings
+
+log = logging.getLogger("boxk8s")
+
+state_dir_option = click.option(
+    "--state-dir", type=click.Path(path_type=Path), default=Path(".boxk8s"), show_default=True,
+    help="Where the cluster keeps its database, certificates and kubeconfig.",
+)
+
+
+@click.group()
+@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
+def main(log_level: str) -> None:
+    """A whole Kubernetes cluster in one process, for local development."""
+    logging.basicConfig(
+        level=log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@main.command()
+@state_dir_option
+@click.option("--port", default=6443, show_default=True, help="API port (0 picks a free one).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the API listens on.")
+@click.option("--no-kubeconfig", is_flag=True, help="Do not merge a `boxk8s` context into $KUBECONFIG or ~/.kube/config.")
+def up(state_dir: Path, port: int, host: str, no_kubeconfig: bool) -> None:
+    """Run the cluster in the foreground until Ctrl-C or SIGTERM."""
+    settings = ClusterSettings(state_dir=state_dir, host=host, port=port, write_kubeconfig=not no_kubeconfig)
+
+    def ready(r: Ready) -> None:
+        click.echo(f"boxk8s is ready in {r.seconds:.2f}s: API at {r.server}", err=False)
+        click.echo(f"kubeconfig: {r.kubeconfig_path}" + ("" if no_kubeconfig else " (context `boxk8s` merged)"))
+        sys.stdout.flush()
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await Cluster(settings).run(stop, ready)
+
+    try:
+        asyncio.run(run())
+    except OSError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo("boxk8s stopped")
+
+
+@main.command("kubeconfig")
+@state_dir_option
+def kubeconfig_cmd(state_dir: Path) -> None:
+    """Print the kubeconfig of the cluster in STATE_DIR."""
+    path = ClusterSettings(state_dir=state_dir).own_kubeconfig
+    if not path.exists():
+        raise click.ClickException(f"no kubeconfig at {path}: run `boxk8s up` first")
+    click.echo(path.read_text(), nl=False)
+
+
+@main.command()
+def version() -> None:
+    """Print the boxk8s version and the Kubernetes version it speaks."""
+    from boxk8s.api.discovery import SERVER_VERSION
+
+    click.echo(f"boxk8s 0.1.0 (Kubernetes {SERVER_VERSION['gitVersion']})")
+
+
+
+if __name__ == "__main__":
+    main()

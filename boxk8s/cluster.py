@@ -1,0 +1,131 @@
+"""The supervisor: builds the components, starts them in order, stops them in reverse.
+
+Every long-running coroutine is a named task in one TaskGroup. A signal only sets the stop
+event; stopping cancels the tasks newest first under one deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from boxk8s import errors, kubeconfig
+from boxk8s.api.app import ApiSettings, build_app
+from boxk8s.config import ClusterSettings
+from boxk8s.controllers.namespace import NamespaceController
+from boxk8s.resources import registry
+from boxk8s.resources.service import Resources
+from boxk8s.store import Store, StoreSettings
+from boxk8s.tls import Credentials, ensure_credentials
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Ready:
+    server: str
+    kubeconfig_path: str
+    seconds: float
+
+
+async def bootstrap(resources: Resources) -> None:
+    """What every cluster has: the system namespaces and the `kubernetes` Service."""
+    ns_rt = registry.find("", "v1", "namespaces")
+    svc_rt = registry.find("", "v1", "services")
+    assert ns_rt and svc_rt
+    for name in registry.SYSTEM_NAMESPACES:
+        with contextlib.suppress(errors.AlreadyExists):
+            await resources.create(ns_rt, None, {
+                "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+                "spec": {"finalizers": ["kubernetes"]},
+            })
+    with contextlib.suppress(errors.AlreadyExists):
+        await resources.create(svc_rt, "default", {
+            "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {
+                "type": "ClusterIP",
+                "clusterIP": "10.96.0.1",
+                "clusterIPs": ["10.96.0.1"],
+                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
+                "sessionAffinity": "None",
+            },
+        })
+
+
+class Cluster:
+    def __init__(self, settings: ClusterSettings) -> None:
+        self.settings = settings
+        self.port = settings.port
+
+    async def run(self, stop: asyncio.Event, on_ready: Callable[[Ready], None] | None = None) -> None:
+        started = time.monotonic()
+        s = self.settings
+        s.state_dir.mkdir(parents=True, exist_ok=True)
+        creds = ensure_credentials(s.state_dir, [s.host] if s.host not in ("0.0.0.0", "::") else [])
+        store = await Store.open(StoreSettings(
+            path=s.db_path, compaction_interval=s.compaction_interval, compaction_keep=s.compaction_keep,
+        ))
+        try:
+            resources = Resources(store)
+            await bootstrap(resources)
+            app = build_app(resources, ApiSettings(host=s.host, port=s.port, token=creds.token))
+            runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0, access_log=None)
+            await runner.setup()
+            try:
+                site = web.TCPSite(runner, s.host, s.port, ssl_context=creds.server_ssl_context(), reuse_address=True)
+                await site.start()
+                self.port = _bound_port(site, s.port)
+                server = f"https://{_url_host(s.host)}:{self.port}"
+                kc_path = self._write_kubeconfig(server, creds)
+                async with asyncio.TaskGroup() as tg:
+                    tasks = [
+                        self._task(tg, store.run(), "store-compaction"),
+                        self._task(tg, NamespaceController(resources).run(), "namespace-controller"),
+                    ]
+                    if on_ready:
+                        on_ready(Ready(server, str(kc_path), time.monotonic() - started))
+                    await stop.wait()
+                    await self._stop(tasks)
+            finally:
+                await runner.cleanup()
+        finally:
+            await store.close()
+
+    def _task(self, tg: asyncio.TaskGroup, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        return tg.create_task(coro, name=name)
+
+    async def _stop(self, tasks: list[asyncio.Task[Any]]) -> None:
+        async with asyncio.timeout(self.settings.stop_timeout):
+            for task in reversed(tasks):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    def _write_kubeconfig(self, server: str, creds: Credentials) -> str:
+        config = kubeconfig.render(server, creds)
+        kubeconfig.write(self.settings.own_kubeconfig, config)
+        if self.settings.write_kubeconfig:
+            target = self.settings.kubeconfig_path or kubeconfig.default_user_path()
+            kubeconfig.merge_into(target, config)
+        return str(self.settings.own_kubeconfig)
+
+
+def _bound_port(site: web.TCPSite, requested: int) -> int:
+    server = site._server  # aiohttp keeps the asyncio server here
+    sockets = getattr(server, "sockets", None) or []
+    for sock in sockets:
+        return int(sock.getsockname()[1])
+    return requested
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host

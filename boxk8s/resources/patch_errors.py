@@ -1,0 +1,24 @@
+"""Errors raised by the patch functions; the API layer turns them into 400/409/422 Statuses."""
+
+from __future__ import annotations
+
+
+class PatchError(ValueError):
+    """A patch that cannot be applied: malformed, or failing one of its own preconditions."""
+
+
+class ApplyConflict(PatchError):
+    """Server-side apply would change fields another manager owns (409 Conflict upstream)."""
+
+    def __init__(self, message: str, conflicts: list[tuple[str, str]]) -> None:
+        super().__init__(message)
+        # (manager as printed upstream, e.g. `"kubectl" using apps/v1`; field path like
+        # ".spec.replicas") pairs, for Status causes.
+        self.conflicts = conflicts
+
+    def causes(self) -> list[dict[str, str]]:
+        """Status causes as upstream sends them (type FieldManagerConflict)."""
+        return [
+            {"type": "FieldManagerConflict", "message": f"conflict with {who}", "field": path}
+            for who, path in self.conflicts
+        ]

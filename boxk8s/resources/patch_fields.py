@@ -1,0 +1,148 @@
+"""Field sets in the FieldsV1 format of `metadata.managedFields`.
+
+A field set is a set of paths; a path is a tuple of FieldsV1 path elements: `f:<name>` for a
+field or map key, `k:{"name":"web"}` for an item of a keyed list, `v:"x"` for a member of a set.
+FieldsV1 encodes the set as a tree whose leaves `{}` are members; an inner node that is itself a
+member (a keyed list item) carries `".": {}`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from boxk8s.resources.patch_schema import FieldMeta, Schema, field_meta, item_meta, root_schema
+
+Path = tuple[str, ...]
+FieldSet = set[Path]
+
+# Upstream fieldmanager strips these: they identify the object rather than belong to a manager.
+STRIPPED: frozenset[Path] = frozenset(
+    {("f:apiVersion",), ("f:kind",)}
+    | {
+        ("f:metadata", f"f:{name}")
+        for name in (
+            "name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
+            "selfLink", "managedFields", "deletionTimestamp", "deletionGracePeriodSeconds",
+        )
+    }
+)
+
+
+def list_keys(meta: FieldMeta) -> tuple[str, tuple[str, ...]]:
+    """How server-side apply treats a list: ("map", keys), ("set", ()) or ("atomic", ())."""
+    if meta.list_type == "map" and meta.map_keys:
+        return "map", meta.map_keys
+    if meta.merge_key and "merge" in meta.strategies:
+        return "map", (meta.merge_key,)
+    if meta.list_type == "set" or "merge" in meta.strategies:
+        return "set", ()
+    return "atomic", ()
+
+
+def item_element(item: dict[str, Any], keys: tuple[str, ...]) -> str:
+    # A key field left out of the item (a defaulted `protocol`) is left out of the identity too.
+    return "k:" + json.dumps({k: item[k] for k in keys if k in item}, sort_keys=True, separators=(",", ":"))
+
+
+def value_element(value: Any) -> str:
+    return "v:" + json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def field_set(obj: dict[str, Any], schema: Schema) -> FieldSet:
+    """Every leaf field of `obj` (nulls skipped), keyed list items included as members."""
+    out: FieldSet = set()
+    _collect_map(obj, schema, (), out)
+    return {p for p in out if not _stripped(p)}
+
+
+def _stripped(path: Path) -> bool:
+    return any(path[: len(s)] == s for s in STRIPPED)
+
+
+def _collect_map(obj: dict[str, Any], schema: Schema, path: Path, out: FieldSet) -> None:
+    for key, value in obj.items():
+        if value is not None:
+            _collect(value, field_meta(schema, key), path + (f"f:{key}",), out)
+
+
+def _collect(value: Any, meta: FieldMeta, path: Path, out: FieldSet) -> None:
+    if isinstance(value, dict) and value:
+        _collect_map(value, meta.schema, path, out)
+    elif isinstance(value, list) and value:
+        _collect_list(value, meta, path, out)
+    else:
+        out.add(path)  # scalars, empty maps and lists are owned as a whole
+
+
+def _collect_list(value: list[Any], meta: FieldMeta, path: Path, out: FieldSet) -> None:
+    kind, keys = list_keys(meta)
+    if kind == "map" and all(isinstance(v, dict) for v in value):
+        schema = item_meta(meta.schema).schema
+        for item in value:
+            at = path + (item_element(item, keys),)
+            out.add(at)
+            _collect_map(item, schema, at, out)
+    elif kind == "set" and not any(isinstance(v, dict | list) for v in value):
+        out.update(path + (value_element(v),) for v in value)
+    else:
+        out.add(path)
+
+
+def to_fields_v1(paths: FieldSet) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    members: set[Path] = set()
+    for path in paths:
+        node = tree
+        for element in path:
+            node = node.setdefault(element, {})
+        members.add(path)
+    for path in members:
+        node = tree
+        for element in path:
+            node = node[element]
+        if node:
+            node["."] = {}
+    return _sorted_tree(tree)
+
+
+def _sorted_tree(tree: dict[str, Any]) -> dict[str, Any]:
+    # Deterministic, upstream-like output: "." first, then elements in order.
+    return {k: _sorted_tree(tree[k]) for k in sorted(tree, key=lambda k: (k != ".", k))}
+
+
+def from_fields_v1(tree: Any, prefix: Path = ()) -> FieldSet:
+    out: FieldSet = set()
+    if not isinstance(tree, dict):
+        return out
+    for element, child in tree.items():
+        if element == ".":
+            out.add(prefix)
+        elif isinstance(child, dict) and child:
+            out |= from_fields_v1(child, prefix + (element,))
+        else:
+            out.add(prefix + (element,))
+    return out
+
+
+def fields_v1(obj: dict[str, Any], definition: str) -> dict[str, Any]:
+    """The FieldsV1 set of what `obj` sets (used for managedFields of Update operations)."""
+    return to_fields_v1(field_set(obj, root_schema(definition)))
+
+
+def format_path(path: Path) -> str:
+    """Upstream's field path rendering: `.spec.containers[name="web"].image`."""
+    out = ""
+    for element in path:
+        kind, _, rest = element.partition(":")
+        if kind == "f":
+            out += "." + rest
+        elif kind == "k":
+            fields = json.loads(rest)
+            out += "[" + ",".join(f"{k}={json.dumps(v)}" for k, v in fields.items()) + "]"
+        elif kind == "v":
+            out += f"[={rest}]"
+        else:
+            out += f"[{rest}]"
+    return out
+

@@ -1,0 +1,465 @@
+"""The resource layer: CRUD on Kubernetes objects with the apiserver's bookkeeping.
+
+Every writer — the HTTP API, controllers, the kubelet, the dev loop — goes through here, so
+validation, defaults, resourceVersions and watch events are the same for all of them.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from boxk8s import errors
+from boxk8s.resources import meta, patch, registry, status
+from boxk8s.resources.admission import WriteOptions, decode, default_and_validate
+from boxk8s.resources.registry import ResourceType
+from boxk8s.store import Compacted, KeyExists, KeyNotFound, RevisionConflict, Store
+
+log = logging.getLogger(__name__)
+
+Predicate = Callable[[dict[str, Any]], bool]
+
+PATCH_TYPES = {
+    "application/json-patch+json": "json",
+    "application/merge-patch+json": "merge",
+    "application/strategic-merge-patch+json": "strategic",
+    "application/apply-patch+yaml": "apply",
+    "application/apply-patch+cbor": "apply",
+}
+
+
+def _rv(obj: dict[str, Any]) -> int | None:
+    value = (obj.get("metadata") or {}).get("resourceVersion")
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError) as e:
+        raise errors.BadRequest(f"invalid resourceVersion {value!r}") from e
+
+
+class Resources:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # ---- reads ----------------------------------------------------------------------------
+    async def get(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
+        try:
+            return await self.store.get(rt.key(namespace, name))
+        except KeyNotFound as e:
+            raise errors.not_found(rt.group, rt.plural, name) from e
+
+    async def list(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        *,
+        label: Predicate | None = None,
+        field: Predicate | None = None,
+        limit: int = 0,
+        continue_token: str = "",
+        resource_version: str = "",
+        resource_version_match: str = "",
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Items and the list's metadata (resourceVersion, continue)."""
+        start_after = ""
+        revision: int | None = None
+        if continue_token:
+            revision, start_after = _decode_continue(continue_token)
+        elif resource_version_match == "Exact" and resource_version not in ("", "0"):
+            revision = int(resource_version)
+        try:
+            items, list_rev = await self.store.list(rt.key_prefix(namespace), revision)
+        except Compacted as e:
+            if continue_token:
+                raise errors.Expired(
+                    "The provided continue parameter is too old to display a consistent list result. "
+                    "You can start a new list without the continue parameter."
+                ) from e
+            raise errors.Expired(f"too old resource version: {revision} ({e.compact_revision})") from e
+        out: list[dict[str, Any]] = []
+        list_meta: dict[str, Any] = {"resourceVersion": str(list_rev)}
+        for item in items:
+            key = rt.key(item["metadata"].get("namespace"), item["metadata"]["name"])
+            if start_after and key <= start_after:
+                continue
+            if label and not label(item["metadata"].get("labels") or {}):
+                continue
+            if field and not field(item):
+                continue
+            if limit and len(out) == limit:
+                last = out[-1]["metadata"]
+                list_meta["continue"] = _encode_continue(list_rev, rt.key(last.get("namespace"), last["name"]))
+                list_meta["remainingItemCount"] = 1  # a lower bound; exact counts are not promised
+                break
+            out.append(item)
+        return out, list_meta
+
+    # ---- writes ---------------------------------------------------------------------------
+    async def create(
+        self, rt: ResourceType, namespace: str | None, body: Any, opts: WriteOptions | None = None,
+        *, operation: str = "Update",
+    ) -> dict[str, Any]:
+        opts = opts or WriteOptions()
+        obj = decode(rt, body, opts)
+        md = meta.metadata(obj)
+        self._check_namespace(rt, namespace, md)
+        if rt.namespaced:
+            await self._namespace_accepts_writes(namespace or "default")
+        if not md.get("name"):
+            if md.get("generateName"):
+                md["name"] = meta.generate_name(md["generateName"])
+        for k in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
+            md.pop(k, None)
+        md["uid"] = meta.new_uid()
+        md["creationTimestamp"] = meta.now_rfc3339()
+        if rt.has_spec:
+            md["generation"] = 1
+        status.prepare_for_create(rt, obj)
+        default_and_validate(rt, obj)
+        self._record_manager(rt, obj, obj, opts, operation)
+        if opts.dry_run:
+            return obj
+        try:
+            return await self.store.create(rt.key(namespace, md["name"]), obj)
+        except KeyExists as e:
+            raise errors.already_exists(rt.group, rt.plural, md["name"]) from e
+
+    async def update(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        opts: WriteOptions | None = None,
+        subresource: str = "",
+    ) -> dict[str, Any]:
+        opts = opts or WriteOptions()
+        obj = decode(rt, body, opts)
+        md = meta.metadata(obj)
+        self._check_namespace(rt, namespace, md)
+        if md.get("name") and md["name"] != name:
+            raise errors.BadRequest(f"the name of the object ({md['name']}) does not match the name on the URL ({name})")
+        md["name"] = name
+        current = await self.get(rt, namespace, name)
+        expected = _rv(obj)
+        return await self._replace(rt, namespace, current, obj, opts, subresource, expected, "Update")
+
+    async def patch(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        patch_type: str,
+        body: Any,
+        opts: WriteOptions | None = None,
+        subresource: str = "",
+    ) -> dict[str, Any]:
+        opts = opts or WriteOptions()
+        for _attempt in range(8):
+            try:
+                current = await self.get(rt, namespace, name)
+            except errors.NotFound:
+                if patch_type != "apply":
+                    raise
+                # Server-side apply creates what does not exist.
+                created = patch.apply_patch({}, body, rt.definition, opts.field_manager or "unknown", opts.force)
+                created.setdefault("metadata", {})["name"] = name
+                return await self.create(rt, namespace, created, opts, operation="Apply")
+            patched = self._apply_patch(rt, current, patch_type, body, opts)
+            expected = _rv(patched) if patch_type != "apply" else None
+            if expected is None or expected == int(current["metadata"]["resourceVersion"]):
+                expected = int(current["metadata"]["resourceVersion"])
+                bump_on_conflict = True
+            else:
+                bump_on_conflict = False  # the patch itself pinned a resourceVersion
+            try:
+                return await self._replace(
+                    rt, namespace, current, patched, opts, subresource, expected,
+                    "Apply" if patch_type == "apply" else "Update", already_decoded=False,
+                )
+            except errors.Conflict:
+                if not bump_on_conflict:
+                    raise
+        raise errors.conflict(rt.group, rt.plural, name)
+
+    def patch_document(self, doc: dict[str, Any], patch_type: str, body: Any) -> dict[str, Any]:
+        """Patch a plain document without list merge keys (e.g. a Scale)."""
+        try:
+            if patch_type == "json":
+                if not isinstance(body, list):
+                    raise errors.BadRequest("json patch must be a list of operations")
+                return patch.json_patch(doc, body)
+            if not isinstance(body, dict):
+                raise errors.BadRequest(f"the body of the {patch_type} patch must be a JSON object")
+            return patch.json_merge_patch(doc, body)
+        except patch.PatchError as e:
+            raise errors.BadRequest(str(e)) from e
+
+    def _apply_patch(
+        self, rt: ResourceType, current: dict[str, Any], patch_type: str, body: Any, opts: WriteOptions
+    ) -> dict[str, Any]:
+        try:
+            if patch_type == "json":
+                if not isinstance(body, list):
+                    raise errors.BadRequest("json patch must be a list of operations")
+                return patch.json_patch(current, body)
+            if not isinstance(body, dict):
+                raise errors.BadRequest(f"the body of the {patch_type} patch must be a JSON object")
+            if patch_type == "merge":
+                return patch.json_merge_patch(current, body)
+            if patch_type == "strategic":
+                return patch.strategic_merge_patch(current, body, rt.definition)
+            if patch_type == "apply":
+                if not opts.field_manager:
+                    raise errors.BadRequest("PATCH, application/apply-patch+yaml requires fieldManager to be set")
+                return patch.apply_patch(current, body, rt.definition, opts.field_manager, opts.force)
+        except patch.ApplyConflict as e:
+            raise errors.Conflict(str(e), name=current["metadata"]["name"], group=rt.group, kind=rt.plural) from e
+        except patch.PatchError as e:
+            raise errors.Invalid(str(e)) if patch_type == "apply" else errors.BadRequest(str(e)) from e
+        raise errors.UnsupportedMediaType(f"unsupported patch type {patch_type}")
+
+    async def _replace(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        current: dict[str, Any],
+        obj: dict[str, Any],
+        opts: WriteOptions,
+        subresource: str,
+        expected: int | None,
+        operation: str,
+        *,
+        already_decoded: bool = True,
+    ) -> dict[str, Any]:
+        if not already_decoded:
+            obj = decode(rt, obj, opts)
+        new = status.merge_for_subresource(rt, current, obj, subresource)
+        md = meta.metadata(new)
+        cur_md = current["metadata"]
+        # Fields the client cannot change.
+        for k in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace", "name"):
+            if k in cur_md:
+                md[k] = cur_md[k]
+            else:
+                md.pop(k, None)
+        if rt.has_spec:
+            gen = int(cur_md.get("generation") or 1)
+            md["generation"] = gen + 1 if meta.spec_part(new) != meta.spec_part(current) else gen
+        default_and_validate(rt, new)
+        self._record_manager(rt, new, obj, opts, operation, current)
+        md["resourceVersion"] = cur_md["resourceVersion"]
+        if new == current:
+            return current  # a no-op write is not written (no new resourceVersion, no event)
+        if opts.dry_run:
+            return new
+        key = rt.key(namespace, md["name"])
+        if md.get("deletionTimestamp") and not md.get("finalizers") and not status.blocks_deletion(rt, new):
+            return await self._remove(rt, key, new, expected)
+        try:
+            return await self.store.update(key, new, expected)
+        except RevisionConflict as e:
+            raise errors.conflict(rt.group, rt.plural, md["name"]) from e
+        except KeyNotFound as e:
+            raise errors.not_found(rt.group, rt.plural, md["name"]) from e
+
+    async def delete(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        options: dict[str, Any] | None = None,
+        dry_run: bool = False,
+    ) -> tuple[dict[str, Any], bool]:
+        """Delete, or start a graceful deletion. Returns (object, gone)."""
+        options = options or {}
+        current = await self.get(rt, namespace, name)
+        md = current["metadata"]
+        pre = options.get("preconditions") or {}
+        if pre.get("uid") and pre["uid"] != md.get("uid"):
+            raise errors.Conflict(
+                f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: {md.get('uid')}",
+                name=name, group=rt.group, kind=rt.plural,
+            )
+        if pre.get("resourceVersion") and pre["resourceVersion"] != md.get("resourceVersion"):
+            raise errors.conflict(rt.group, rt.plural, name)
+        key = rt.key(namespace, name)
+        status.check_deletable(rt, current)
+        grace = status.grace_period(rt, current, options.get("gracePeriodSeconds"))
+        if md.get("finalizers") or grace or status.blocks_deletion(rt, current):
+            if md.get("deletionTimestamp"):
+                return current, False
+            new = copy.deepcopy(current)
+            status.mark_deleting(rt, new, grace or 0)
+            if dry_run:
+                return new, False
+            try:
+                return await self.store.update(key, new, int(md["resourceVersion"])), False
+            except RevisionConflict as e:
+                raise errors.conflict(rt.group, rt.plural, name) from e
+        if dry_run:
+            return current, True
+        return await self._remove(rt, key, current, int(md["resourceVersion"])), True
+
+    async def _remove(self, rt: ResourceType, key: str, obj: dict[str, Any], expected: int | None) -> dict[str, Any]:
+        try:
+            return await self.store.delete(key, expected)
+        except RevisionConflict as e:
+            raise errors.conflict(rt.group, rt.plural, obj["metadata"]["name"]) from e
+        except KeyNotFound as e:
+            raise errors.not_found(rt.group, rt.plural, obj["metadata"]["name"]) from e
+
+    # ---- watch ----------------------------------------------------------------------------
+    async def watch(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        *,
+        resource_version: str = "",
+        label: Predicate | None = None,
+        field: Predicate | None = None,
+        send_initial: bool | None = None,
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """Open a watch: errors (410 Expired, bad resourceVersion) are raised here, before any event.
+
+        The iterator yields (type, object); ("BOOKMARK", {...}) marks the end of initial events
+        when `send_initial` was asked for.
+        """
+        prefix = rt.key_prefix(namespace)
+
+        def matches(obj: dict[str, Any] | None) -> bool:
+            if obj is None:
+                return False
+            if label and not label(obj["metadata"].get("labels") or {}):
+                return False
+            return not (field and not field(obj))
+
+        initial: list[tuple[str, dict[str, Any]]] = []
+        if send_initial if send_initial is not None else resource_version in ("", "0"):
+            items, since = await self.store.list(prefix)
+            initial = [("ADDED", item) for item in items if matches(item)]
+            if send_initial:
+                initial.append(("BOOKMARK", {"metadata": {
+                    "resourceVersion": str(since), "annotations": {"k8s.io/initial-events-end": "true"}}}))
+        else:
+            try:
+                since = int(resource_version)
+            except ValueError as e:
+                raise errors.BadRequest(f"invalid resourceVersion {resource_version!r}") from e
+        try:
+            live = self.store.watch(prefix, since)
+            await live.__aenter__()
+        except Compacted as e:
+            raise errors.Expired(f"too old resource version: {since} ({e.compact_revision})") from e
+        return _watch_events(initial, live, matches)
+
+    # ---- helpers --------------------------------------------------------------------------
+    def _check_namespace(self, rt: ResourceType, namespace: str | None, md: dict[str, Any]) -> None:
+        if not rt.namespaced:
+            md.pop("namespace", None)
+            return
+        body_ns = md.get("namespace")
+        if body_ns and namespace and body_ns != namespace:
+            raise errors.BadRequest(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
+        md["namespace"] = namespace or body_ns or "default"
+
+    async def _namespace_accepts_writes(self, namespace: str) -> None:
+        ns_rt = registry.find("", "v1", "namespaces")
+        assert ns_rt is not None
+        try:
+            ns = await self.store.get(ns_rt.key(None, namespace))
+        except KeyNotFound as e:
+            raise errors.not_found("", "namespaces", namespace) from e
+        if ns["metadata"].get("deletionTimestamp"):
+            raise errors.Forbidden(
+                f"unable to create new content in namespace {namespace} because it is being terminated",
+                name=namespace, kind="namespaces",
+            )
+
+    def _record_manager(
+        self,
+        rt: ResourceType,
+        new: dict[str, Any],
+        sent: dict[str, Any],
+        opts: WriteOptions,
+        operation: str,
+        current: dict[str, Any] | None = None,
+    ) -> None:
+        """Keep metadata.managedFields: one Update entry per manager (Apply entries come from apply_patch)."""
+        if operation == "Apply":
+            return
+        manager = opts.field_manager or "unknown"
+        md = new["metadata"]
+        previous = md.get("managedFields") or (current or {}).get("metadata", {}).get("managedFields") or []
+        fields = patch.fields_v1(meta.spec_part(sent) | {"metadata": _owned_metadata(sent)}, rt.definition)
+        entries: list[dict[str, Any]] = []
+        kept = False
+        for e in previous:
+            if e.get("manager") == manager and e.get("operation") == "Update":
+                if e.get("fieldsV1") == fields and e.get("apiVersion") == rt.api_version:
+                    entries.append(e)  # unchanged ownership keeps its time: a no-op stays a no-op
+                    kept = True
+                continue
+            entries.append(e)
+        if fields and not kept:
+            entries.append({
+                "manager": manager,
+                "operation": "Update",
+                "apiVersion": rt.api_version,
+                "time": meta.now_rfc3339(),
+                "fieldsType": "FieldsV1",
+                "fieldsV1": fields,
+            })
+        if entries:
+            md["managedFields"] = entries
+        else:
+            md.pop("managedFields", None)
+
+
+async def _watch_events(
+    initial: list[tuple[str, dict[str, Any]]], live: Any, matches: Predicate
+) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """Initial events, then live ones; a change that moves an object in or out of the selection
+    is reported as ADDED or DELETED, as the apiserver's watch cache does."""
+    try:
+        for item in initial:
+            yield item
+        async for ev in live:
+            if ev.type == "DELETED":
+                if matches(ev.value):
+                    yield "DELETED", ev.value
+                continue
+            now_ok, before_ok = matches(ev.value), matches(ev.prev_value)
+            if now_ok and before_ok:
+                yield "MODIFIED", ev.value
+            elif now_ok:
+                yield "ADDED", ev.value
+            elif before_ok:
+                yield "DELETED", ev.value
+    finally:
+        await live.__aexit__(None, None, None)
+
+
+def _owned_metadata(obj: dict[str, Any]) -> dict[str, Any]:
+    md = obj.get("metadata") or {}
+    return {k: md[k] for k in ("labels", "annotations", "finalizers", "ownerReferences") if md.get(k)}
+
+
+def _encode_continue(revision: int, key: str) -> str:
+    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": revision, "start": key}).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_continue(token: str) -> tuple[int, str]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return int(data["rv"]), str(data["start"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise errors.BadRequest(f"continue key is not valid: {e}") from e

@@ -1,0 +1,31 @@
+"""Store errors. The API layer maps them to Kubernetes Status reasons (AlreadyExists, NotFound,
+Conflict, Expired); the store itself knows nothing about HTTP."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base of every error the store raises on purpose."""
+
+
+class KeyExists(StoreError):
+    """Create of a key that already has a live value."""
+
+
+class KeyNotFound(StoreError):
+    """Get, update or delete of a key with no live value."""
+
+
+class RevisionConflict(StoreError):
+    """Compare-and-swap failed: the expected revision is not the key's current revision."""
+
+
+class Compacted(StoreError):
+    """The requested revision is older than the compaction point; its history is gone."""
+
+    def __init__(self, requested: int, compact_revision: int) -> None:
+        super().__init__(
+            f"revision {requested} is older than the compaction point {compact_revision}"
+        )
+        self.requested = requested
+        self.compact_revision = compact_revision

@@ -1,0 +1,83 @@
+"""Plain values shared by the store's modules: settings, events, the cached head of a key."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    path: Path  # the SQLite file
+    compaction_interval: float = 300.0  # seconds between background compactions
+    compaction_keep: int = 10_000  # keep at least this many revisions of history
+    watch_queue_size: int = 1000  # per-watcher bounded queue
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    type: str  # "ADDED" | "MODIFIED" | "DELETED"
+    key: str
+    revision: int
+    value: dict[str, Any]  # for DELETED: the last value; resourceVersion = str(revision)
+    prev_value: dict[str, Any] | None  # the value before this event (None for ADDED)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A committed row as the hub carries it: JSON text, decoded per consumer so that no two
+    consumers ever share a dict."""
+
+    type: str
+    key: str
+    revision: int
+    value: str
+    prev_revision: int
+    prev_value: str | None
+
+    def event(self) -> WatchEvent:
+        prev = None if self.prev_value is None else decode(self.prev_value, self.prev_revision)
+        return WatchEvent(self.type, self.key, self.revision, decode(self.value, self.revision), prev)
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The newest row of a key. `value is None` marks a delete tombstone."""
+
+    revision: int
+    create_revision: int
+    value: str | None
+
+
+def encode(value: dict[str, Any]) -> str:
+    """JSON text of an object as stored: resourceVersion is not stored, the row id is."""
+    metadata = value.get("metadata")
+    if isinstance(metadata, dict) and "resourceVersion" in metadata:
+        value = {**value, "metadata": {k: v for k, v in metadata.items() if k != "resourceVersion"}}
+    return json.dumps(value, separators=(",", ":"))
+
+
+def decode(data: str, revision: int) -> dict[str, Any]:
+    """A fresh dict from stored JSON, stamped with the revision of the row it came from."""
+    value: dict[str, Any] = json.loads(data)
+    metadata = value.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = value["metadata"] = {}
+    metadata["resourceVersion"] = str(revision)
+    return value
+
+
+def prefix_end(prefix: str) -> str | None:
+    """The smallest string greater than every string starting with `prefix` (None: no bound)."""
+    chars = list(prefix)
+    while chars:
+        code = ord(chars[-1]) + 1
+        if 0xD800 <= code <= 0xDFFF:  # surrogates cannot be encoded; skip past them
+            code = 0xE000
+        if code <= 0x10FFFF:
+            chars[-1] = chr(code)
+            return "".join(chars)
+        chars.pop()
+    return None

@@ -1,0 +1,209 @@
+"""Store: the etcd role of boxk8s, modelled on kine (the SQLite shim behind k3s).
+
+Writes go through the single group-committing writer (writer.py); reads at the current revision
+come from the in-memory heads, reads at past revisions and watch backlogs from SQLite through a
+small pool of reader connections (WAL lets them run beside the writer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from . import schema
+from .cache import Heads
+from .errors import Compacted, KeyNotFound, StoreError
+from .model import Change, Head, StoreSettings, decode, encode, prefix_end
+from .watch import Hub, Watch
+from .writer import Compaction, Write, Writer
+
+log = logging.getLogger(__name__)
+
+BACKLOG_PAGE = 500
+READERS = 2
+
+
+class Store:
+    def __init__(
+        self,
+        settings: StoreSettings,
+        engine: AsyncEngine,
+        readers: AsyncEngine,
+        conn: AsyncConnection,
+        writer: Writer,
+        heads: Heads,
+        hub: Hub,
+    ) -> None:
+        self.settings = settings
+        self._engine = engine
+        self._readers = readers
+        self._conn = conn
+        self._writer = writer
+        self._heads = heads
+        self._hub = hub
+        # The writer belongs to the store, not to the supervisor: writes must work from open()
+        # to close() whether or not run() is being awaited.
+        self._writer_task = asyncio.get_running_loop().create_task(
+            writer.run(), name="store-writer"
+        )
+        self._closed = False
+
+    @classmethod
+    async def open(cls, settings: StoreSettings) -> Store:
+        """Open (creating if needed) the store file and load the head of every key."""
+        settings.path.parent.mkdir(parents=True, exist_ok=True)
+        engine = schema.make_engine(settings.path, pool_size=1)
+        conn = await engine.connect()
+        try:
+            await schema.create_schema(conn)
+            await conn.commit()
+            heads = Heads()
+            for row in (await conn.execute(schema.heads_query())).all():
+                value = None if row.deleted else row.value
+                heads.put(row.name, Head(row.id, row.create_revision, value))
+            revision = await schema.last_revision(conn)
+            compacted = await schema.compact_revision(conn)
+            await conn.commit()
+        except BaseException:
+            await conn.close()
+            await engine.dispose()
+            raise
+        readers = schema.make_engine(settings.path, pool_size=READERS)
+        hub = Hub()
+        writer = Writer(conn, heads, hub, revision, compacted)
+        log.info("store opened at %s, revision %d, compacted at %d", settings.path, revision, compacted)
+        return cls(settings, engine, readers, conn, writer, heads, hub)
+
+    async def close(self) -> None:
+        """Finish pending writes, end every watch, release the database."""
+        if self._closed:
+            return
+        self._closed = True
+        self._writer.stop()
+        try:
+            await self._writer_task
+        finally:
+            self._hub.close_all()
+            await self._conn.close()
+            await self._engine.dispose()
+            await self._readers.dispose()
+
+    async def run(self) -> None:
+        """Background compaction until cancelled (run it as a supervised task)."""
+        while True:
+            await asyncio.sleep(self.settings.compaction_interval)
+            try:
+                await self.compact()
+            except StoreError:
+                return  # closed under us
+            except Exception:
+                log.exception("compaction failed; will retry")
+
+    @property
+    def current_revision(self) -> int:
+        return self._writer.revision
+
+    @property
+    def compact_revision(self) -> int:
+        return self._writer.compact_revision
+
+    # -- reads --
+
+    async def get(self, key: str) -> dict[str, Any]:
+        head = self._heads.get(key)
+        if head is None or head.value is None:
+            raise KeyNotFound(key)
+        return decode(head.value, head.revision)
+
+    async def list(
+        self, prefix: str, revision: int | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Live objects under a prefix, sorted by key, and the revision they reflect."""
+        current = self._writer.revision
+        if revision is None or revision >= current:
+            items = [decode(h.value, h.revision) for _, h in self._heads.live(prefix) if h.value]
+            return items, current
+        self._check_compacted(revision)
+        query = schema.list_query(prefix, prefix_end(prefix), revision)
+        async with self._readers.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        self._check_compacted(revision)  # a compaction may have run under the read
+        return [decode(row.value, row.id) for row in rows], revision
+
+    async def count(self, prefix: str) -> int:
+        return self._heads.count(prefix)
+
+    # -- writes --
+
+    async def create(self, key: str, value: dict[str, Any]) -> dict[str, Any]:
+        return await self._submit(Write("create", key, encode(value), None))
+
+    async def update(
+        self, key: str, value: dict[str, Any], expected_revision: int | None = None
+    ) -> dict[str, Any]:
+        return await self._submit(Write("update", key, encode(value), expected_revision))
+
+    async def delete(self, key: str, expected_revision: int | None = None) -> dict[str, Any]:
+        """Write a tombstone; returns the last value stamped with the tombstone's revision."""
+        return await self._submit(Write("delete", key, None, expected_revision))
+
+    async def _submit(self, write: Write) -> dict[str, Any]:
+        self._writer.submit(write)
+        revision, data = await write.future
+        return decode(data, revision)
+
+    async def compact(self, revision: int | None = None) -> int:
+        """Drop history at or below `revision` (default: keep compaction_keep revisions);
+        returns the compaction point."""
+        if revision is None:
+            revision = self._writer.revision - self.settings.compaction_keep
+        if revision <= self._writer.compact_revision:
+            return self._writer.compact_revision
+        op = Compaction(revision)
+        self._writer.submit(op)
+        return await op.future
+
+    # -- watch --
+
+    def watch(self, prefix: str, since: int | None = None) -> Watch:
+        """Events under a prefix with revision > since (None: from now on)."""
+        if self._closed:
+            raise StoreError("store is closed")
+        start = self._writer.revision
+        if since is None:
+            since = start
+        self._check_compacted(since)
+        return Watch(
+            self._hub,
+            prefix,
+            since=since,
+            start=start,
+            queue_size=self.settings.watch_queue_size,
+            read_backlog=lambda after, upto: self._history(prefix, after, upto),
+            page_size=BACKLOG_PAGE,
+        )
+
+    async def _history(self, prefix: str, after: int, upto: int) -> list[Change]:
+        self._check_compacted(after)
+        query = schema.history_query(prefix, prefix_end(prefix), after, upto, BACKLOG_PAGE)
+        async with self._readers.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        self._check_compacted(after)
+        changes = []
+        for row in rows:
+            if row.deleted:
+                kind, prev = "DELETED", row.prev_value
+            elif row.created:
+                kind, prev = "ADDED", None
+            else:
+                kind, prev = "MODIFIED", row.prev_value
+            changes.append(Change(kind, row.name, row.id, row.value, row.prev_revision, prev))
+        return changes
+
+    def _check_compacted(self, revision: int) -> None:
+        floor = self._writer.compact_floor
+        if revision < floor:
+            raise Compacted(revision, floor)

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Extract the Kubernetes protobuf descriptors embedded in kubectl.
+
+kubectl (like every Go binary built with gogo-protobuf) registers the gzipped
+FileDescriptorProto of each ``generated.proto`` it links. We scan the binary for gzip
+members, keep the Kubernetes ones we decode request bodies with (plus what they import),
+strip the gogoproto import and options the pool cannot resolve, and write a
+FileDescriptorSet in dependency order to ``boxk8s/api/k8s-descriptors.binpb.gz``.
+
+Usage: python scripts/gen_proto_descriptors.py [--kubectl PATH] [--out PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import shutil
+import sys
+import zlib
+from pathlib import Path
+
+from google.protobuf import descriptor_pb2
+
+GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00"
+KUBECTL_VERSION = "1.32"
+ROOTS = [
+    "k8s.io/apimachinery/pkg/apis/meta/v1/generated.proto",
+    "k8s.io/apimachinery/pkg/runtime/generated.proto",
+    "k8s.io/apimachinery/pkg/runtime/schema/generated.proto",
+    "k8s.io/apimachinery/pkg/util/intstr/generated.proto",
+    "k8s.io/apimachinery/pkg/api/resource/generated.proto",
+    "k8s.io/api/core/v1/generated.proto",
+    "k8s.io/api/apps/v1/generated.proto",
+    "k8s.io/api/batch/v1/generated.proto",
+    "k8s.io/api/networking/v1/generated.proto",
+    "k8s.io/api/coordination/v1/generated.proto",
+    "k8s.io/api/discovery/v1/generated.proto",
+    "k8s.io/api/events/v1/generated.proto",
+    "k8s.io/api/policy/v1/generated.proto",
+    "k8s.io/api/autoscaling/v1/generated.proto",
+]
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "boxk8s" / "api" / "k8s-descriptors.binpb.gz"
+
+
+def find_kubectl() -> Path:
+    """The kubectl 1.32 binary: a versioned sibling of the one on PATH, else that one."""
+    found = shutil.which("kubectl")
+    if found is None:
+        raise SystemExit("kubectl not found on PATH; pass --kubectl")
+    real = Path(found).resolve()
+    sibling = real.with_name(f"kubectl.{KUBECTL_VERSION}")
+    return sibling if sibling.exists() else real
+
+
+def scan_descriptors(binary: bytes) -> dict[str, descriptor_pb2.FileDescriptorProto]:
+    """Every gzipped ``*generated.proto`` FileDescriptorProto in ``binary``, by file name."""
+    files: dict[str, descriptor_pb2.FileDescriptorProto] = {}
+    start = binary.find(GZIP_HEADER)
+    while start != -1:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            raw = inflater.decompress(binary[start : start + 4_000_000])
+            fd = descriptor_pb2.FileDescriptorProto.FromString(raw)
+        except Exception:  # noqa: BLE001 - most gzip-looking byte runs are not descriptors
+            fd = None
+        if fd is not None and fd.name.endswith("generated.proto"):
+            files.setdefault(fd.name, fd)
+        start = binary.find(GZIP_HEADER, start + 1)
+    return files
+
+
+def closure(
+    files: dict[str, descriptor_pb2.FileDescriptorProto], roots: list[str]
+) -> list[descriptor_pb2.FileDescriptorProto]:
+    """``roots`` and their in-set imports, dependencies first (depth-first post-order)."""
+    ordered: list[descriptor_pb2.FileDescriptorProto] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        fd = files[name]
+        for dep in fd.dependency:
+            if dep in files:
+                visit(dep)
+        ordered.append(fd)
+
+    for root in roots:
+        if root not in files:
+            raise SystemExit(f"{root} not embedded in kubectl")
+        visit(root)
+    return ordered
+
+
+def strip(fd: descriptor_pb2.FileDescriptorProto, keep: set[str]) -> descriptor_pb2.FileDescriptorProto:
+    """A copy without imports outside ``keep`` (gogo.proto) and without options we don't need.
+
+    gogoproto options are extensions the pool cannot resolve; source info is only comments.
+    """
+    out = descriptor_pb2.FileDescriptorProto()
+    out.CopyFrom(fd)
+    deps = [d for d in out.dependency if d in keep]
+    del out.dependency[:]
+    out.dependency.extend(deps)
+    del out.public_dependency[:]
+    del out.weak_dependency[:]
+    out.ClearField("source_code_info")
+    out.ClearField("options")
+    out.DiscardUnknownFields()
+
+    def clean(msg: descriptor_pb2.DescriptorProto) -> None:
+        map_entry = msg.options.map_entry  # the one message option protobuf itself needs
+        msg.ClearField("options")
+        if map_entry:
+            msg.options.map_entry = True
+        for field in msg.field:
+            field.ClearField("options")
+        for nested in msg.nested_type:
+            clean(nested)
+
+    for msg in out.message_type:
+        clean(msg)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kubectl", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    kubectl = args.kubectl or find_kubectl()
+    files = scan_descriptors(kubectl.read_bytes())
+    ordered = closure(files, ROOTS)
+    keep = {fd.name for fd in ordered}
+    fds = descriptor_pb2.FileDescriptorSet()
+    fds.file.extend(strip(fd, keep) for fd in ordered)
+    payload = gzip.compress(fds.SerializeToString(deterministic=True), compresslevel=9, mtime=0)
+    args.out.write_bytes(payload)
+    print(f"{kubectl}: {len(files)} descriptors; wrote {len(ordered)} to {args.out} ({len(payload)} bytes)",
+          file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,113 @@
+"""A real `boxk8s up` subprocess per test module, and a `kubectl` runner bound to it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+READY_DEADLINE = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Boxk8s:
+    proc: subprocess.Popen[bytes]
+    state_dir: Path
+    port: int
+    kubeconfig: Path
+    cache_dir: Path
+    log_path: Path
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True,
+                env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        cmd = ["kubectl", "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.cache_dir), *args]
+        full_env = {**os.environ, **(env or {})}
+        result = subprocess.run(cmd, input=input, capture_output=True, text=True, env=full_env, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}\n"
+                f"--- boxk8s log tail ---\n{self.log_tail()}"
+            )
+        return result
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+
+def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | None = None) -> Boxk8s:
+    port = port or free_port()
+    log_path = state_dir.parent / f"{state_dir.name}.log"
+    log = open(log_path, "ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "boxk8s.cli", "up", "--state-dir", str(state_dir), "--port", str(port),
+         "--no-kubeconfig", *(extra or [])],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    kubeconfig = state_dir / "kubeconfig"
+    deadline = time.monotonic() + READY_DEADLINE
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"boxk8s exited early:\n{log_path.read_text()}")
+        if kubeconfig.exists() and _port_open(port):
+            break
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"boxk8s not ready in {READY_DEADLINE}s:\n{log_path.read_text()}")
+        time.sleep(0.05)
+    cache = state_dir.parent / f"{state_dir.name}-kubectl-cache"
+    cache.mkdir(exist_ok=True)
+    return Boxk8s(proc, state_dir, port, kubeconfig, cache, log_path)
+
+
+def stop_boxk8s(b: Boxk8s) -> int:
+    if b.proc.poll() is None:
+        b.proc.terminate()
+        try:
+            return b.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            b.proc.kill()
+            b.proc.wait()
+            raise
+    return b.proc.returncode
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Boxk8s]:
+    state = tmp_path_factory.mktemp("boxk8s") / "state"
+    b = start_boxk8s(state)
+    yield b
+    code = stop_boxk8s(b)
+    assert code == 0, f"boxk8s did not stop cleanly ({code}):\n{b.log_tail()}"
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(interval)
