@@ -23,6 +23,8 @@ from google.protobuf import descriptor_pb2
 
 GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00"
 KUBECTL_VERSION = "1.32"
+# FieldOptions wire bytes of `(gogoproto.nullable) = false`: extension 65001, varint 0.
+NON_NULLABLE = b"\xc8\xde\x1f\x00"
 ROOTS = [
     "k8s.io/apimachinery/pkg/apis/meta/v1/generated.proto",
     "k8s.io/apimachinery/pkg/runtime/generated.proto",
@@ -61,7 +63,7 @@ def scan_descriptors(binary: bytes) -> dict[str, descriptor_pb2.FileDescriptorPr
         try:
             raw = inflater.decompress(binary[start : start + 4_000_000])
             fd = descriptor_pb2.FileDescriptorProto.FromString(raw)
-        except Exception:  # noqa: BLE001 - most gzip-looking byte runs are not descriptors
+        except Exception:  # most gzip-looking byte runs are not descriptors
             fd = None
         if fd is not None and fd.name.endswith("generated.proto"):
             files.setdefault(fd.name, fd)
@@ -107,7 +109,6 @@ def strip(fd: descriptor_pb2.FileDescriptorProto, keep: set[str]) -> descriptor_
     del out.weak_dependency[:]
     out.ClearField("source_code_info")
     out.ClearField("options")
-    out.DiscardUnknownFields()
 
     def clean(msg: descriptor_pb2.DescriptorProto) -> None:
         map_entry = msg.options.map_entry  # the one message option protobuf itself needs
@@ -115,7 +116,13 @@ def strip(fd: descriptor_pb2.FileDescriptorProto, keep: set[str]) -> descriptor_
         if map_entry:
             msg.options.map_entry = True
         for field in msg.field:
+            # Keep just `(gogoproto.nullable) = false` on scalars, as an unknown option field:
+            # it says the Go field is a value, not a pointer, which decides whether a zero
+            # value on the wire was sent on purpose (see boxk8s/api/protobuf.py).
+            non_nullable = NON_NULLABLE in field.options.SerializeToString()
             field.ClearField("options")
+            if non_nullable and field.type != descriptor_pb2.FieldDescriptorProto.TYPE_MESSAGE:
+                field.options.MergeFromString(NON_NULLABLE)
         for nested in msg.nested_type:
             clean(nested)
 
@@ -137,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     fds.file.extend(strip(fd, keep) for fd in ordered)
     payload = gzip.compress(fds.SerializeToString(deterministic=True), compresslevel=9, mtime=0)
     args.out.write_bytes(payload)
-    print(f"{kubectl}: {len(files)} descriptors; wrote {len(ordered)} to {args.out} ({len(payload)} bytes)",
-          file=sys.stderr)
+    print(
+        f"{kubectl}: {len(files)} descriptors; wrote {len(ordered)} to {args.out} ({len(payload)} bytes)",
+        file=sys.stderr,
+    )
     return 0
 
 

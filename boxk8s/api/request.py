@@ -11,6 +11,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from boxk8s import errors
+from boxk8s.api import protobuf
 from boxk8s.resources import registry
 from boxk8s.resources.admission import WriteOptions
 from boxk8s.resources.registry import ResourceType
@@ -106,13 +107,10 @@ async def read_body(request: web.Request, *, allow_list: bool = False, yaml_ok: 
     if not raw.strip():
         raise errors.BadRequest("the request body is empty: an object is required")
     ctype = request.content_type
-    if ctype == "application/vnd.kubernetes.protobuf":
-        raise errors.UnsupportedMediaType(
-            'the body of the request was in an unknown format - accepted media types include: '
-            'application/json, application/yaml'
-        )
     try:
-        if ctype in ("application/yaml", "application/apply-patch+yaml") and yaml_ok:
+        if ctype == protobuf.PROTOBUF:
+            body = protobuf.decode_k8s_protobuf(raw)
+        elif ctype in ("application/yaml", "application/apply-patch+yaml") and yaml_ok:
             body = yaml.safe_load(raw)
         else:
             body = json.loads(raw)

@@ -121,8 +121,8 @@ async def serve_watch(
         pass
     except errors.ApiError as e:
         await resp.write(encode("ERROR", e.status()))
-    except (ConnectionResetError, asyncio.CancelledError):
-        raise
+    except ConnectionResetError:
+        return resp  # the client went away: nothing to finish
     finally:
         await events.aclose()  # type: ignore[attr-defined]
     with contextlib.suppress(ConnectionResetError):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from boxk8s import errors
-from boxk8s.resources import registry
+from boxk8s.resources import meta, registry
 from boxk8s.resources.service import Resources
 
 log = logging.getLogger(__name__)
@@ -15,6 +16,10 @@ log = logging.getLogger(__name__)
 FINALIZER = "kubernetes"
 NAMESPACES = registry.find("", "v1", "namespaces")
 RETRY_SECONDS = 1.0
+# Content is purged this long after the namespace is marked for deletion. The real controller
+# needs a discovery pass first; without a pause we would race `kubectl delete -f` of a file that
+# lists the Namespace first and then its objects (kubectl would print NotFound for each).
+PURGE_DELAY_SECONDS = 2.0
 
 
 def plan_namespace_finalize(remaining: int, finalizers: list[str]) -> str:
@@ -67,7 +72,12 @@ class NamespaceController:
             ns = await self.resources.get(NAMESPACES, None, name)
         except errors.NotFound:
             return False
-        if not ns["metadata"].get("deletionTimestamp"):
+        deleting_since = meta.parse_time(ns["metadata"].get("deletionTimestamp"))
+        if deleting_since is None:
+            return False
+        wait = PURGE_DELAY_SECONDS - (datetime.now(UTC) - deleting_since).total_seconds()
+        if wait > 0:
+            asyncio.get_running_loop().call_later(wait, self.enqueue, name)
             return False
         remaining = await self._delete_content(name)
         finalizers = list((ns.get("spec") or {}).get("finalizers") or [])

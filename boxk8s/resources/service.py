@@ -6,7 +6,9 @@ validation, defaults, resourceVersions and watch events are the same for all of 
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import copy
 import json
 import logging
@@ -14,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from boxk8s import errors
-from boxk8s.resources import meta, patch, registry, status
+from boxk8s.resources import allocate, meta, patch, registry, status
 from boxk8s.resources.admission import WriteOptions, decode, default_and_validate
 from boxk8s.resources.registry import ResourceType
 from boxk8s.store import Compacted, KeyExists, KeyNotFound, RevisionConflict, Store
@@ -45,6 +47,7 @@ def _rv(obj: dict[str, Any]) -> int | None:
 class Resources:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._allocation_lock = asyncio.Lock()  # Service IPs and ports: list-then-write must not interleave
 
     # ---- reads ----------------------------------------------------------------------------
     async def get(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
@@ -122,12 +125,18 @@ class Resources:
         status.prepare_for_create(rt, obj)
         default_and_validate(rt, obj)
         self._record_manager(rt, obj, obj, opts, operation)
-        if opts.dry_run:
-            return obj
-        try:
-            return await self.store.create(rt.key(namespace, md["name"]), obj)
-        except KeyExists as e:
-            raise errors.already_exists(rt.group, rt.plural, md["name"]) from e
+        async with self._allocating(rt):
+            if rt.kind == "Service":
+                with contextlib.suppress(KeyNotFound):
+                    await self.store.get(rt.key(namespace, md["name"]))
+                    raise errors.already_exists(rt.group, rt.plural, md["name"])
+                allocate.assign(obj.setdefault("spec", {}), await self._services(), md["name"])
+            if opts.dry_run:
+                return obj
+            try:
+                return await self.store.create(rt.key(namespace, md["name"]), obj)
+            except KeyExists as e:
+                raise errors.already_exists(rt.group, rt.plural, md["name"]) from e
 
     async def update(
         self,
@@ -240,6 +249,8 @@ class Resources:
         if not already_decoded:
             obj = decode(rt, obj, opts)
         new = status.merge_for_subresource(rt, current, obj, subresource)
+        if rt.kind == "Service" and not subresource:
+            allocate.keep_allocated(new.setdefault("spec", {}), current.get("spec") or {})
         md = meta.metadata(new)
         cur_md = current["metadata"]
         # Fields the client cannot change.
@@ -261,12 +272,16 @@ class Resources:
         key = rt.key(namespace, md["name"])
         if md.get("deletionTimestamp") and not md.get("finalizers") and not status.blocks_deletion(rt, new):
             return await self._remove(rt, key, new, expected)
-        try:
-            return await self.store.update(key, new, expected)
-        except RevisionConflict as e:
-            raise errors.conflict(rt.group, rt.plural, md["name"]) from e
-        except KeyNotFound as e:
-            raise errors.not_found(rt.group, rt.plural, md["name"]) from e
+        async with self._allocating(rt):
+            if rt.kind == "Service" and subresource == "":
+                others = [s for s in await self._services() if s["metadata"]["uid"] != md["uid"]]
+                allocate.assign_missing_node_ports(new.setdefault("spec", {}), others, md["name"])
+            try:
+                return await self.store.update(key, new, expected)
+            except RevisionConflict as e:
+                raise errors.conflict(rt.group, rt.plural, md["name"]) from e
+            except KeyNotFound as e:
+                raise errors.not_found(rt.group, rt.plural, md["name"]) from e
 
     async def delete(
         self,
@@ -357,6 +372,15 @@ class Resources:
         except Compacted as e:
             raise errors.Expired(f"too old resource version: {since} ({e.compact_revision})") from e
         return _watch_events(initial, live, matches)
+
+    def _allocating(self, rt: ResourceType) -> contextlib.AbstractAsyncContextManager[Any]:
+        return self._allocation_lock if rt.kind == "Service" else contextlib.nullcontext()
+
+    async def _services(self) -> list[dict[str, Any]]:
+        svc = registry.find("", "v1", "services")
+        assert svc is not None
+        items, _ = await self.store.list(svc.key_prefix())
+        return items
 
     # ---- helpers --------------------------------------------------------------------------
     def _check_namespace(self, rt: ResourceType, namespace: str | None, md: dict[str, Any]) -> None:

@@ -50,14 +50,21 @@ class Boxk8s:
             return ""
 
 
-def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | None = None) -> Boxk8s:
+def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | None = None,
+                 user_kubeconfig: Path | None = None) -> Boxk8s:
+    """Start `boxk8s up`; with `user_kubeconfig`, let it merge its context there ($KUBECONFIG)."""
     port = port or free_port()
     log_path = state_dir.parent / f"{state_dir.name}.log"
     log = open(log_path, "ab")
+    env = dict(os.environ)
+    flags = ["--no-kubeconfig"]
+    if user_kubeconfig is not None:
+        env["KUBECONFIG"] = str(user_kubeconfig)
+        flags = []
     proc = subprocess.Popen(
         [sys.executable, "-m", "boxk8s.cli", "up", "--state-dir", str(state_dir), "--port", str(port),
-         "--no-kubeconfig", *(extra or [])],
-        stdout=log, stderr=subprocess.STDOUT,
+         *flags, *(extra or [])],
+        stdout=log, stderr=subprocess.STDOUT, env=env,
     )
     kubeconfig = state_dir / "kubeconfig"
     deadline = time.monotonic() + READY_DEADLINE

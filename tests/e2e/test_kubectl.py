@@ -11,9 +11,7 @@ import yaml
 
 from tests.e2e.conftest import Boxk8s, wait_for
 
-DATA = Path(__file__).parent / "data"
-APP = DATA / "app.yaml"
-APP_MODIFIED = DATA / "app-modified.yaml"
+APP = Path(__file__).parents[2] / "manifests" / "app.yaml"  # the example app the README walks through
 
 
 def get_json(c: Boxk8s, *args: str) -> dict:
@@ -35,7 +33,11 @@ def test_version_and_api_resources(cluster: Boxk8s) -> None:
     assert "deploy" in lines["deployments"] and "apps/v1" in lines["deployments"]
 
 
-def test_apply_create_unchanged_configured(cluster: Boxk8s) -> None:
+def test_apply_create_unchanged_configured(cluster: Boxk8s, tmp_path: Path) -> None:
+    modified = tmp_path / "app-modified.yaml"
+    text = APP.read_text()
+    assert "value: dev" in text and "greeting: hello" in text
+    modified.write_text(text.replace("value: dev", "value: prod").replace("greeting: hello", "greeting: bonjour"))
     out = cluster.kubectl("apply", "-f", str(APP)).stdout
     for ref in ("namespace/demo", "configmap/web-config", "secret/web-secret", "deployment.apps/web",
                 "service/web", "pod/solo", "ingress.networking.k8s.io/web"):
@@ -52,7 +54,7 @@ def test_apply_create_unchanged_configured(cluster: Boxk8s) -> None:
             {"name": "sidecar", "image": "boxk8s-busybox:latest", "command": ["sleep", "1000"]},
         ]}}}}),
     )
-    changed = cluster.kubectl("apply", "-f", str(APP_MODIFIED)).stdout
+    changed = cluster.kubectl("apply", "-f", str(modified)).stdout
     assert "deployment.apps/web configured" in changed, changed
     assert "configmap/web-config configured" in changed, changed
     assert "service/web unchanged" in changed, changed
@@ -154,13 +156,18 @@ def test_label_annotate_scale(cluster: Boxk8s) -> None:
 
 
 def test_create_configmap_and_secret(cluster: Boxk8s) -> None:
+    cluster.kubectl("apply", "-f", str(APP))
     cluster.kubectl("create", "configmap", "lit", "-n", "default", "--from-literal=k1=v1", "--from-literal=k2=v2")
     assert get_json(cluster, "configmap", "lit", "-n", "default")["data"] == {"k1": "v1", "k2": "v2"}
     cluster.kubectl("create", "secret", "generic", "gen", "-n", "default", "--from-literal=user=admin")
     sec = get_json(cluster, "secret", "gen", "-n", "default")
     assert sec["type"] == "Opaque" and sec["data"] == {"user": "YWRtaW4="}
     twice = cluster.kubectl("create", "configmap", "lit", "-n", "default", "--from-literal=k1=v1", check=False)
-    assert twice.returncode != 0 and "AlreadyExists" in twice.stderr and 'configmaps "lit" already exists' in twice.stderr
+    assert twice.returncode != 0 and 'configmaps "lit" already exists' in twice.stderr
+    from_file = cluster.kubectl("create", "-f", str(APP), check=False)
+    assert from_file.returncode != 0
+    assert 'Error from server (AlreadyExists): error when creating' in from_file.stderr, from_file.stderr
+    assert 'namespaces "demo" already exists' in from_file.stderr
 
 
 def test_edit_with_editor_script(cluster: Boxk8s, tmp_path: Path) -> None:

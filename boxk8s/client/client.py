@@ -1,0 +1,78 @@
+"""A typed-by-kind facade over the resource layer, for controllers, the scheduler and kubelets."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from boxk8s.resources import registry
+from boxk8s.resources.admission import WriteOptions
+from boxk8s.resources.registry import ResourceType
+from boxk8s.resources.service import Predicate, Resources
+
+
+class Kind:
+    """Short names for the resource types components use."""
+
+    NAMESPACE = registry.find("", "v1", "namespaces")
+    POD = registry.find("", "v1", "pods")
+    NODE = registry.find("", "v1", "nodes")
+    SERVICE = registry.find("", "v1", "services")
+    ENDPOINTS = registry.find("", "v1", "endpoints")
+    EVENT = registry.find("", "v1", "events")
+    CONFIGMAP = registry.find("", "v1", "configmaps")
+    SECRET = registry.find("", "v1", "secrets")
+    PVC = registry.find("", "v1", "persistentvolumeclaims")
+    LEASE = registry.find("coordination.k8s.io", "v1", "leases")
+    DEPLOYMENT = registry.find("apps", "v1", "deployments")
+    REPLICASET = registry.find("apps", "v1", "replicasets")
+    STATEFULSET = registry.find("apps", "v1", "statefulsets")
+    DAEMONSET = registry.find("apps", "v1", "daemonsets")
+    JOB = registry.find("batch", "v1", "jobs")
+
+
+class Client:
+    """Every write names its field manager, as a real component's client does."""
+
+    def __init__(self, resources: Resources, manager: str) -> None:
+        self.resources = resources
+        self.manager = manager
+
+    def _opts(self) -> WriteOptions:
+        return WriteOptions(field_manager=self.manager, field_validation="Ignore")
+
+    async def get(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
+        return await self.resources.get(rt, namespace, name)
+
+    async def list(self, rt: ResourceType, namespace: str | None = None, *,
+                   label: Predicate | None = None, field: Predicate | None = None) -> list[dict[str, Any]]:
+        items, _ = await self.resources.list(rt, namespace, label=label, field=field)
+        return items
+
+    async def list_with_revision(self, rt: ResourceType, namespace: str | None = None) -> tuple[list[dict[str, Any]], str]:
+        items, meta = await self.resources.list(rt, namespace)
+        return items, meta["resourceVersion"]
+
+    async def watch(self, rt: ResourceType, namespace: str | None, resource_version: str, *,
+                    label: Predicate | None = None, field: Predicate | None = None,
+                    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        return await self.resources.watch(rt, namespace, resource_version=resource_version, label=label, field=field)
+
+    async def create(self, rt: ResourceType, namespace: str | None, obj: dict[str, Any]) -> dict[str, Any]:
+        return await self.resources.create(rt, namespace, obj, self._opts())
+
+    async def update(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+        md = obj["metadata"]
+        return await self.resources.update(rt, md.get("namespace"), md["name"], obj, self._opts())
+
+    async def update_status(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+        md = obj["metadata"]
+        return await self.resources.update(rt, md.get("namespace"), md["name"], obj, self._opts(), "status")
+
+    async def patch(self, rt: ResourceType, namespace: str | None, name: str, body: Any,
+                    patch_type: str = "merge", subresource: str = "") -> dict[str, Any]:
+        return await self.resources.patch(rt, namespace, name, patch_type, body, self._opts(), subresource)
+
+    async def delete(self, rt: ResourceType, namespace: str | None, name: str,
+                     options: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
+        return await self.resources.delete(rt, namespace, name, options)

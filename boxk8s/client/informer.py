@@ -1,0 +1,106 @@
+"""Informers: a watch-fed cache per kind that re-lists when its watch ends or expires."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from boxk8s import errors
+from boxk8s.client.client import Client
+from boxk8s.resources.registry import ResourceType
+from boxk8s.resources.service import Predicate
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str, dict[str, Any] | None, dict[str, Any] | None], None]  # (type, old, new)
+
+
+def object_key(obj: dict[str, Any]) -> str:
+    md = obj["metadata"]
+    return f"{md['namespace']}/{md['name']}" if md.get("namespace") else md["name"]
+
+
+class Informer:
+    """Keeps `cache` equal to the stored objects of one kind (optionally filtered).
+
+    Handlers are called synchronously with (event type, old, new) — they should only enqueue keys.
+    """
+
+    def __init__(self, client: Client, rt: ResourceType, namespace: str | None = None, *,
+                 label: Predicate | None = None, field: Predicate | None = None) -> None:
+        self.client = client
+        self.rt = rt
+        self.namespace = namespace
+        self.label = label
+        self.field = field
+        self.cache: dict[str, dict[str, Any]] = {}
+        self.handlers: list[Handler] = []
+        self.synced = asyncio.Event()
+        self.resource_version = ""
+
+    def add_handler(self, handler: Handler) -> None:
+        self.handlers.append(handler)
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.cache.get(key)
+
+    def list(self) -> list[dict[str, Any]]:
+        return list(self.cache.values())
+
+    def _emit(self, kind: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        for h in self.handlers:
+            try:
+                h(kind, old, new)
+            except Exception:  # a handler bug must not stop the informer
+                log.exception("informer handler failed for %s", self.rt.plural)
+
+    async def _relist(self) -> None:
+        items, rv = await self.client.list_with_revision(self.rt, self.namespace)
+        fresh = {}
+        for item in items:
+            if self.label and not self.label(item["metadata"].get("labels") or {}):
+                continue
+            if self.field and not self.field(item):
+                continue
+            fresh[object_key(item)] = item
+        old = self.cache
+        self.cache = fresh
+        for key, obj in fresh.items():
+            before = old.get(key)
+            if before is None:
+                self._emit("ADDED", None, obj)
+            elif before["metadata"].get("resourceVersion") != obj["metadata"].get("resourceVersion"):
+                self._emit("MODIFIED", before, obj)
+        for key, obj in old.items():
+            if key not in fresh:
+                self._emit("DELETED", obj, None)
+        self.resource_version = rv
+        self.synced.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self._relist()
+                events = await self.client.watch(
+                    self.rt, self.namespace, self.resource_version, label=self.label, field=self.field
+                )
+                async for kind, obj in events:
+                    self._apply(kind, obj)
+            except errors.Expired:
+                continue  # re-list from the current state
+            except errors.ApiError as e:
+                log.warning("informer %s: %s; re-listing", self.rt.plural, e.message)
+                await asyncio.sleep(0.5)
+
+    def _apply(self, kind: str, obj: dict[str, Any]) -> None:
+        key = object_key(obj)
+        self.resource_version = obj["metadata"].get("resourceVersion", self.resource_version)
+        if kind == "DELETED":
+            old = self.cache.pop(key, None)
+            self._emit("DELETED", old, None)
+        elif kind in ("ADDED", "MODIFIED"):
+            old = self.cache.get(key)
+            self.cache[key] = obj
+            self._emit("MODIFIED" if old is not None else "ADDED", old, obj)
