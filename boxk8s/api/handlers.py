@@ -35,6 +35,8 @@ class ResourceHandler:
         target = rq.parse_target(group, version, parts)
         if target is None:
             raise _not_found()
+        if target.subresource == "binding" and request.method == "POST" and target.rt.kind == "Pod":
+            return await self.bind(request, target)
         if target.subresource and target.subresource not in ("status", "scale", "finalize"):
             raise errors.NotFound(f"the {target.subresource} subresource is not served yet by boxk8s")
         method = request.method
@@ -103,6 +105,14 @@ class ResourceHandler:
             except errors.NotFound:
                 continue
         return render_list(t.rt, deleted, list_meta, rq.Accept())
+
+    async def bind(self, request: web.Request, t: rq.Target) -> web.Response:
+        body = await rq.read_body(request)
+        node = ((body.get("target") or {}) if isinstance(body, dict) else {}).get("name", "")
+        assert t.name is not None and t.namespace is not None
+        await self.resources.bind(t.namespace, t.name, node, bool(request.query.getall("dryRun", [])))
+        return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
+                             status=201)
 
     # ---- one object ----
     async def get(self, request: web.Request, t: rq.Target) -> web.Response:

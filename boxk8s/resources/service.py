@@ -283,6 +283,38 @@ class Resources:
             except KeyNotFound as e:
                 raise errors.not_found(rt.group, rt.plural, md["name"]) from e
 
+    async def bind(self, namespace: str, name: str, node: str, dry_run: bool = False) -> dict[str, Any]:
+        """The pods/binding subresource: assign a node, once; PodScheduled becomes True."""
+        rt = registry.find("", "v1", "pods")
+        assert rt is not None
+        if not node:
+            raise errors.invalid("", "Binding", name, [{
+                "reason": "FieldValueRequired", "field": "target.name", "message": "Required value"}])
+        for _attempt in range(8):
+            pod = await self.get(rt, namespace, name)
+            if pod["metadata"].get("deletionTimestamp"):
+                raise errors.Conflict(f"pod {name} is being deleted, cannot be assigned to a host",
+                                      name=name, kind="pods")
+            current = (pod.get("spec") or {}).get("nodeName")
+            if current:
+                raise errors.Conflict(f"pod {name} is already assigned to node \"{current}\"", name=name, kind="pods")
+            new = copy.deepcopy(pod)
+            new["spec"]["nodeName"] = node
+            status_ = new.setdefault("status", {})
+            conditions = [c for c in status_.get("conditions") or [] if c.get("type") != "PodScheduled"]
+            conditions.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                               "lastTransitionTime": meta.now_rfc3339()})
+            status_["conditions"] = conditions
+            if dry_run:
+                return new
+            try:
+                return await self.store.update(rt.key(namespace, name), new, int(pod["metadata"]["resourceVersion"]))
+            except RevisionConflict:
+                continue
+            except KeyNotFound as e:
+                raise errors.not_found("", "pods", name) from e
+        raise errors.conflict("", "pods", name)
+
     async def delete(
         self,
         rt: ResourceType,

@@ -1,0 +1,25 @@
+"""Container runtimes behind one protocol: Docker (real containers) and fake (simulated nodes)."""
+
+from boxk8s.kubelet.runtime.base import (
+    ContainerConfig,
+    ContainerRuntime,
+    ContainerState,
+    ExecSession,
+    ImageError,
+    Mount,
+    RuntimeSettings,
+    SandboxConfig,
+    SandboxState,
+)
+
+__all__ = [
+    "ContainerConfig",
+    "ContainerRuntime",
+    "ContainerState",
+    "ExecSession",
+    "ImageError",
+    "Mount",
+    "RuntimeSettings",
+    "SandboxConfig",
+    "SandboxState",
+]

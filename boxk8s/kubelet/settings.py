@@ -1,0 +1,29 @@
+"""Settings of one node and of its kubelet, with Kubernetes' defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    name: str
+    cpu_millis: int = 2000  # capacity; the CLI splits the Docker host between nodes
+    memory_bytes: int = 4 * 1024**3
+    pods: int = 110
+    labels: tuple[tuple[str, str], ...] = ()  # extra labels besides hostname/os/arch/roles
+    taints: tuple[dict[str, str], ...] = ()
+    fake: bool = False  # simulated node (fake runtime): pods run instantly, no Docker
+    kubelet_version: str = "v1.32.0-boxk8s"
+    heartbeat_seconds: float = 10.0  # Node status update and Lease renewal interval
+    lease_duration_seconds: int = 40
+
+
+@dataclass(frozen=True)
+class KubeletSettings:
+    crashloop_base_seconds: float = 10.0  # CrashLoopBackOff: base, doubled per restart...
+    crashloop_max_seconds: float = 300.0  # ...up to five minutes (Kubernetes' values)
+    image_backoff_base_seconds: float = 10.0
+    image_backoff_max_seconds: float = 300.0
+    status_resync_seconds: float = 10.0  # a pod worker re-checks its containers at least this often
+    extra: dict[str, str] = field(default_factory=dict)
