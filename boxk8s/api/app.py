@@ -12,6 +12,7 @@ from aiohttp import web
 from boxk8s import errors
 from boxk8s.api import discovery
 from boxk8s.api.handlers import ResourceHandler
+from boxk8s.api.podstreams import PodStreams
 from boxk8s.api.respond import json_response
 from boxk8s.resources import openapi
 from boxk8s.resources.service import Resources
@@ -76,12 +77,12 @@ def auth_middleware(token: str) -> Callable[[web.Request, Handler], Awaitable[we
     return check
 
 
-def build_app(resources: Resources, settings: ApiSettings) -> web.Application:
+def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams | None = None) -> web.Application:
     app = web.Application(
         middlewares=[error_middleware, auth_middleware(settings.token)],
         client_max_size=3 * 1024 * 1024 + 1024,
     )
-    handler = ResourceHandler(resources)
+    handler = ResourceHandler(resources, streams)
     server_address = f"{settings.host}:{settings.port}"
 
     async def version(_: web.Request) -> web.Response:

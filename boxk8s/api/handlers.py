@@ -9,7 +9,9 @@ from aiohttp import web
 
 from boxk8s import errors
 from boxk8s.api import request as rq
+from boxk8s.api.podstreams import PodStreams
 from boxk8s.api.respond import json_response, render_list, render_object, success_status
+from boxk8s.api.streams import serve_exec, serve_log
 from boxk8s.api.watch import serve_watch
 from boxk8s.resources import selectors
 from boxk8s.resources.admission import WriteOptions
@@ -28,13 +30,17 @@ def _include_object(request: web.Request) -> str:
 
 
 class ResourceHandler:
-    def __init__(self, resources: Resources) -> None:
+    def __init__(self, resources: Resources, streams: PodStreams | None = None) -> None:
         self.resources = resources
+        self.streams = streams
 
     async def handle(self, request: web.Request, group: str, version: str, parts: list[str]) -> web.StreamResponse:
         target = rq.parse_target(group, version, parts)
         if target is None:
             raise _not_found()
+        if target.rt.kind == "Pod" and target.subresource in ("log", "exec") and target.name and target.namespace:
+            serve = serve_log if target.subresource == "log" else serve_exec
+            return await serve(request, self.resources, self.streams, target.namespace, target.name)
         if target.subresource == "binding" and request.method == "POST" and target.rt.kind == "Pod":
             return await self.bind(request, target)
         if target.subresource and target.subresource not in ("status", "scale", "finalize"):
