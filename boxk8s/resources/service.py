@@ -74,33 +74,42 @@ class Resources:
         if continue_token:
             revision, start_after = _decode_continue(continue_token)
         elif resource_version_match == "Exact" and resource_version not in ("", "0"):
-            revision = int(resource_version)
-        try:
-            items, list_rev = await self.store.list(rt.key_prefix(namespace), revision)
-        except Compacted as e:
-            if continue_token:
-                raise errors.Expired(
-                    "The provided continue parameter is too old to display a consistent list result. "
-                    "You can start a new list without the continue parameter."
-                ) from e
-            raise errors.Expired(f"too old resource version: {revision} ({e.compact_revision})") from e
+            try:
+                revision = int(resource_version)
+            except ValueError as e:
+                raise errors.BadRequest(f"invalid resourceVersion {resource_version!r}") from e
+        prefix = rt.key_prefix(namespace)
+        # Page through the store in chunks, so that a limited list decodes about one page.
+        chunk = max(limit + 1, 500) if limit else 0
         out: list[dict[str, Any]] = []
-        list_meta: dict[str, Any] = {"resourceVersion": str(list_rev)}
-        for item in items:
-            key = rt.key(item["metadata"].get("namespace"), item["metadata"]["name"])
-            if start_after and key <= start_after:
-                continue
-            if label and not label(item["metadata"].get("labels") or {}):
-                continue
-            if field and not field(item):
-                continue
-            if limit and len(out) == limit:
-                last = out[-1]["metadata"]
-                list_meta["continue"] = _encode_continue(list_rev, rt.key(last.get("namespace"), last["name"]))
-                list_meta["remainingItemCount"] = 1  # a lower bound; exact counts are not promised
-                break
-            out.append(item)
-        return out, list_meta
+        list_meta: dict[str, Any] = {}
+        cursor = start_after
+        while True:
+            try:
+                items, list_rev = await self.store.list(prefix, revision, start_after=cursor, limit=chunk)
+            except Compacted as e:
+                if continue_token:
+                    raise errors.Expired(
+                        "The provided continue parameter is too old to display a consistent list result. "
+                        "You can start a new list without the continue parameter."
+                    ) from e
+                raise errors.Expired(f"too old resource version: {revision} ({e.compact_revision})") from e
+            revision = list_rev
+            list_meta["resourceVersion"] = str(list_rev)
+            for item in items:
+                if label and not label(item["metadata"].get("labels") or {}):
+                    continue
+                if field and not field(item):
+                    continue
+                if limit and len(out) == limit:
+                    last = out[-1]["metadata"]
+                    list_meta["continue"] = _encode_continue(list_rev, rt.key(last.get("namespace"), last["name"]))
+                    return out, list_meta
+                out.append(item)
+            if not chunk or len(items) < chunk:
+                return out, list_meta
+            last_md = items[-1]["metadata"]
+            cursor = rt.key(last_md.get("namespace"), last_md["name"])
 
     # ---- writes ---------------------------------------------------------------------------
     async def create(

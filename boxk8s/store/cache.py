@@ -7,7 +7,7 @@ is the prev_revision of a re-create) until compaction removes them from the tabl
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator
 
 from .model import Head, prefix_end
@@ -36,9 +36,11 @@ class Heads:
         for key in dead:
             del self._heads[key]
 
-    def live(self, prefix: str) -> Iterator[tuple[str, Head]]:
-        """Live keys under a prefix, in key order."""
+    def live(self, prefix: str, start_after: str = "") -> Iterator[tuple[str, Head]]:
+        """Live keys under a prefix (and after `start_after`, for paging), in key order."""
         start = bisect_left(self._live, prefix)
+        if start_after:
+            start = max(start, bisect_right(self._live, start_after))
         end_key = prefix_end(prefix)
         stop = len(self._live) if end_key is None else bisect_left(self._live, end_key, lo=start)
         for key in self._live[start:stop]:

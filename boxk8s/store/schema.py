@@ -109,11 +109,13 @@ def heads_query() -> Select[Any]:
     ).join(newest, kine.c.id == newest.c.id)
 
 
-def list_query(prefix: str, end: str | None, revision: int) -> Select[Any]:
-    """Live keys under a prefix as of `revision`, sorted by key."""
+def list_query(prefix: str, end: str | None, revision: int, start_after: str = "",
+               limit: int = 0) -> Select[Any]:
+    """Live keys under a prefix as of `revision` (after `start_after`), sorted by key."""
+    after = [kine.c.name > start_after] if start_after else []
     newest = (
         select(func.max(kine.c.id).label("id"))
-        .where(kine.c.id <= revision, *_in_prefix(prefix, end))
+        .where(kine.c.id <= revision, *_in_prefix(prefix, end), *after)
         .group_by(kine.c.name)
         .subquery()
     )
@@ -122,6 +124,7 @@ def list_query(prefix: str, end: str | None, revision: int) -> Select[Any]:
         .join(newest, kine.c.id == newest.c.id)
         .where(kine.c.deleted == 0)
         .order_by(kine.c.name)
+        .limit(limit if limit > 0 else -1)
     )
 
 

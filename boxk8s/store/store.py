@@ -8,6 +8,7 @@ small pool of reader connections (WAL lets them run beside the writer).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from typing import Any
 
@@ -119,15 +120,21 @@ class Store:
         return decode(head.value, head.revision)
 
     async def list(
-        self, prefix: str, revision: int | None = None
+        self, prefix: str, revision: int | None = None, *, start_after: str = "", limit: int = 0
     ) -> tuple[list[dict[str, Any]], int]:
-        """Live objects under a prefix, sorted by key, and the revision they reflect."""
+        """Live objects under a prefix, sorted by key, and the revision they reflect.
+
+        `start_after` and `limit` page through them without decoding what is skipped.
+        """
         current = self._writer.revision
         if revision is None or revision >= current:
-            items = [decode(h.value, h.revision) for _, h in self._heads.live(prefix) if h.value]
+            heads = self._heads.live(prefix, start_after)
+            if limit > 0:
+                heads = itertools.islice(heads, limit)
+            items = [decode(h.value, h.revision) for _, h in heads if h.value]
             return items, current
         self._check_compacted(revision)
-        query = schema.list_query(prefix, prefix_end(prefix), revision)
+        query = schema.list_query(prefix, prefix_end(prefix), revision, start_after, limit)
         async with self._readers.connect() as conn:
             rows = (await conn.execute(query)).all()
         self._check_compacted(revision)  # a compaction may have run under the read
