@@ -25,13 +25,17 @@ async def _with_bookmarks(
     events: AsyncIterator[tuple[str, dict[str, Any]]], interval: float, enabled: bool
 ) -> AsyncIterator[tuple[str, dict[str, Any]] | None]:
     """Yield events; yield None when `interval` passes without one (time for a bookmark)."""
+    if not enabled:  # the common case: no task per event
+        async for item in events:
+            yield item
+        return
     it = events.__aiter__()
     nxt: asyncio.Task[tuple[str, dict[str, Any]]] | None = None
     try:
         while True:
             if nxt is None:
                 nxt = asyncio.ensure_future(it.__anext__())
-            done, _ = await asyncio.wait({nxt}, timeout=interval if enabled else None)
+            done, _ = await asyncio.wait({nxt}, timeout=interval)
             if not done:
                 yield None
                 continue
