@@ -25,5 +25,6 @@ class KubeletSettings:
     crashloop_max_seconds: float = 300.0  # ...up to five minutes (Kubernetes' values)
     image_backoff_base_seconds: float = 10.0
     image_backoff_max_seconds: float = 300.0
+    backoff_reset_seconds: float = 0.0  # a container that ran this long starts over at base; 0 → 2 × max (10 min)
     status_resync_seconds: float = 10.0  # a pod worker re-checks its containers at least this often
     extra: dict[str, str] = field(default_factory=dict)

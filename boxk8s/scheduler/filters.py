@@ -1,0 +1,247 @@
+"""Filter plugins of kube-scheduler 1.32 as pure functions: (pod, node_info) -> None or a reason.
+
+Reasons are worded exactly as upstream's, because `kubectl describe` users (and tools) read
+them. `FILTERS` runs in upstream's order and, as upstream's framework does, a node is judged by
+the first plugin that rejects it. Each entry also says whether preemption could help
+(Unschedulable) or not (UnschedulableAndUnresolvable), which the preemption message needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from boxk8s.scheduler.nodeinfo import CPU, EPHEMERAL, MEMORY, PODS, NodeInfo, PodUsage
+
+ERR_UNSCHEDULABLE = "node(s) were unschedulable"
+ERR_NODE_NAME = "node(s) didn't match the requested node name"
+ERR_NODE_AFFINITY = "node(s) didn't match Pod's node affinity/selector"
+ERR_NODE_PORTS = "node(s) didn't have free ports for the requested pod ports"
+ERR_TOO_MANY_PODS = "Too many pods"
+UNSCHEDULABLE_TAINT_KEY = "node.kubernetes.io/unschedulable"
+
+Pod = Mapping[str, Any]
+
+
+# --- NodeUnschedulable -------------------------------------------------------------------------
+
+def node_unschedulable(pod: Pod, info: NodeInfo) -> str | None:
+    if not (info.node.get("spec") or {}).get("unschedulable"):
+        return None
+    taint = {"key": UNSCHEDULABLE_TAINT_KEY, "effect": "NoSchedule"}
+    if any(tolerates(t, taint) for t in _tolerations(pod)):
+        return None
+    return ERR_UNSCHEDULABLE
+
+
+# --- NodeName ------------------------------------------------------------------------------------
+
+def node_name(pod: Pod, info: NodeInfo) -> str | None:
+    wanted = (pod.get("spec") or {}).get("nodeName")
+    return None if not wanted or wanted == info.name else ERR_NODE_NAME
+
+
+# --- TaintToleration -----------------------------------------------------------------------------
+
+def _tolerations(pod: Pod) -> list[Mapping[str, Any]]:
+    return list((pod.get("spec") or {}).get("tolerations") or [])
+
+
+def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
+    """v1.Toleration.ToleratesTaint: an empty key with Exists matches every key; empty effect every effect."""
+    if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
+        return False
+    if toleration.get("key") and toleration["key"] != taint.get("key"):
+        return False
+    op = toleration.get("operator") or "Equal"
+    if op == "Exists":
+        return True
+    if op == "Equal":
+        return (toleration.get("value") or "") == (taint.get("value") or "")
+    return False
+
+
+def untolerated_taint(pod: Pod, node: Mapping[str, Any], effects: tuple[str, ...]) -> Mapping[str, Any] | None:
+    tolerations = _tolerations(pod)
+    for taint in (node.get("spec") or {}).get("taints") or []:
+        if taint.get("effect") not in effects:
+            continue
+        if not any(tolerates(t, taint) for t in tolerations):
+            return taint
+    return None
+
+
+def taint_toleration(pod: Pod, info: NodeInfo) -> str | None:
+    taint = untolerated_taint(pod, info.node, ("NoSchedule", "NoExecute"))
+    if taint is None:
+        return None
+    return f"node(s) had untolerated taint {{{taint.get('key', '')}: {taint.get('value') or ''}}}"
+
+
+# --- NodeAffinity (nodeSelector + required node affinity) ----------------------------------------
+
+def _compare_int(have: str | None, values: list[str], greater: bool) -> bool:
+    if have is None or len(values) != 1:
+        return False
+    try:
+        h, w = int(have), int(values[0])
+    except ValueError:
+        return False
+    return h > w if greater else h < w
+
+
+def requirement_matches(req: Mapping[str, Any], values_of: Mapping[str, str]) -> bool:
+    """One NodeSelectorRequirement against labels (or fields)."""
+    key = req.get("key", "")
+    op = req.get("operator")
+    values = list(req.get("values") or [])
+    present = key in values_of
+    have = values_of.get(key)
+    if op == "In":
+        return present and have in values
+    if op == "NotIn":
+        return not present or have not in values
+    if op == "Exists":
+        return present
+    if op == "DoesNotExist":
+        return not present
+    if op in ("Gt", "Lt"):
+        return _compare_int(have, values, op == "Gt")
+    return False
+
+
+def node_selector_term_matches(term: Mapping[str, Any], node: Mapping[str, Any]) -> bool:
+    """Expressions and fields are ANDed; a term with neither matches nothing (upstream's rule)."""
+    exprs = term.get("matchExpressions") or []
+    fields = term.get("matchFields") or []
+    if not exprs and not fields:
+        return False
+    labels = (node.get("metadata") or {}).get("labels") or {}
+    node_fields = {"metadata.name": (node.get("metadata") or {}).get("name", "")}
+    if not all(requirement_matches(r, labels) for r in exprs):
+        return False
+    for r in fields:
+        if r.get("key") != "metadata.name" or r.get("operator") not in ("In", "NotIn"):
+            return False
+        if not requirement_matches(r, node_fields):
+            return False
+    return True
+
+
+def pod_matches_node_selector_and_affinity(pod: Pod, node: Mapping[str, Any]) -> bool:
+    spec = pod.get("spec") or {}
+    labels = (node.get("metadata") or {}).get("labels") or {}
+    for k, v in (spec.get("nodeSelector") or {}).items():
+        if labels.get(k) != v:
+            return False
+    required = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
+                .get("requiredDuringSchedulingIgnoredDuringExecution"))
+    if required is not None:
+        terms = required.get("nodeSelectorTerms") or []
+        if not any(node_selector_term_matches(t, node) for t in terms):
+            return False
+    return True
+
+
+def node_affinity(pod: Pod, info: NodeInfo) -> str | None:
+    return None if pod_matches_node_selector_and_affinity(pod, info.node) else ERR_NODE_AFFINITY
+
+
+# --- NodePorts -------------------------------------------------------------------------------------
+
+def _ports_conflict(a: tuple[str, str, int], b: tuple[str, str, int]) -> bool:
+    if a[1] != b[1] or a[2] != b[2]:
+        return False
+    return a[0] == b[0] or "0.0.0.0" in (a[0], b[0])
+
+
+def node_ports(pod: Pod, info: NodeInfo, usage: PodUsage | None = None) -> str | None:
+    wanted = (usage or PodUsage.of(pod)).host_ports
+    if not wanted:
+        return None
+    used = [p for placed in info.pods for p in placed.host_ports]
+    if any(_ports_conflict(w, u) for w in wanted for u in used):
+        return ERR_NODE_PORTS
+    return None
+
+
+# --- NodeResourcesFit --------------------------------------------------------------------------
+
+def insufficient_resources(requests: Mapping[str, int], info: NodeInfo,
+                           requested: Mapping[str, int] | None = None, pod_count: int | None = None) -> list[str]:
+    """fitsRequest: every reason, in upstream's order (pods, cpu, memory, ephemeral-storage, others)."""
+    alloc = info.allocatable
+    used = info.requested if requested is None else requested
+    count = info.pod_count if pod_count is None else pod_count
+    reasons = []
+    if count + 1 > alloc.get(PODS, 0):
+        reasons.append(ERR_TOO_MANY_PODS)
+    for name in (CPU, MEMORY, EPHEMERAL):
+        want = requests.get(name, 0)
+        if want > 0 and want > alloc.get(name, 0) - used.get(name, 0):
+            reasons.append(f"Insufficient {name}")
+    for name in sorted(requests):
+        if name in (CPU, MEMORY, EPHEMERAL, PODS) or requests[name] <= 0:
+            continue
+        if requests[name] > alloc.get(name, 0) - used.get(name, 0):
+            reasons.append(f"Insufficient {name}")
+    return reasons
+
+
+def node_resources_fit_reasons(pod: Pod, info: NodeInfo, usage: PodUsage | None = None) -> list[str]:
+    return insufficient_resources((usage or PodUsage.of(pod)).requests, info)
+
+
+def node_resources_fit(pod: Pod, info: NodeInfo, usage: PodUsage | None = None) -> str | None:
+    """The Status message: reasons joined by ", " (e.g. "Insufficient cpu, Insufficient memory")."""
+    reasons = node_resources_fit_reasons(pod, info, usage)
+    return ", ".join(reasons) if reasons else None
+
+
+# --- the chain ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FilterPlugin:
+    name: str
+    reasons: Callable[[Pod, NodeInfo, PodUsage], list[str]]
+    resolvable: bool  # False: UnschedulableAndUnresolvable, preemption cannot help
+
+
+def _one(f: Callable[[Pod, NodeInfo], str | None]) -> Callable[[Pod, NodeInfo, PodUsage], list[str]]:
+    def reasons(pod: Pod, info: NodeInfo, _usage: PodUsage) -> list[str]:
+        r = f(pod, info)
+        return [r] if r else []
+    return reasons
+
+
+def _ports(pod: Pod, info: NodeInfo, usage: PodUsage) -> list[str]:
+    r = node_ports(pod, info, usage)
+    return [r] if r else []
+
+
+FILTERS: tuple[FilterPlugin, ...] = (
+    FilterPlugin("NodeUnschedulable", _one(node_unschedulable), False),
+    FilterPlugin("NodeName", _one(node_name), False),
+    FilterPlugin("TaintToleration", _one(taint_toleration), False),
+    FilterPlugin("NodeAffinity", _one(node_affinity), False),
+    FilterPlugin("NodePorts", _ports, True),
+    FilterPlugin("NodeResourcesFit", node_resources_fit_reasons, True),
+)
+
+
+@dataclass(frozen=True)
+class FilterStatus:
+    plugin: str
+    reasons: tuple[str, ...]
+    resolvable: bool
+
+
+def run_filters(pod: Pod, info: NodeInfo, usage: PodUsage | None = None) -> FilterStatus | None:
+    """None when the pod fits; else the first rejecting plugin's status."""
+    usage = usage or PodUsage.of(pod)
+    for f in FILTERS:
+        reasons = f.reasons(pod, info, usage)
+        if reasons:
+            return FilterStatus(f.name, tuple(reasons), f.resolvable)
+    return None

@@ -1,0 +1,99 @@
+"""Decide where one pod goes: filter, score, pick — or explain, in upstream's words, why nowhere.
+
+The unschedulable message is `FitError.Error()` of kube-scheduler 1.32, including the message of
+the DefaultPreemption PostFilter plugin ("preemption: 0/3 nodes are available: 3 No preemption
+victims found for incoming pod."). We do not evict victims: when upstream would preempt, the
+message has no preemption part, like upstream's, but the pod simply waits.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from boxk8s.scheduler.filters import FilterStatus, insufficient_resources, run_filters
+from boxk8s.scheduler.nodeinfo import NodeInfo, PodUsage
+from boxk8s.scheduler.scores import score_nodes
+
+NO_NODES = "no nodes available to schedule pods"
+NOT_HELPFUL = "Preemption is not helpful for scheduling"
+NO_VICTIMS = "No preemption victims found for incoming pod"
+NOT_ELIGIBLE_NEVER = "not eligible due to preemptionPolicy=Never."
+
+
+@dataclass(frozen=True)
+class ScheduleResult:
+    node: str | None
+    message: str = ""  # why no node fits (empty when one does)
+
+
+def fit_error(total: int, statuses: Sequence[FilterStatus], post_filter: str = "") -> str:
+    """framework.FitError.Error(): reasons counted, "<n> <reason>" strings sorted as Go's sort.Strings."""
+    counts: Counter[str] = Counter(r for s in statuses for r in s.reasons)
+    msg = f"0/{total} nodes are available:"
+    parts = sorted(f"{n} {reason}" for reason, n in counts.items())
+    if parts:
+        msg += f" {', '.join(parts)}."
+    if post_filter:
+        msg += f" {post_filter}"
+    return msg
+
+
+def _preemption_status(pod: Mapping[str, Any], usage: PodUsage, info: NodeInfo,
+                       status: FilterStatus) -> FilterStatus | None:
+    """What DefaultPreemption's dry run says of one node; None when evicting lower-priority pods would help."""
+    if not status.resolvable:
+        return FilterStatus("DefaultPreemption", (NOT_HELPFUL,), False)
+    lower = [p for p in info.pods if p.priority < usage.priority]
+    if not lower:
+        return FilterStatus("DefaultPreemption", (NO_VICTIMS,), False)
+    remaining = [p for p in info.pods if p.priority >= usage.priority]
+    smaller = NodeInfo.build(info.node, remaining)
+    after = run_filters(pod, smaller, usage)
+    if after is not None:
+        return after
+    if insufficient_resources(usage.requests, smaller):  # defensive: the filter chain said it fits
+        return status
+    return None
+
+
+def preemption_message(pod: Mapping[str, Any], usage: PodUsage, rejected: Sequence[tuple[NodeInfo, FilterStatus]],
+                       total: int) -> str:
+    """The PostFilter message, or "" when upstream would find a preemption candidate."""
+    if (pod.get("spec") or {}).get("preemptionPolicy") == "Never":
+        return f"preemption: {NOT_ELIGIBLE_NEVER}"
+    statuses = []
+    for info, status in rejected:
+        s = _preemption_status(pod, usage, info, status)
+        if s is None:
+            return ""
+        statuses.append(s)
+    return "preemption: " + fit_error(total, statuses)
+
+
+def plan_schedule(pod: Mapping[str, Any], node_infos: Sequence[NodeInfo], *, tie_breaker: int = 0) -> ScheduleResult:
+    """Pick the best feasible node. Among equal scores, `tie_breaker` rotates through them (sorted
+    by name), so a burst of identical pods on identical nodes spreads instead of piling up."""
+    if not node_infos:
+        return ScheduleResult(None, NO_NODES)
+    usage = PodUsage.of(pod)
+    feasible: list[NodeInfo] = []
+    rejected: list[tuple[NodeInfo, FilterStatus]] = []
+    for info in node_infos:
+        status = run_filters(pod, info, usage)
+        if status is None:
+            feasible.append(info)
+        else:
+            rejected.append((info, status))
+    if not feasible:
+        statuses = [s for _, s in rejected]
+        post = preemption_message(pod, usage, rejected, len(node_infos))
+        return ScheduleResult(None, fit_error(len(node_infos), statuses, post))
+    if len(feasible) == 1:
+        return ScheduleResult(feasible[0].name)
+    scores = score_nodes(pod, usage, feasible)
+    best = max(scores)
+    ties = sorted(info.name for info, s in zip(feasible, scores, strict=True) if s == best)
+    return ScheduleResult(ties[tie_breaker % len(ties)])
