@@ -35,9 +35,22 @@ def main(log_level: str) -> None:
 @click.option("--port", default=6443, show_default=True, help="API port (0 picks a free one).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the API listens on.")
 @click.option("--no-kubeconfig", is_flag=True, help="Do not merge a `boxk8s` context into $KUBECONFIG or ~/.kube/config.")
-def up(state_dir: Path, port: int, host: str, no_kubeconfig: bool) -> None:
+@click.option("--nodes", default=1, show_default=True, help="Nodes whose pods run as Docker containers.")
+@click.option("--fake-nodes", default=0, show_default=True, help="Simulated nodes: pods run instantly, no Docker.")
+@click.option("--cluster-name", default="", help="Names and labels the Docker objects (default: from the state folder).")
+@click.option("--node-cpu", default=0, help="CPU per node in millicores (default: the host's split between nodes).")
+@click.option("--node-memory-mib", default=0, help="Memory per node in MiB (default: the host's split between nodes).")
+@click.option("--pod-subnet", default="10.244.0.0/16", show_default=True, help="Subnet of the pods' Docker network.")
+@click.option("--crashloop-base", default=10.0, show_default=True, help="CrashLoopBackOff base delay in seconds.")
+def up(state_dir: Path, port: int, host: str, no_kubeconfig: bool, nodes: int, fake_nodes: int,
+       cluster_name: str, node_cpu: int, node_memory_mib: int, pod_subnet: str, crashloop_base: float) -> None:
     """Run the cluster in the foreground until Ctrl-C or SIGTERM."""
-    settings = ClusterSettings(state_dir=state_dir, host=host, port=port, write_kubeconfig=not no_kubeconfig)
+    settings = ClusterSettings(
+        state_dir=state_dir, host=host, port=port, write_kubeconfig=not no_kubeconfig, nodes=nodes,
+        fake_nodes=fake_nodes, cluster_name=cluster_name, node_cpu_millis=node_cpu,
+        node_memory_bytes=node_memory_mib * 1024**2, crashloop_base_seconds=crashloop_base,
+        pod_subnet=pod_subnet,
+    )
 
     def ready(r: Ready) -> None:
         click.echo(f"boxk8s is ready in {r.seconds:.2f}s: API at {r.server}", err=False)

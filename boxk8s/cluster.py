@@ -13,16 +13,25 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from boxk8s import errors, kubeconfig
+from boxk8s import errors, kubeconfig, nodes
 from boxk8s.api.app import ApiSettings, build_app
+from boxk8s.client import Client
 from boxk8s.config import ClusterSettings
 from boxk8s.controllers.namespace import NamespaceController
+from boxk8s.events import EventRecorder
+from boxk8s.kubelet.agent import Kubelet
+from boxk8s.kubelet.runtime import ContainerRuntime, RuntimeSettings
+from boxk8s.kubelet.runtime.fake import FakeRuntime
+from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
+from boxk8s.kubelet.streams import KubeletStreams
 from boxk8s.resources import registry
 from boxk8s.resources.service import Resources
+from boxk8s.scheduler import Scheduler
 from boxk8s.store import Store, StoreSettings
 from boxk8s.tls import Credentials, ensure_credentials
 
@@ -80,7 +89,9 @@ class Cluster:
             # long-lived heap otherwise stall every request and watch event for tens of ms.
             gc.collect()
             gc.freeze()
-            app = build_app(resources, ApiSettings(host=s.host, port=s.port, token=creds.token))
+            kubelets: dict[str, Kubelet] = {}
+            app = build_app(resources, ApiSettings(host=s.host, port=s.port, token=creds.token),
+                            streams=KubeletStreams(kubelets))
             runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0, access_log=None)
             await runner.setup()
             try:
@@ -89,19 +100,63 @@ class Cluster:
                 self.port = _bound_port(site, s.port)
                 server = f"https://{_url_host(s.host)}:{self.port}"
                 kc_path = self._write_kubeconfig(server, creds)
-                async with asyncio.TaskGroup() as tg:
-                    tasks = [
-                        self._task(tg, store.run(), "store-compaction"),
-                        self._task(tg, NamespaceController(resources).run(), "namespace-controller"),
-                    ]
-                    if on_ready:
-                        on_ready(Ready(server, str(kc_path), time.monotonic() - started))
-                    await stop.wait()
-                    await self._stop(tasks)
+                runtimes = await self._start_runtimes(s.state_dir)
+                try:
+                    async with asyncio.TaskGroup() as tg:
+                        tasks = [
+                            self._task(tg, store.run(), "store-compaction"),
+                            self._task(tg, NamespaceController(resources).run(), "namespace-controller"),
+                            self._task(tg, self._scheduler(resources).run(), "scheduler"),
+                        ]
+                        for node, runtime in runtimes:
+                            kubelet = Kubelet(Client(resources, "kubelet"), runtime, node, self._kubelet_settings(),
+                                              s.state_dir, address="127.0.0.1")
+                            kubelets[node.name] = kubelet
+                            tasks.append(self._task(tg, kubelet.run(), f"kubelet-{node.name}"))
+                        if on_ready:
+                            on_ready(Ready(server, str(kc_path), time.monotonic() - started))
+                        await stop.wait()
+                        await self._stop(tasks)
+                finally:
+                    for _node, runtime in reversed(runtimes):
+                        with contextlib.suppress(Exception):
+                            await runtime.close()
             finally:
                 await runner.cleanup()
         finally:
             await store.close()
+
+    async def _start_runtimes(self, state_dir: Path) -> list[tuple[NodeSettings, ContainerRuntime]]:
+        """One runtime per node, started one after the other (they share the cluster network)."""
+        s = self.settings
+        name = nodes.cluster_name(state_dir, s.cluster_name)
+        started: list[tuple[NodeSettings, ContainerRuntime]] = []
+        try:
+            for node in nodes.plan_nodes(s, nodes.host_resources()):
+                rs = RuntimeSettings(cluster=name, node=node.name, pod_subnet=s.pod_subnet, state_dir=state_dir)
+                runtime: ContainerRuntime
+                if node.fake:
+                    runtime = FakeRuntime(rs)
+                else:
+                    from boxk8s.kubelet.runtime.docker import DockerRuntime  # only when Docker nodes exist
+
+                    runtime = DockerRuntime(rs)
+                await runtime.start()
+                started.append((node, runtime))
+        except BaseException:
+            for _node, runtime in started:
+                with contextlib.suppress(Exception):
+                    await runtime.close()
+            raise
+        return started
+
+    def _scheduler(self, resources: Resources) -> Scheduler:
+        client = Client(resources, "default-scheduler")
+        return Scheduler(client, EventRecorder(client, "default-scheduler"))
+
+    def _kubelet_settings(self) -> KubeletSettings:
+        base = self.settings.crashloop_base_seconds
+        return KubeletSettings(crashloop_base_seconds=base, image_backoff_base_seconds=base)
 
     def _task(self, tg: asyncio.TaskGroup, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         return tg.create_task(coro, name=name)

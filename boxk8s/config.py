@@ -16,6 +16,14 @@ class ClusterSettings:
     stop_timeout: float = 10.0
     compaction_interval: float = 300.0
     compaction_keep: int = 10_000
+    cluster_name: str = ""  # names and labels Docker objects; "" → derived once from the state folder
+    nodes: int = 1  # nodes whose pods are Docker containers
+    fake_nodes: int = 0  # simulated nodes (pods "run" instantly, no Docker)
+    node_cpu_millis: int = 0  # per node; 0 → the host's CPUs split between the Docker nodes
+    node_memory_bytes: int = 0  # per node; 0 → the host's memory split between the Docker nodes
+    pod_subnet: str = "10.244.0.0/16"
+    crashloop_base_seconds: float = 10.0  # Kubernetes' CrashLoopBackOff base (tests shorten it)
+    heartbeat_seconds: float = 10.0
 
     @property
     def db_path(self) -> Path:

@@ -7,11 +7,14 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.docker_cleanup import free_subnet, remove_cluster_objects
 
 READY_DEADLINE = 30.0
 
@@ -25,6 +28,7 @@ def free_port() -> int:
 @dataclass
 class Boxk8s:
     proc: subprocess.Popen[bytes]
+    cluster_name: str
     state_dir: Path
     port: int
     kubeconfig: Path
@@ -51,9 +55,14 @@ class Boxk8s:
 
 
 def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | None = None,
-                 user_kubeconfig: Path | None = None) -> Boxk8s:
-    """Start `boxk8s up`; with `user_kubeconfig`, let it merge its context there ($KUBECONFIG)."""
+                 user_kubeconfig: Path | None = None, cluster_name: str = "", pod_subnet: str = "") -> Boxk8s:
+    """Start `boxk8s up`; with `user_kubeconfig`, let it merge its context there ($KUBECONFIG).
+
+    Docker objects are labelled with a `test-…` cluster name; remove them with remove_cluster_objects.
+    """
     port = port or free_port()
+    cluster_name = cluster_name or f"test-{uuid.uuid4().hex[:8]}"
+    pod_subnet = pod_subnet or free_subnet()
     log_path = state_dir.parent / f"{state_dir.name}.log"
     log = open(log_path, "ab")
     env = dict(os.environ)
@@ -63,7 +72,7 @@ def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | No
         flags = []
     proc = subprocess.Popen(
         [sys.executable, "-m", "boxk8s.cli", "up", "--state-dir", str(state_dir), "--port", str(port),
-         *flags, *(extra or [])],
+         "--cluster-name", cluster_name, "--pod-subnet", pod_subnet, "--crashloop-base", "1", *flags, *(extra or [])],
         stdout=log, stderr=subprocess.STDOUT, env=env,
     )
     kubeconfig = state_dir / "kubeconfig"
@@ -79,7 +88,7 @@ def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | No
         time.sleep(0.05)
     cache = state_dir.parent / f"{state_dir.name}-kubectl-cache"
     cache.mkdir(exist_ok=True)
-    return Boxk8s(proc, state_dir, port, kubeconfig, cache, log_path)
+    return Boxk8s(proc, cluster_name, state_dir, port, kubeconfig, cache, log_path)
 
 
 def stop_boxk8s(b: Boxk8s) -> int:
@@ -104,8 +113,11 @@ def _port_open(port: int) -> bool:
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Boxk8s]:
     state = tmp_path_factory.mktemp("boxk8s") / "state"
     b = start_boxk8s(state)
-    yield b
-    code = stop_boxk8s(b)
+    try:
+        yield b
+    finally:
+        code = stop_boxk8s(b)
+        remove_cluster_objects(b.cluster_name)
     assert code == 0, f"boxk8s did not stop cleanly ({code}):\n{b.log_tail()}"
 
 

@@ -86,8 +86,9 @@ def test_get_columns_and_formats(cluster: Boxk8s) -> None:
     assert header(ns) == ["NAME", "STATUS", "AGE"]
     for name in ("default", "kube-system", "kube-public", "kube-node-lease", "demo"):
         assert name in ns
+    wait_for(lambda: "Running" in cluster.kubectl("get", "pod", "solo", "-n", "demo").stdout, what="solo Running")
     pods = cluster.kubectl("get", "pods", "-n", "demo").stdout
-    assert "solo" in pods and "0/1" in pods and "Pending" in pods
+    assert "solo" in pods and "1/1" in pods and "Running" in pods
     wide = cluster.kubectl("get", "pods", "-n", "demo", "-o", "wide").stdout
     assert header(wide)[:7] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]
     as_yaml = yaml.safe_load(cluster.kubectl("get", "configmap", "web-config", "-n", "demo", "-o", "yaml").stdout)
@@ -100,8 +101,10 @@ def test_get_columns_and_formats(cluster: Boxk8s) -> None:
     assert "No resources found" in none
     by_field = cluster.kubectl("get", "pods", "-A", "--field-selector", "metadata.name=solo", "-o", "name").stdout
     assert by_field.split() == ["pod/solo"]
-    phase = cluster.kubectl("get", "pods", "-n", "demo", "--field-selector", "status.phase=Running").stderr
-    assert "No resources found" in phase
+    running = cluster.kubectl("get", "pods", "-n", "demo", "--field-selector", "status.phase=Running", "-o", "name")
+    assert running.stdout.split() == ["pod/solo"]
+    failed = cluster.kubectl("get", "pods", "-n", "demo", "--field-selector", "status.phase=Failed").stderr
+    assert "No resources found" in failed
     all_ns = cluster.kubectl("get", "services", "-A").stdout
     assert header(all_ns)[0] == "NAMESPACE" and "kubernetes" in all_ns and "demo" in all_ns
     everything = cluster.kubectl("get", "all", "-n", "demo").stdout
@@ -110,9 +113,13 @@ def test_get_columns_and_formats(cluster: Boxk8s) -> None:
 
 def test_describe_pod(cluster: Boxk8s) -> None:
     cluster.kubectl("apply", "-f", str(APP))
+    wait_for(lambda: "Running" in cluster.kubectl("get", "pod", "solo", "-n", "demo").stdout, what="solo Running")
     out = cluster.kubectl("describe", "pod", "solo", "-n", "demo").stdout
     assert "Name:" in out and "solo" in out and "Namespace:" in out and "demo" in out
-    assert "boxk8s-busybox:latest" in out and "Status:" in out and "Pending" in out
+    assert "boxk8s-busybox:latest" in out and "Status:" in out and "Running" in out
+    assert "Node:" in out and "boxk8s-control-plane" in out
+    for reason in ("Scheduled", "Created", "Started"):
+        assert reason in out, out
 
 
 def test_get_watch_prints_later_change(cluster: Boxk8s) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from tests.e2e.conftest import start_boxk8s, stop_boxk8s
+from tests.e2e.docker_cleanup import remove_cluster_objects
 
 
 def test_up_merges_context_and_restart_keeps_objects(tmp_path: Path) -> None:
@@ -33,11 +34,13 @@ def test_up_merges_context_and_restart_keeps_objects(tmp_path: Path) -> None:
         assert unauth.returncode != 0 and "Unauthorized" in unauth.stderr
     finally:
         assert stop_boxk8s(b) == 0, b.log_tail()
-    again = start_boxk8s(state, port=b.port)
+    again = start_boxk8s(state, port=b.port, cluster_name=b.cluster_name)
     try:
         after = json.loads(again.kubectl("get", "configmap", "survivor", "-o", "json").stdout)
         assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
         assert after["metadata"]["uid"] == before["metadata"]["uid"]
         assert after["data"] == {"k": "v"}
     finally:
-        assert stop_boxk8s(again) == 0, again.log_tail()
+        code = stop_boxk8s(again)
+        remove_cluster_objects(b.cluster_name)
+        assert code == 0, again.log_tail()

@@ -1,0 +1,214 @@
+"""A container's environment as Kubernetes builds it: envFrom, then env, with $(VAR) expansion.
+
+Pure: ConfigMaps and Secrets come in as dicts fetched by the worker (None when missing).
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from boxk8s.scheduler.quantity import parse_quantity
+
+Obj = dict[str, Any]
+_C_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ConfigError(Exception):
+    """The container cannot be configured (CreateContainerConfigError); message as upstream's."""
+
+
+def referenced(pod: Mapping[str, Any]) -> tuple[set[str], set[str]]:
+    """Names of the ConfigMaps and Secrets the pod's env, envFrom and volumes use."""
+    cms: set[str] = set()
+    secrets: set[str] = set()
+    spec = pod.get("spec") or {}
+    for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+        for e in c.get("envFrom") or []:
+            if e.get("configMapRef"):
+                cms.add(e["configMapRef"].get("name", ""))
+            if e.get("secretRef"):
+                secrets.add(e["secretRef"].get("name", ""))
+        for e in c.get("env") or []:
+            vf = e.get("valueFrom") or {}
+            if vf.get("configMapKeyRef"):
+                cms.add(vf["configMapKeyRef"].get("name", ""))
+            if vf.get("secretKeyRef"):
+                secrets.add(vf["secretKeyRef"].get("name", ""))
+    for v in spec.get("volumes") or []:
+        if v.get("configMap"):
+            cms.add(v["configMap"].get("name", ""))
+        if v.get("secret"):
+            secrets.add(v["secret"].get("secretName", ""))
+        for src in (v.get("projected") or {}).get("sources") or []:
+            if src.get("configMap"):
+                cms.add(src["configMap"].get("name", ""))
+            if src.get("secret"):
+                secrets.add(src["secret"].get("name", ""))
+    cms.discard("")
+    secrets.discard("")
+    return cms, secrets
+
+
+def configmap_data(cm: Mapping[str, Any]) -> dict[str, bytes]:
+    out = {k: str(v).encode() for k, v in (cm.get("data") or {}).items()}
+    for k, v in (cm.get("binaryData") or {}).items():
+        out[k] = base64.b64decode(v)
+    return out
+
+
+def secret_data(secret: Mapping[str, Any]) -> dict[str, bytes]:
+    out = {k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()}
+    for k, v in (secret.get("stringData") or {}).items():
+        out[k] = str(v).encode()
+    return out
+
+
+def expand(text: str, env: Mapping[str, str]) -> str:
+    """Kubernetes' $(VAR) expansion: $$ escapes, unknown references stay as written."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "$" and i + 1 < n:
+            nxt = text[i + 1]
+            if nxt == "$":
+                out.append("$")
+                i += 2
+                continue
+            if nxt == "(":
+                end = text.find(")", i + 2)
+                if end != -1:
+                    name = text[i + 2:end]
+                    if name in env:
+                        out.append(env[name])
+                    else:
+                        out.append(text[i:end + 1])
+                    i = end + 1
+                    continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def field_value(pod: Mapping[str, Any], path: str, *, pod_ip: str = "", host_ip: str = "") -> str:
+    md = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    m = re.fullmatch(r"metadata\.(labels|annotations)\['(.*)'\]", path)
+    if m:
+        return str((md.get(m.group(1)) or {}).get(m.group(2), ""))
+    simple = {
+        "metadata.name": md.get("name", ""),
+        "metadata.namespace": md.get("namespace", "default"),
+        "metadata.uid": md.get("uid", ""),
+        "spec.nodeName": spec.get("nodeName", ""),
+        "spec.serviceAccountName": spec.get("serviceAccountName", ""),
+        "status.podIP": pod_ip,
+        "status.podIPs": pod_ip,
+        "status.hostIP": host_ip,
+        "status.hostIPs": host_ip,
+    }
+    if path in simple:
+        return str(simple[path])
+    if path in ("metadata.labels", "metadata.annotations"):
+        items = md.get(path.split(".")[1]) or {}
+        return "\n".join(f'{k}="{v}"' for k, v in sorted(items.items()))
+    raise ConfigError(f"unsupported fieldRef fieldPath: {path}")
+
+
+def resource_value(container: Mapping[str, Any], ref: Mapping[str, Any], node_allocatable: Mapping[str, str]) -> str:
+    """resourceFieldRef: limits fall back to the node's allocatable, requests to 0 (cpu 1 when rounded)."""
+    resource = ref.get("resource", "")
+    kind, _, name = resource.partition(".")
+    res = (container.get("resources") or {}).get(kind) or {}
+    raw = res.get(name)
+    if raw is None and kind == "limits":
+        raw = node_allocatable.get(name)
+    if raw is None and kind == "requests" and name in ("cpu", "memory"):
+        raw = (container.get("resources") or {}).get("limits", {}).get(name)
+    if raw is None:
+        raw = "0"
+    divisor = parse_quantity(ref.get("divisor") or "1")
+    value = parse_quantity(raw) / (divisor or 1)
+    return str(math.ceil(value))
+
+
+def resolve_env(pod: Mapping[str, Any], container: Mapping[str, Any], *,
+                configmaps: Mapping[str, Mapping[str, Any] | None],
+                secrets: Mapping[str, Mapping[str, Any] | None],
+                pod_ip: str = "", host_ip: str = "",
+                node_allocatable: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """The final (name, value) list, in Kubernetes' order and with its error messages."""
+    ns = (pod.get("metadata") or {}).get("namespace", "default")
+    env: dict[str, str] = {}
+    for source in container.get("envFrom") or []:
+        prefix = source.get("prefix", "")
+        if source.get("configMapRef"):
+            ref = source["configMapRef"]
+            cm = configmaps.get(ref.get("name", ""))
+            if cm is None:
+                if ref.get("optional"):
+                    continue
+                raise ConfigError(f'configmap "{ref.get("name", "")}" not found')
+            items = {k: v.decode(errors="replace") for k, v in configmap_data(cm).items()}
+        elif source.get("secretRef"):
+            ref = source["secretRef"]
+            sec = secrets.get(ref.get("name", ""))
+            if sec is None:
+                if ref.get("optional"):
+                    continue
+                raise ConfigError(f'secret "{ref.get("name", "")}" not found')
+            items = {k: v.decode(errors="replace") for k, v in secret_data(sec).items()}
+        else:
+            continue
+        for k, v in items.items():
+            name = prefix + k
+            if _C_IDENTIFIER.match(name) or re.fullmatch(r"[-._a-zA-Z][-._a-zA-Z0-9]*", name):
+                env[name] = v  # invalid names are skipped, as upstream does (with an event)
+    for e in container.get("env") or []:
+        name = e.get("name", "")
+        vf = e.get("valueFrom")
+        if not vf:
+            env[name] = expand(str(e.get("value", "")), env)
+            continue
+        if vf.get("configMapKeyRef"):
+            ref = vf["configMapKeyRef"]
+            cm = configmaps.get(ref.get("name", ""))
+            if cm is None:
+                if ref.get("optional"):
+                    continue
+                raise ConfigError(f'configmap "{ref.get("name", "")}" not found')
+            data = configmap_data(cm)
+            if ref.get("key") not in data:
+                if ref.get("optional"):
+                    continue
+                raise ConfigError(f"couldn't find key {ref.get('key')} in ConfigMap {ns}/{ref.get('name')}")
+            env[name] = data[ref["key"]].decode(errors="replace")
+        elif vf.get("secretKeyRef"):
+            ref = vf["secretKeyRef"]
+            sec = secrets.get(ref.get("name", ""))
+            if sec is None:
+                if ref.get("optional"):
+                    continue
+                raise ConfigError(f'secret "{ref.get("name", "")}" not found')
+            data = secret_data(sec)
+            if ref.get("key") not in data:
+                if ref.get("optional"):
+                    continue
+                raise ConfigError(f"couldn't find key {ref.get('key')} in Secret {ns}/{ref.get('name')}")
+            env[name] = data[ref["key"]].decode(errors="replace")
+        elif vf.get("fieldRef"):
+            env[name] = field_value(pod, vf["fieldRef"].get("fieldPath", ""), pod_ip=pod_ip, host_ip=host_ip)
+        elif vf.get("resourceFieldRef"):
+            env[name] = resource_value(container, vf["resourceFieldRef"], node_allocatable or {})
+    return list(env.items())
+
+
+def expand_command(args: list[str] | None, env: list[tuple[str, str]]) -> tuple[str, ...] | None:
+    if args is None:
+        return None
+    mapping = dict(env)
+    return tuple(expand(str(a), mapping) for a in args)

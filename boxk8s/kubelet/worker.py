@@ -1,0 +1,573 @@
+"""One pod's worker: converge the runtime to the pod, run its probes, report its status.
+
+The worker keeps what the runtime told it (sandbox, containers, refreshed by inspect after
+each event) and what Kubernetes keeps only in kubelet memory (back-off entries, waiting
+reasons, probe results). `plan.plan_pod_actions` decides; `_execute` performs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from boxk8s import errors
+from boxk8s.client import Kind
+from boxk8s.kubelet import plan as p
+from boxk8s.kubelet.env import ConfigError, expand_command, referenced, resolve_env
+from boxk8s.kubelet.probes import ProbeKind, Prober, run_probe
+from boxk8s.kubelet.runtime.base import (
+    ContainerConfig,
+    ContainerState,
+    ImageError,
+    SandboxConfig,
+    SandboxState,
+)
+from boxk8s.kubelet.status import StatusInputs, compute_pod_status
+from boxk8s.kubelet.volumes import (
+    VolumeError,
+    VolumeSource,
+    cleanup_volumes,
+    container_mounts,
+    prepare_volumes,
+)
+from boxk8s.scheduler.quantity import milli_value, value
+
+if TYPE_CHECKING:
+    from boxk8s.kubelet.agent import Kubelet
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+NORMAL, WARNING = "Normal", "Warning"
+MAX_ROUNDS = 12  # plan/execute rounds per sync before reporting status
+
+
+def pod_key(pod: Mapping[str, Any]) -> str:
+    md = pod.get("metadata") or {}
+    return f"{md.get('namespace', 'default')}/{md.get('name', '')}"
+
+
+def container_specs(pod: Mapping[str, Any] | None) -> dict[str, Obj]:
+    spec = (pod or {}).get("spec") or {}
+    return {c["name"]: c for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])}
+
+
+def field_path(pod: Mapping[str, Any], name: str) -> str:
+    spec = pod.get("spec") or {}
+    init = any(c.get("name") == name for c in spec.get("initContainers") or [])
+    return f"spec.initContainers{{{name}}}" if init else f"spec.containers{{{name}}}"
+
+
+class ProbeResults:
+    def __init__(self) -> None:
+        self.ready: dict[str, bool] = {}
+        self.started: dict[str, bool] = {}
+        self.unhealthy: dict[str, str] = {}
+
+    def forget(self, container_id: str) -> None:
+        for d in (self.ready, self.started, self.unhealthy):
+            d.pop(container_id, None)
+
+
+class PodWorker:
+    def __init__(self, kubelet: Kubelet, uid: str, pod: Obj | None, *,
+                 sandbox: SandboxState | None = None, containers: list[ContainerState] | None = None) -> None:
+        self.k = kubelet
+        self.uid = uid
+        self.pod = pod  # the newest object; None once it is gone from the store
+        self.last_pod = pod  # the last one seen, for cleanup after it is gone
+        self.sandbox = sandbox
+        self.containers: dict[str, ContainerState] = {c.id: c for c in containers or []}
+        self.backoff: dict[str, p.BackoffEntry] = {}
+        self.waiting: dict[str, tuple[str, str]] = {}
+        self.volumes: dict[str, VolumeSource] | None = None
+        self.probes = ProbeResults()
+        self.done = False
+        self._wake = asyncio.Event()
+        self._probers: dict[tuple[str, ProbeKind], asyncio.Task[None]] = {}
+        self._tg: asyncio.TaskGroup | None = None
+        self._failures = 0
+        self._announced: set[tuple[str, str, float]] = set()
+        self.syncs = 0  # completed sync rounds (tests wait on it)
+
+    @property
+    def key(self) -> str:
+        return pod_key(self.last_pod or {"metadata": {"name": self.uid}})
+
+    # ---- inputs from the kubelet ----------------------------------------------------------
+    def set_pod(self, pod: Obj | None) -> None:
+        self.pod = pod
+        if pod is not None:
+            self.last_pod = pod
+        self.wake()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def absorb(self, sandboxes: list[SandboxState], containers: list[ContainerState]) -> None:
+        """A periodic listing of the runtime: learn new and changed things, never forget by it
+        (a listing taken before our last create would not show what we just made)."""
+        if sandboxes:
+            mine = next((s for s in sandboxes if self.sandbox is not None and s.id == self.sandbox.id), None)
+            if mine is not None:
+                self.sandbox = mine
+            elif self.sandbox is None:
+                self.sandbox = next((s for s in sandboxes if s.running), sandboxes[0])
+        for c in containers:
+            self.containers[c.id] = c
+
+    # ---- the loop -------------------------------------------------------------------------
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as tg:
+            self._tg = tg
+            try:
+                while not self.done:
+                    self._wake.clear()
+                    wake_at = await self._sync_safely()
+                    if self.done:
+                        break
+                    delay = self.k.settings.status_resync_seconds
+                    if wake_at is not None:
+                        delay = min(delay, max(wake_at - self.k.clock.now(), 0.0))
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(delay):
+                            await self._wake.wait()
+            finally:
+                self._stop_probers()
+
+    async def _sync_safely(self) -> float | None:
+        try:
+            wake_at = await self.sync()
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # level-triggered: the next round re-reads everything
+            self._failures += 1
+            delay = min(0.5 * 2 ** (self._failures - 1), 30.0)
+            log.warning("pod/%s: sync failed (%s); retrying in %.1fs", self.key, e, delay,
+                        exc_info=log.isEnabledFor(logging.DEBUG))
+            return self.k.clock.now() + delay
+        self._failures = 0
+        return wake_at
+
+    async def sync(self) -> float | None:
+        try:
+            return await self._sync()
+        finally:
+            self.syncs += 1
+
+    async def _sync(self) -> float | None:
+        await self._refresh()
+        actions: list[p.Action] = []
+        for _round in range(MAX_ROUNDS):
+            actions = p.plan_pod_actions(self.pod, self._observed(), self.k.clock.now(), self.backoff,
+                                         self.k.settings)
+            if not await self._execute(actions):
+                break
+            await self._refresh()
+        if self.done:
+            return None
+        self._sync_probers()
+        if self.pod is not None and not (self.pod.get("metadata") or {}).get("deletionTimestamp"):
+            await self._report_status()
+        return p.next_wake(actions)
+
+    def _observed(self) -> p.PodObserved:
+        return p.PodObserved(self.sandbox, tuple(self.containers.values()), dict(self.probes.unhealthy))
+
+    async def _refresh(self) -> None:
+        """Re-inspect what may have changed (not exited containers): events only say *that* it did."""
+        for cid, c in list(self.containers.items()):
+            if c.status in ("exited",) and c.finished_at:
+                continue
+            state = await self.k.runtime.inspect_container(cid)
+            if state is None:
+                self.containers.pop(cid, None)
+                self.probes.forget(cid)
+            else:
+                self.containers[cid] = state
+                if state.status != "running":
+                    self.probes.unhealthy.pop(cid, None)
+
+    # ---- executing ------------------------------------------------------------------------
+    async def _execute(self, actions: list[p.Action]) -> bool:
+        """Perform the actions in order; True if anything changed in the runtime."""
+        progressed = False
+        kills = [a for a in actions if isinstance(a, p.KillContainer)]
+        if kills:
+            await asyncio.gather(*(self._kill(a) for a in kills))
+            progressed = True
+        for a in actions:
+            if isinstance(a, p.KillContainer):
+                continue
+            if isinstance(a, p.RecordBackoff):
+                self.backoff[a.key] = a.entry
+            elif isinstance(a, p.Wait):
+                await self._wait(a)
+            elif isinstance(a, p.CreateSandbox):
+                if not await self._create_sandbox():
+                    return False
+                progressed = True
+            elif isinstance(a, p.RemoveSandbox):
+                await self.k.runtime.remove_sandbox(a.sandbox_id)
+                self.sandbox = None
+                progressed = True
+            elif isinstance(a, p.StartContainer):
+                await self._start(a)
+                progressed = True
+            elif isinstance(a, p.StartCreated):
+                self.containers[a.container_id] = await self.k.runtime.start_container(a.container_id)
+                await self._event(NORMAL, "Started", f"Started container {a.name}", a.name)
+                progressed = True
+            elif isinstance(a, p.RemoveContainer):
+                await self.k.runtime.remove_container(a.container_id)
+                self.containers.pop(a.container_id, None)
+                self.probes.forget(a.container_id)
+                progressed = True
+            elif isinstance(a, p.FinishPod):
+                await self._finish(a)
+                return False
+        return progressed
+
+    async def _wait(self, a: p.Wait) -> None:
+        self.waiting[a.name] = (a.reason, a.message)
+        mark = (a.name, a.reason, a.until)
+        if mark in self._announced or self.pod is None:
+            return
+        self._announced.add(mark)
+        if a.reason == "CrashLoopBackOff":
+            await self._event(WARNING, "BackOff", f"Back-off restarting failed container {a.name} in pod "
+                                                  f"{p.pod_label(self.pod)}", a.name)
+        elif a.reason == "ImagePullBackOff":
+            image = container_specs(self.pod).get(a.name, {}).get("image", "")
+            await self._event(NORMAL, "BackOff", f'Back-off pulling image "{image}"', a.name)
+            await self._event(WARNING, "Failed", "Error: ImagePullBackOff", a.name)
+
+    async def _create_sandbox(self) -> bool:
+        pod = self.pod
+        assert pod is not None
+        if self.volumes is None:
+            try:
+                configmaps, secrets = await self._fetch_sources()
+                self.volumes = await prepare_volumes(
+                    pod, self.k.runtime, state_dir=self.k.state_dir, cluster=self.k.cluster,
+                    configmaps=configmaps, secrets=secrets, host_ip=self.k.address)
+            except VolumeError as e:
+                await self._event(WARNING, "FailedMount", str(e))
+                raise
+        md, spec = pod["metadata"], pod.get("spec") or {}
+        ns = md.get("namespace", "default")
+        hostname = spec.get("hostname") or md["name"]
+        aliases: tuple[str, ...] = ()
+        if spec.get("subdomain"):
+            sub = spec["subdomain"]
+            aliases = (f"{hostname}.{sub}", f"{hostname}.{sub}.{ns}", f"{hostname}.{sub}.{ns}.svc.cluster.local")
+        config = SandboxConfig(
+            namespace=ns, pod_name=md["name"], pod_uid=self.uid, hostname=hostname[:63], aliases=aliases,
+            dns_search=(f"{ns}.svc.cluster.local", "svc.cluster.local", "cluster.local"),
+            host_network=bool(spec.get("hostNetwork")),
+        )
+        try:
+            self.sandbox = await self.k.runtime.run_sandbox(config)
+        except Exception as e:
+            await self._event(WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {e}")
+            raise
+        return True
+
+    async def _fetch_sources(self) -> tuple[dict[str, Obj | None], dict[str, Obj | None]]:
+        pod = self.pod or {}
+        ns = (pod.get("metadata") or {}).get("namespace", "default")
+        cm_names, secret_names = referenced(pod)
+
+        async def get(kind: Any, name: str) -> Obj | None:
+            try:
+                return await self.k.client.get(kind, ns, name)
+            except errors.NotFound:
+                return None
+
+        configmaps = {n: await get(Kind.CONFIGMAP, n) for n in cm_names}
+        secrets = {n: await get(Kind.SECRET, n) for n in secret_names}
+        return configmaps, secrets
+
+    async def _pull(self, c: Obj) -> str:
+        image = c.get("image", "")
+        policy = c.get("imagePullPolicy") or ("Always" if image.endswith(":latest") or ":" not in
+                                              image.rsplit("/", 1)[-1] else "IfNotPresent")
+        name = c["name"]
+        if policy != "Always":
+            try:
+                image_id = await self.k.runtime.ensure_image(image, "Never")
+            except ImageError as e:
+                if policy == "Never" or e.reason == "InvalidImageName":
+                    raise
+            else:
+                await self._event(NORMAL, "Pulled", f'Container image "{image}" already present on machine', name)
+                return image_id
+        await self._event(NORMAL, "Pulling", f'Pulling image "{image}"', name)
+        started = time.monotonic()
+        image_id = await self.k.runtime.ensure_image(image, policy)
+        took = time.monotonic() - started
+        await self._event(NORMAL, "Pulled", f'Successfully pulled image "{image}" in {took:.3f}s', name)
+        return image_id
+
+    async def _start(self, a: p.StartContainer) -> None:
+        pod = self.pod
+        assert pod is not None and self.sandbox is not None
+        c = container_specs(pod)[a.name]
+        now = self.k.clock.now()
+        s = self.k.settings
+        try:
+            await self._pull(c)
+        except ImageError as e:
+            if e.reason in ("ErrImageNeverPull", "InvalidImageName"):
+                self._fail_create(a.name, e.reason, e.message, now)
+                await self._event(WARNING, e.reason, e.message, a.name)
+            else:
+                key = f"image/{a.name}"
+                self.backoff[key] = p.next_backoff(self.backoff.get(key), now, s.image_backoff_base_seconds,
+                                                   s.image_backoff_max_seconds, p.reset_after(s))
+                self.waiting[a.name] = (e.reason, e.message)
+                await self._event(WARNING, "Failed", f'Failed to pull image "{c.get("image", "")}": {e.message}',
+                                  a.name)
+                await self._event(WARNING, "Failed", f"Error: {e.reason}", a.name)
+            return
+        self.backoff.pop(f"image/{a.name}", None)
+        try:
+            configmaps, secrets = await self._fetch_sources()
+            config = self._container_config(c, a, configmaps, secrets)
+        except ConfigError as e:
+            self._fail_create(a.name, "CreateContainerConfigError", str(e), now)
+            await self._event(WARNING, "Failed", f"Error: {e}", a.name)
+            return
+        try:
+            state = await self.k.runtime.create_container(self.sandbox, config)
+        except Exception as e:
+            self._fail_create(a.name, "CreateContainerError", str(e), now)
+            await self._event(WARNING, "Failed", f"Error: {e}", a.name)
+            return
+        self.containers[state.id] = state
+        await self._event(NORMAL, "Created", f"Created container: {a.name}", a.name)
+        try:
+            state = await self.k.runtime.start_container(state.id)
+        except Exception as e:
+            got = getattr(e, "state", None) or await self.k.runtime.inspect_container(state.id)
+            if got is not None:
+                self.containers[got.id] = got
+            await self._event(WARNING, "Failed", f"Error: {e}", a.name)
+            return
+        self.containers[state.id] = state
+        self.waiting.pop(a.name, None)
+        self.backoff.pop(f"create/{a.name}", None)
+        await self._event(NORMAL, "Started", f"Started container {a.name}", a.name)
+        await self._post_start(c, state)
+
+    def _fail_create(self, name: str, reason: str, message: str, now: float) -> None:
+        s = self.k.settings
+        key = f"create/{name}"
+        self.backoff[key] = p.next_backoff(self.backoff.get(key), now, s.image_backoff_base_seconds,
+                                           s.image_backoff_max_seconds, p.reset_after(s), reason, message)
+        self.waiting[name] = (reason, message)
+
+    async def _post_start(self, c: Obj, state: ContainerState) -> None:
+        command = ((((c.get("lifecycle") or {}).get("postStart") or {}).get("exec") or {}).get("command"))
+        if not command:
+            return
+        try:
+            code, out = await self.k.runtime.exec_probe(state.id, list(command), 30.0)
+        except Exception as e:  # noqa: BLE001 - any failure of the hook counts
+            code, out = -1, str(e).encode()
+        if code != 0:
+            msg = f"PostStartHook failed: {out.decode(errors='replace').strip() or f'exit code {code}'}"
+            await self._event(WARNING, "FailedPostStartHook", msg, c["name"])
+            await self.k.runtime.stop_container(state.id, p.MIN_GRACE_SECONDS)
+
+    def _container_config(self, c: Obj, a: p.StartContainer, configmaps: Mapping[str, Obj | None],
+                          secrets: Mapping[str, Obj | None]) -> ContainerConfig:
+        pod = self.pod or {}
+        spec = pod.get("spec") or {}
+        env = resolve_env(pod, c, configmaps=configmaps, secrets=secrets,
+                          pod_ip=self.sandbox.ip if self.sandbox else "", host_ip=self.k.address,
+                          node_allocatable={"cpu": f"{self.k.node.cpu_millis}m",
+                                            "memory": str(self.k.node.memory_bytes)})
+        limits = (c.get("resources") or {}).get("limits") or {}
+        requests = (c.get("resources") or {}).get("requests") or {}
+        memory = value(limits["memory"]) if limits.get("memory") else 0
+        cpu_nano = milli_value(limits["cpu"]) * 1_000_000 if limits.get("cpu") else 0
+        req_cpu = requests.get("cpu") or limits.get("cpu")
+        shares = max(2, milli_value(req_cpu) * 1024 // 1000) if req_cpu else 0
+        sc = {**(spec.get("securityContext") or {}), **(c.get("securityContext") or {})}
+        user = ""
+        if sc.get("runAsUser") is not None:
+            user = str(sc["runAsUser"]) + (f":{sc['runAsGroup']}" if sc.get("runAsGroup") is not None else "")
+        return ContainerConfig(
+            name=c["name"], image=c.get("image", ""),
+            command=expand_command(c.get("command"), env), args=expand_command(c.get("args"), env),
+            env=tuple(env), working_dir=c.get("workingDir") or "",
+            mounts=container_mounts(c, self.volumes or {}, dict(env)), user=user,
+            memory_limit=memory, cpu_limit_nano=cpu_nano, cpu_shares=shares,
+            tty=bool(c.get("tty")), stdin=bool(c.get("stdin")), stdin_once=bool(c.get("stdinOnce")),
+            attempt=a.attempt, init=a.init, labels=((p.LABEL_SPEC_HASH, p.spec_hash(c)),),
+        )
+
+    async def _kill(self, a: p.KillContainer) -> None:
+        messages = {
+            "liveness": f"Container {a.name} failed liveness probe, will be restarted",
+            "startup": f"Container {a.name} failed startup probe, will be restarted",
+            "spec-changed": f"Container {a.name} definition changed, will be restarted",
+        }
+        self._cancel_probers(a.container_id)
+        if self.pod is not None or self.last_pod is not None:
+            await self._event(NORMAL, "Killing", messages.get(a.reason, f"Stopping container {a.name}"), a.name)
+        grace = a.grace
+        if a.pre_stop:
+            started = time.monotonic()
+            try:
+                code, out = await self.k.runtime.exec_probe(a.container_id, list(a.pre_stop), grace)
+            except Exception as e:  # noqa: BLE001 - a failing hook does not stop the kill
+                code, out = -1, str(e).encode()
+            if code != 0:
+                await self._event(WARNING, "FailedPreStopHook",
+                                  f"PreStopHook failed: {out.decode(errors='replace').strip()}", a.name)
+            grace = max(grace - (time.monotonic() - started), p.MIN_GRACE_SECONDS)
+        await self.k.runtime.stop_container(a.container_id, grace)
+        state = await self.k.runtime.inspect_container(a.container_id)
+        if state is None:
+            self.containers.pop(a.container_id, None)
+        else:
+            self.containers[a.container_id] = state
+        self.probes.unhealthy.pop(a.container_id, None)
+
+    async def _finish(self, a: p.FinishPod) -> None:
+        await cleanup_volumes(self.last_pod, self.uid, self.k.runtime, state_dir=self.k.state_dir,
+                              cluster=self.k.cluster)
+        self.sandbox = None
+        if a.delete_object and self.pod is not None:
+            md = self.pod["metadata"]
+            with contextlib.suppress(errors.NotFound, errors.Conflict):
+                await self.k.client.delete(Kind.POD, md.get("namespace"), md["name"],
+                                           {"gracePeriodSeconds": 0, "preconditions": {"uid": self.uid}})
+            log.info("pod/%s: terminated and deleted", self.key)
+        self.done = True
+
+    # ---- probes ---------------------------------------------------------------------------
+    def _sync_probers(self) -> None:
+        pod = self.pod
+        if pod is None or (pod.get("metadata") or {}).get("deletionTimestamp") or self._tg is None:
+            self._stop_probers()
+            return
+        specs = {c["name"]: c for c in (pod.get("spec") or {}).get("containers") or []}
+        running = {cid: c for cid, c in self.containers.items() if c.status == "running" and c.name in specs}
+        for (cid, kind), task in list(self._probers.items()):
+            if cid not in running:
+                task.cancel()
+                del self._probers[(cid, kind)]
+        for cid, c in running.items():
+            spec = specs[c.name]
+            for kind, field in (("startup", "startupProbe"), ("liveness", "livenessProbe"),
+                                ("readiness", "readinessProbe")):
+                probe = spec.get(field)
+                if not probe or (cid, kind) in self._probers or cid in self.probes.unhealthy:
+                    continue
+                if kind == "startup" and self.probes.started.get(cid):
+                    continue
+                self._probers[(cid, kind)] = self._tg.create_task(
+                    self._probe(cid, c.name, kind, probe, spec),  # type: ignore[arg-type]
+                    name=f"probe-{kind}-{self.key}/{c.name}")
+
+    async def _probe(self, cid: str, name: str, kind: ProbeKind, probe: Obj, spec: Obj) -> None:
+        gate = None
+        if kind != "startup" and spec.get("startupProbe"):
+            def gate() -> bool:
+                return self.probes.started.get(cid, False)
+
+        async def attempt() -> Any:
+            return await run_probe(probe, runtime=self.k.runtime, container_id=cid, container=spec,
+                                   pod_ip=self.sandbox.ip if self.sandbox else "",
+                                   simulated_network=self.k.runtime.name == "fake")
+
+        def on_result(kind: ProbeKind, ok: bool | None, message: str) -> None:
+            self._probe_result(cid, name, kind, ok, message)
+
+        try:
+            await Prober(kind, probe, attempt, self.k.clock, on_result, gate).run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("pod/%s: %s probe of %s failed", self.key, kind, name)
+
+    def _probe_result(self, cid: str, name: str, kind: ProbeKind, ok: bool | None, message: str) -> None:
+        if ok is None:
+            if self._tg is not None:
+                self._tg.create_task(
+                    self._event(WARNING, "Unhealthy", f"{kind.capitalize()} probe failed: {message}", name),
+                    name=f"event-unhealthy-{self.key}/{name}")
+            return
+        if kind == "readiness":
+            self.probes.ready[cid] = ok
+        elif kind == "startup":
+            if ok:
+                self.probes.started[cid] = True
+            else:
+                self.probes.unhealthy[cid] = "startup"
+        elif kind == "liveness" and not ok:
+            self.probes.unhealthy[cid] = "liveness"
+        self.wake()
+
+    def _cancel_probers(self, cid: str) -> None:
+        for key in [k for k in self._probers if k[0] == cid]:
+            self._probers.pop(key).cancel()
+
+    def _stop_probers(self) -> None:
+        for task in self._probers.values():
+            task.cancel()
+        self._probers.clear()
+
+    # ---- status and events ----------------------------------------------------------------
+    async def _report_status(self) -> None:
+        pod = self.pod
+        assert pod is not None
+        inputs = StatusInputs(waiting=dict(self.waiting), ready=dict(self.probes.ready),
+                              started=dict(self.probes.started), runtime=self.k.runtime.name,
+                              host_ip=self.k.address)
+        status = compute_pod_status(pod, self._observed(), inputs, self.k.clock.now())
+        if status == pod.get("status"):
+            return
+        md = pod["metadata"]
+        for _attempt in range(5):
+            try:
+                current = await self.k.client.get(Kind.POD, md.get("namespace"), md["name"])
+            except errors.NotFound:
+                return
+            if current["metadata"].get("uid") != self.uid:
+                return
+            status = compute_pod_status(current, self._observed(), inputs, self.k.clock.now())
+            if status == current.get("status"):
+                return
+            new = copy.deepcopy(current)
+            new["status"] = status
+            try:
+                updated = await self.k.client.update_status(Kind.POD, new)
+            except errors.Conflict:
+                continue
+            except errors.NotFound:
+                return
+            if self.pod is not None and self.pod["metadata"].get("uid") == self.uid:
+                self.pod = updated if _newer(updated, self.pod) else self.pod
+            return
+
+    async def _event(self, type_: str, reason: str, message: str, container: str = "") -> None:
+        pod = self.pod or self.last_pod
+        if pod is None:
+            return
+        await self.k.event(pod, type_, reason, message, container)
+
+
+def _newer(a: Obj, b: Obj) -> bool:
+    try:
+        return int(a["metadata"]["resourceVersion"]) >= int(b["metadata"]["resourceVersion"])
+    except (KeyError, TypeError, ValueError):
+        return True
