@@ -20,8 +20,9 @@ from aiohttp import web
 
 from boxk8s import errors, kubeconfig, nodes
 from boxk8s.api.app import ApiSettings, build_app
-from boxk8s.client import Client
+from boxk8s.client import Client, InformerFactory
 from boxk8s.config import ClusterSettings
+from boxk8s.controllers import CONTROLLERS
 from boxk8s.controllers.namespace import NamespaceController
 from boxk8s.events import EventRecorder
 from boxk8s.kubelet.agent import Kubelet
@@ -108,6 +109,10 @@ class Cluster:
                             self._task(tg, NamespaceController(resources).run(), "namespace-controller"),
                             self._task(tg, self._scheduler(resources).run(), "scheduler"),
                         ]
+                        factory = InformerFactory(Client(resources, "kube-controller-manager"))
+                        managers = [cls(Client(resources, cls.name), factory) for cls in CONTROLLERS]
+                        tasks.append(self._task(tg, factory.run(), "informers"))
+                        tasks += [self._task(tg, c.run(), c.name) for c in managers]
                         for node, runtime in runtimes:
                             kubelet = Kubelet(Client(resources, "kubelet"), runtime, node, self._kubelet_settings(),
                                               s.state_dir, address="127.0.0.1")

@@ -1,0 +1,30 @@
+"""Shared informers: one watch and one cache per kind, whatever the number of controllers using it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from boxk8s.client.client import Client
+from boxk8s.client.informer import Informer
+from boxk8s.resources.registry import ResourceType
+
+
+class InformerFactory:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self._informers: dict[str, Informer] = {}
+
+    def informer(self, rt: ResourceType) -> Informer:
+        key = f"{rt.group}/{rt.plural}"
+        if key not in self._informers:
+            self._informers[key] = Informer(self.client, rt)
+        return self._informers[key]
+
+    async def run(self) -> None:
+        """Run every informer asked for so far (ask for them all before calling this)."""
+        async with asyncio.TaskGroup() as tg:
+            for key, inf in self._informers.items():
+                tg.create_task(inf.run(), name=f"informer-{key}")
+
+    async def wait_synced(self) -> None:
+        await asyncio.gather(*(inf.synced.wait() for inf in self._informers.values()))
