@@ -13,6 +13,7 @@ from boxk8s import errors
 from boxk8s.api import discovery
 from boxk8s.api.handlers import ResourceHandler
 from boxk8s.api.podstreams import PodStreams
+from boxk8s.api.request import MAX_BODY
 from boxk8s.api.respond import json_response
 from boxk8s.resources import openapi
 from boxk8s.resources.service import Resources
@@ -80,7 +81,7 @@ def auth_middleware(token: str) -> Callable[[web.Request, Handler], Awaitable[we
 def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams | None = None) -> web.Application:
     app = web.Application(
         middlewares=[error_middleware, auth_middleware(settings.token)],
-        client_max_size=3 * 1024 * 1024 + 1024,
+        client_max_size=MAX_BODY,
     )
     handler = ResourceHandler(resources, streams)
     server_address = f"{settings.host}:{settings.port}"

@@ -99,7 +99,7 @@ class ResourceHandler:
         label = selectors.parse_label_selector(q["labelSelector"]) if q.get("labelSelector") else None
         field = selectors.parse_field_selector(q["fieldSelector"], t.rt.kind) if q.get("fieldSelector") else None
         options = await self._delete_options(request)
-        dry = bool(q.getall("dryRun", []))
+        dry = rq.dry_run(q)
         items, list_meta = await self.resources.list(t.rt, t.namespace, label=label, field=field)
         deleted = []
         for item in items:
@@ -116,7 +116,7 @@ class ResourceHandler:
         body = await rq.read_body(request)
         node = ((body.get("target") or {}) if isinstance(body, dict) else {}).get("name", "")
         assert t.name is not None and t.namespace is not None
-        await self.resources.bind(t.namespace, t.name, node, bool(request.query.getall("dryRun", [])))
+        await self.resources.bind(t.namespace, t.name, node, rq.dry_run(request.query))
         return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
                              status=201)
 
@@ -148,6 +148,9 @@ class ResourceHandler:
                 f"{', '.join(PATCH_TYPES)}"
             )
         opts = rq.write_options(request)
+        if patch_type == "apply" and not request.query.get("fieldManager"):
+            raise errors.Invalid('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
+                                 "is required for apply patch")
         if opts.force and patch_type != "apply":
             raise errors.BadRequest("force: Forbidden: may not be specified for non-apply patch")
         body = await rq.read_body(request, allow_list=patch_type == "json")
@@ -163,7 +166,7 @@ class ResourceHandler:
     async def delete(self, request: web.Request, t: rq.Target) -> web.Response:
         options = await self._delete_options(request)
         assert t.name is not None
-        dry = bool(request.query.getall("dryRun", []))
+        dry = rq.dry_run(request.query)
         obj, gone = await self.resources.delete(t.rt, t.namespace, t.name, options, dry)
         if gone and not t.rt.has_spec:
             return json_response(success_status(t.rt, obj))

@@ -75,12 +75,17 @@ def query_int(query: MultiMapping[str], key: str) -> int | None:
         raise errors.BadRequest(f"invalid value for {key}: {value!r}: must be an integer") from e
 
 
-def write_options(request: web.Request) -> WriteOptions:
-    q = request.query
-    dry = q.getall("dryRun", [])
-    for d in dry:
+def dry_run(query: MultiMapping[str]) -> bool:
+    values = query.getall("dryRun", [])
+    for d in values:
         if d != "All":
             raise errors.BadRequest(f'Invalid dryRun value "{d}": only "All" is supported')
+    return bool(values)
+
+
+def write_options(request: web.Request) -> WriteOptions:
+    q = request.query
+    dry = dry_run(q)
     validation = q.get("fieldValidation", "Warn") or "Warn"
     if validation not in ("Strict", "Warn", "Ignore"):
         raise errors.BadRequest(
@@ -90,7 +95,7 @@ def write_options(request: web.Request) -> WriteOptions:
     if len(manager) > 128:
         raise errors.BadRequest("fieldManager: Too long: may not be more than 128 bytes")
     force = query_bool(q, "force")
-    return WriteOptions(dry_run=bool(dry), field_validation=validation, field_manager=manager, force=force)
+    return WriteOptions(dry_run=dry, field_validation=validation, field_manager=manager, force=force)
 
 
 def _manager_from_agent(agent: str) -> str:
@@ -101,9 +106,7 @@ def _manager_from_agent(agent: str) -> str:
 async def read_body(request: web.Request, *, allow_list: bool = False, yaml_ok: bool = True) -> Any:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise errors.RequestEntityTooLarge("the request body is too large: limit is 3145728 bytes")
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise errors.RequestEntityTooLarge("the request body is too large: limit is 3145728 bytes")
+    raw = await request.read()  # the app's client_max_size (MAX_BODY) turns a larger body into 413
     if not raw.strip():
         raise errors.BadRequest("the request body is empty: an object is required")
     ctype = request.content_type

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from boxk8s import errors
-from boxk8s.api.request import Accept
+from boxk8s.api.request import Accept, query_int
 from boxk8s.api.respond import TABLE_TYPE, dumps, partial_metadata
 from boxk8s.resources import tables
 from boxk8s.resources.registry import ResourceType
@@ -68,7 +68,9 @@ async def serve_watch(
 ) -> web.StreamResponse:
     q = request.query
     rv = q.get("resourceVersion", "")
-    timeout_s = q.get("timeoutSeconds")
+    timeout_s = query_int(q, "timeoutSeconds")
+    if timeout_s is not None and timeout_s < 0:
+        raise errors.BadRequest("timeoutSeconds must not be negative")
     timeout = float(timeout_s) if timeout_s else MIN_REQUEST_TIMEOUT * (1 + random.random())
     bookmarks = q.get("allowWatchBookmarks", "").lower() == "true"
     send_initial = None

@@ -512,7 +512,7 @@ def _types(value: Any, node: _Node, path: str, gopath: str, struct: str, out: li
     elif kind == "integer":
         if isinstance(value, bool) or not isinstance(value, int | float):
             out.append(_type_error(path, gopath, struct, node, value))
-        elif isinstance(value, float) and not value.is_integer():
+        elif isinstance(value, float):  # Go refuses any number with a fraction or exponent: 2.0 too
             out.append(_type_error(path, gopath, struct, node, value, f"number {value!r}"))
         else:
             lo, hi = _INT_RANGES.get(node.go, _INT_RANGES["int64"])
@@ -526,10 +526,11 @@ def _types(value: Any, node: _Node, path: str, gopath: str, struct: str, out: li
             out.append(_type_error(path, gopath, struct, node, value))
     elif kind == "intorstring":
         if isinstance(value, bool) or not isinstance(value, int | str):
-            if isinstance(value, float) and value.is_integer():
-                return
             out.append(FieldError(
                 path, f"json: cannot unmarshal {_json_type(value)} into Go value of type int32", TYPE_INVALID))
+        elif isinstance(value, int) and not -(2**31) <= value < 2**31:
+            out.append(FieldError(
+                path, f"json: cannot unmarshal number {value} into Go value of type int32", TYPE_INVALID))
     elif kind == "quantity":
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             out.append(FieldError(path, _QUANTITY_MSG, TYPE_INVALID))

@@ -35,7 +35,8 @@ PATCH_TYPES = {
 
 
 def _rv(obj: dict[str, Any]) -> int | None:
-    value = (obj.get("metadata") or {}).get("resourceVersion")
+    md = obj.get("metadata")
+    value = md.get("resourceVersion") if isinstance(md, dict) else None
     if value in (None, ""):
         return None
     try:
@@ -189,6 +190,10 @@ class Resources:
                 created.setdefault("metadata", {})["name"] = name
                 return await self.create(rt, namespace, created, opts, operation="Apply")
             patched = self._apply_patch(rt, current, patch_type, body, opts)
+            new_name = patched.get("metadata", {}).get("name") if isinstance(patched.get("metadata"), dict) else name
+            if new_name != name:
+                raise errors.BadRequest(
+                    f"the name of the object ({new_name}) does not match the name on the URL ({name})")
             expected = _rv(patched) if patch_type != "apply" else None
             if expected is None or expected == int(current["metadata"]["resourceVersion"]):
                 expected = int(current["metadata"]["resourceVersion"])
