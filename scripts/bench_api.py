@@ -154,13 +154,15 @@ class Server:
 
 
 def start_server(work: Path, name: str, extra_env: dict[str, str] | None = None,
-                 prefix: list[str] | None = None) -> Server:
+                 prefix: list[str] | None = None, extra_args: list[str] | None = None) -> Server:
+    """`boxk8s up` with no Docker nodes unless extra_args asks for some (the API is what is measured)."""
+    extra_args = extra_args if extra_args is not None else ["--nodes", "0"]
     state = work / name
     port = free_port()
     log_path = work / f"{name}.log"
     log = open(log_path, "ab")
     cmd = [*(prefix or [sys.executable, "-m"]), "boxk8s.cli", "--log-level", "WARNING", "up",
-           "--state-dir", str(state), "--host", HOST, "--port", str(port), "--no-kubeconfig"]
+           "--state-dir", str(state), "--host", HOST, "--port", str(port), "--no-kubeconfig", *(extra_args or [])]
     started = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(extra_env or {})})
     server = Server(proc, state, port, log_path, started, log)
