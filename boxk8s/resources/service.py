@@ -352,10 +352,28 @@ class Resources:
         key = rt.key(namespace, name)
         status.check_deletable(rt, current)
         grace = status.grace_period(rt, current, options.get("gracePeriodSeconds"))
-        if md.get("finalizers") or grace or status.blocks_deletion(rt, current):
-            if md.get("deletionTimestamp"):
-                return current, False
+        finalizers = list(md.get("finalizers") or [])
+        wanted = status.deletion_finalizers(rt, finalizers, options)
+        if finalizers or wanted or grace or status.blocks_deletion(rt, current):
             new = copy.deepcopy(current)
+            if wanted:
+                new["metadata"]["finalizers"] = wanted
+            else:
+                new["metadata"].pop("finalizers", None)
+            if md.get("deletionTimestamp"):
+                if wanted == finalizers:
+                    return current, False
+                if dry_run:
+                    return new, False
+                # A later delete may change the propagation policy of one already under way.
+                if not wanted and not status.blocks_deletion(rt, current) and not grace:
+                    return await self._remove(rt, key, current, int(md["resourceVersion"])), True
+                try:
+                    return await self.store.update(key, new, int(md["resourceVersion"])), False
+                except RevisionConflict as e:
+                    raise errors.conflict(rt.group, rt.plural, name) from e
+            if not (wanted or grace or status.blocks_deletion(rt, current)):
+                return await self._remove(rt, key, current, int(md["resourceVersion"])) if not dry_run else current, True
             status.mark_deleting(rt, new, grace or 0)
             if dry_run:
                 return new, False

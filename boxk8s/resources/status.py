@@ -95,3 +95,41 @@ def mark_deleting(rt: ResourceType, obj: dict[str, Any], grace: int) -> None:
     md["deletionGracePeriodSeconds"] = grace
     if rt.kind == "Namespace":
         obj.setdefault("status", {})["phase"] = "Terminating"
+
+
+ORPHAN_FINALIZER = "orphan"
+FOREGROUND_FINALIZER = "foregroundDeletion"
+# Kinds whose REST strategy defaults to orphaning dependents when a delete names no policy
+# (DefaultGarbageCollectionPolicy): batch/v1 Job and v1 ReplicationController keep their old
+# behaviour for compatibility; everything else deletes dependents in the background.
+ORPHAN_BY_DEFAULT = {("batch", "Job"), ("", "ReplicationController")}
+
+
+def propagation_policy(rt: ResourceType, options: dict[str, Any]) -> str | None:
+    """The policy a delete asks for: propagationPolicy, else the legacy orphanDependents, else None."""
+    policy = options.get("propagationPolicy")
+    if policy:
+        return str(policy)
+    orphan = options.get("orphanDependents")
+    if orphan is not None:
+        return "Orphan" if orphan else "Background"
+    return None
+
+
+def deletion_finalizers(rt: ResourceType, finalizers: list[str], options: dict[str, Any]) -> list[str]:
+    """The garbage collector's finalizers a delete leaves on the object (the apiserver's
+    deletionFinalizersForGarbageCollection): Orphan adds `orphan`, Foreground adds
+    `foregroundDeletion`, Background removes both, no policy applies the kind's default."""
+    policy = propagation_policy(rt, options)
+    if policy is None:
+        if (rt.group, rt.kind) not in ORPHAN_BY_DEFAULT:
+            return list(finalizers)
+        if FOREGROUND_FINALIZER in finalizers:
+            return list(finalizers)  # an earlier foreground delete stands
+        policy = "Orphan"
+    out = [f for f in finalizers if f not in (ORPHAN_FINALIZER, FOREGROUND_FINALIZER)]
+    if policy == "Orphan":
+        out.append(ORPHAN_FINALIZER)
+    elif policy == "Foreground":
+        out.append(FOREGROUND_FINALIZER)
+    return out
