@@ -93,6 +93,7 @@ class PodWorker:
         self._tg: asyncio.TaskGroup | None = None
         self._failures = 0
         self._announced: set[tuple[str, str, float]] = set()
+        self._exits_shown: set[str] = set()  # ids of ended containers already reported as terminated
         self.syncs = 0  # completed sync rounds (tests wait on it)
 
     @property
@@ -164,6 +165,7 @@ class PodWorker:
         await self._refresh()
         actions: list[p.Action] = []
         for _round in range(MAX_ROUNDS):
+            await self._report_exits()
             actions = p.plan_pod_actions(self.pod, self._observed(), self.k.clock.now(), self.backoff,
                                          self.k.settings)
             if not await self._execute(actions):
@@ -175,6 +177,18 @@ class PodWorker:
         if self.pod is not None and not (self.pod.get("metadata") or {}).get("deletionTimestamp"):
             await self._report_status()
         return p.next_wake(actions)
+
+    async def _report_exits(self) -> None:
+        """Report a container that just ended as terminated (Error, Completed, OOMKilled) before
+        planning: as with kubelet, whose status follows the runtime before a back-off decision
+        turns it into waiting (CrashLoopBackOff), clients see every exit."""
+        latest = [items[0] for items in p.instances_by_name(tuple(self.containers.values())).values()]
+        ended = {c.id for c in latest if p.has_exited(c)}
+        new = ended - self._exits_shown
+        self._exits_shown = ended
+        pod = self.pod
+        if new and pod is not None and not (pod.get("metadata") or {}).get("deletionTimestamp"):
+            await self._report_status()
 
     def _observed(self) -> p.PodObserved:
         return p.PodObserved(self.sandbox, tuple(self.containers.values()), dict(self.probes.unhealthy))

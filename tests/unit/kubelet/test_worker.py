@@ -1,0 +1,78 @@
+"""PodWorker on the fake runtime with a stub kubelet: which statuses it writes, in which order."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from pathlib import Path
+from typing import Any
+
+from boxk8s.kubelet.clock import SystemClock
+from boxk8s.kubelet.runtime.base import RuntimeSettings
+from boxk8s.kubelet.runtime.fake import FakeRuntime
+from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
+from boxk8s.kubelet.worker import PodWorker
+
+UID = "uid-1"
+
+
+class StubClient:
+    def __init__(self, pod: dict[str, Any]) -> None:
+        self.pod = pod
+        self.statuses: list[dict[str, Any]] = []
+
+    async def get(self, kind: Any, namespace: str | None, name: str) -> dict[str, Any]:
+        return copy.deepcopy(self.pod)
+
+    async def update_status(self, kind: Any, obj: dict[str, Any]) -> dict[str, Any]:
+        rv = int(self.pod["metadata"]["resourceVersion"]) + 1
+        self.pod = copy.deepcopy(obj)
+        self.pod["metadata"]["resourceVersion"] = str(rv)
+        self.statuses.append(copy.deepcopy(obj["status"]))
+        return copy.deepcopy(self.pod)
+
+
+class StubKubelet:
+    def __init__(self, client: StubClient, runtime: FakeRuntime, state_dir: Path) -> None:
+        self.client = client
+        self.runtime = runtime
+        self.clock = SystemClock()
+        self.settings = KubeletSettings(crashloop_base_seconds=60, status_resync_seconds=60)
+        self.node = NodeSettings("node-1", fake=True)
+        self.address = "127.0.0.1"
+        self.state_dir = state_dir
+        self.cluster = "test"
+
+    async def event(self, *args: Any) -> None:
+        return None
+
+
+def crashing_pod() -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "crash", "namespace": "default", "uid": UID, "resourceVersion": "1"},
+            "spec": {"nodeName": "node-1", "restartPolicy": "Always",
+                     "containers": [{"name": "app", "image": "busybox", "command": ["sh", "-c", "exit 1"]}]},
+            "status": {"phase": "Pending"}}
+
+
+def shown(status: dict[str, Any]) -> tuple[str, int]:
+    s = status["containerStatuses"][0]
+    state = s["state"]
+    reason = (state.get("waiting") or state.get("terminated") or {}).get("reason", "Running")
+    return reason, s["restartCount"]
+
+
+async def test_an_exit_is_reported_as_terminated_before_back_off_makes_it_waiting(tmp_path: Path) -> None:
+    pod = crashing_pod()
+    client = StubClient(pod)
+    runtime = FakeRuntime(RuntimeSettings(cluster="test", node="node-1", state_dir=tmp_path))
+    await runtime.start()
+    worker = PodWorker(StubKubelet(client, runtime, tmp_path), UID, pod)  # type: ignore[arg-type]
+    for _ in range(3):
+        await worker.sync()
+        worker.set_pod(client.pod)
+        await asyncio.sleep(0.01)  # the fake container exits soon after its start
+    seen = [shown(s) for s in client.statuses]
+    # Each crash is shown as Error first (what kubectl get -w prints), then the first restart is
+    # immediate and the second crash waits in CrashLoopBackOff.
+    assert seen == [("Running", 0), ("Error", 0), ("Running", 1), ("Error", 1), ("CrashLoopBackOff", 1)], seen
