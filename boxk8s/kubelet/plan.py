@@ -296,7 +296,12 @@ def _plan_one(ctx: _Ctx, c: Mapping[str, Any], latest: ContainerState | None, *,
     for key, reason in ((f"image/{name}", "ImagePullBackOff"), (f"create/{name}", "")):
         entry = ctx.backoff.get(key)
         if entry is not None and ctx.now < entry.until:
-            message = f'Back-off pulling image "{c.get("image", "")}"' if reason else entry.message
+            message = entry.message
+            if reason:
+                # As kubelet (1.33+) does: the waiting message carries the last pull's error.
+                message = f'Back-off pulling image "{c.get("image", "")}"'
+                if entry.message:
+                    message += f": {entry.reason or 'ErrImagePull'}: {entry.message}"
             actions.append(Wait(name, reason or entry.reason, message, entry.until))
             return True
     if latest is not None:

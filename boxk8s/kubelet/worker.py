@@ -343,7 +343,8 @@ class PodWorker:
             else:
                 key = f"image/{a.name}"
                 self.backoff[key] = p.next_backoff(self.backoff.get(key), now, s.image_backoff_base_seconds,
-                                                   s.image_backoff_max_seconds, p.reset_after(s))
+                                                   s.image_backoff_max_seconds, p.reset_after(s), e.reason,
+                                                   e.message)
                 self.waiting[a.name] = (e.reason, e.message)
                 await self._event(WARNING, "Failed", f'Failed to pull image "{c.get("image", "")}": {e.message}',
                                   a.name)

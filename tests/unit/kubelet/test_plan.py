@@ -132,6 +132,15 @@ def test_image_pull_backoff_waits() -> None:
     assert plan(pod(), obs(), {"image/app": entry}, now=NOW + 8) == [p.StartContainer("app", False, 0)]
 
 
+
+def test_image_pull_backoff_message_carries_the_last_pull_error() -> None:
+    entry = p.BackoffEntry(delay=10, last=NOW, reason="ErrImagePull",
+                           message='failed to pull and unpack image "busybox:latest": not found')
+    [w] = plan(pod(), obs(), {"image/app": entry})
+    assert w == p.Wait("app", "ImagePullBackOff", 'Back-off pulling image "busybox": ErrImagePull: '
+                       'failed to pull and unpack image "busybox:latest": not found', NOW + 10)
+
+
 def test_image_backoff_doubles() -> None:
     e1 = p.next_backoff(None, NOW, 10, 300, 600)
     e2 = p.next_backoff(e1, NOW + 10, 10, 300, 600)
