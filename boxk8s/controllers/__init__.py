@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from boxk8s.controllers.base import Controller
 from boxk8s.controllers.garbagecollector import GarbageCollector
+from boxk8s.controllers.job import JobController
+from boxk8s.controllers.ttl import TTLAfterFinishedController
 
-CONTROLLERS: list[type[Controller]] = [GarbageCollector]
+CONTROLLERS: list[type[Controller]] = [GarbageCollector, JobController, TTLAfterFinishedController]
 
 __all__ = ["CONTROLLERS", "Controller"]
