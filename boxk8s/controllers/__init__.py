@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from boxk8s.controllers.base import Controller
+from boxk8s.controllers.deployment import DeploymentController
 from boxk8s.controllers.garbagecollector import GarbageCollector
 from boxk8s.controllers.job import JobController
+from boxk8s.controllers.replicaset import ReplicaSetController
 from boxk8s.controllers.ttl import TTLAfterFinishedController
 
-CONTROLLERS: list[type[Controller]] = [GarbageCollector, JobController, TTLAfterFinishedController]
+CONTROLLERS: list[type[Controller]] = [ReplicaSetController, DeploymentController, GarbageCollector, JobController, TTLAfterFinishedController]
 
 __all__ = ["CONTROLLERS", "Controller"]
