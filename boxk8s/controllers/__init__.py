@@ -6,9 +6,11 @@ from boxk8s.controllers.base import Controller
 from boxk8s.controllers.deployment import DeploymentController
 from boxk8s.controllers.garbagecollector import GarbageCollector
 from boxk8s.controllers.job import JobController
+from boxk8s.controllers.nodelifecycle import NodeLifecycleController
 from boxk8s.controllers.replicaset import ReplicaSetController
 from boxk8s.controllers.ttl import TTLAfterFinishedController
 
-CONTROLLERS: list[type[Controller]] = [ReplicaSetController, DeploymentController, GarbageCollector, JobController, TTLAfterFinishedController]
+CONTROLLERS: list[type[Controller]] = [ReplicaSetController, DeploymentController, GarbageCollector, JobController, TTLAfterFinishedController,
+                                       NodeLifecycleController]
 
 __all__ = ["CONTROLLERS", "Controller"]
