@@ -42,14 +42,21 @@ def main(log_level: str) -> None:
 @click.option("--node-memory-mib", default=0, help="Memory per node in MiB (default: the host's split between nodes).")
 @click.option("--pod-subnet", default="10.244.0.0/16", show_default=True, help="Subnet of the pods' Docker network.")
 @click.option("--crashloop-base", default=10.0, show_default=True, help="CrashLoopBackOff base delay in seconds.")
+@click.option("--node-grace", default=40.0, show_default=True,
+              help="Seconds without a kubelet heartbeat before a node turns Unknown (node-monitor-grace-period).")
+@click.option("--eviction-seconds", default=-1.0, show_default=True,
+              help="Seconds pods stay on a not-ready/unreachable node before eviction, instead of the "
+                   "default tolerations' 300 (negative: keep 300).")
 def up(state_dir: Path, port: int, host: str, no_kubeconfig: bool, nodes: int, fake_nodes: int,
-       cluster_name: str, node_cpu: int, node_memory_mib: int, pod_subnet: str, crashloop_base: float) -> None:
+       cluster_name: str, node_cpu: int, node_memory_mib: int, pod_subnet: str, crashloop_base: float,
+       node_grace: float, eviction_seconds: float) -> None:
     """Run the cluster in the foreground until Ctrl-C or SIGTERM."""
     settings = ClusterSettings(
         state_dir=state_dir, host=host, port=port, write_kubeconfig=not no_kubeconfig, nodes=nodes,
         fake_nodes=fake_nodes, cluster_name=cluster_name, node_cpu_millis=node_cpu,
         node_memory_bytes=node_memory_mib * 1024**2, crashloop_base_seconds=crashloop_base,
-        pod_subnet=pod_subnet,
+        pod_subnet=pod_subnet, node_grace_seconds=node_grace, pod_eviction_seconds=eviction_seconds,
+        heartbeat_seconds=min(ClusterSettings.heartbeat_seconds, node_grace / 4),  # several beats per grace
     )
 
     def ready(r: Ready) -> None:
@@ -88,6 +95,65 @@ def version() -> None:
 
     click.echo(f"boxk8s 0.1.0 (Kubernetes {SERVER_VERSION['gitVersion']})")
 
+
+@main.group()
+def node() -> None:
+    """Simulate node failures: `boxk8s node stop NAME`, `boxk8s node start NAME`."""
+
+
+def _patch_node(state_dir: Path, name: str, value: str | None) -> None:
+    """Set or remove the `boxk8s.io/simulate` annotation through the API, with the cluster's kubeconfig."""
+    import base64
+    import json
+    import ssl
+
+    import aiohttp
+    import yaml
+
+    path = ClusterSettings(state_dir=state_dir).own_kubeconfig
+    if not path.exists():
+        raise click.ClickException(f"no kubeconfig at {path}: run `boxk8s up` first")
+    config = yaml.safe_load(path.read_text())
+    cluster = config["clusters"][0]["cluster"]
+    token = config["users"][0]["user"]["token"]
+    ctx = ssl.create_default_context(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
+    body = {"metadata": {"annotations": {"boxk8s.io/simulate": value}}}
+
+    async def send() -> tuple[int, str]:
+        async with aiohttp.ClientSession() as session, session.patch(
+                f"{cluster['server']}/api/v1/nodes/{name}", data=json.dumps(body), ssl=ctx,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/merge-patch+json"},
+        ) as resp:
+            return resp.status, await resp.text()
+
+    try:
+        status, text = asyncio.run(send())
+    except aiohttp.ClientError as e:
+        raise click.ClickException(f"cannot reach the cluster: {e}") from e
+    if status != 200:
+        try:
+            text = json.loads(text).get("message", text)
+        except ValueError:
+            pass
+        raise click.ClickException(text)
+
+
+@node.command("stop")
+@state_dir_option
+@click.argument("name")
+def node_stop(state_dir: Path, name: str) -> None:
+    """Make node NAME play dead: its kubelet stops (no heartbeats) and its containers stop."""
+    _patch_node(state_dir, name, "stopped")
+    click.echo(f"node/{name} stopped")
+
+
+@node.command("start")
+@state_dir_option
+@click.argument("name")
+def node_start(state_dir: Path, name: str) -> None:
+    """Bring node NAME back after `boxk8s node stop`."""
+    _patch_node(state_dir, name, None)
+    click.echo(f"node/{name} started")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from boxk8s.config import ClusterSettings
 from boxk8s.controllers import CONTROLLERS
 from boxk8s.controllers.namespace import NamespaceController
 from boxk8s.events import EventRecorder
+from boxk8s.kubelet import simulate
 from boxk8s.kubelet.agent import Kubelet
 from boxk8s.kubelet.runtime import ContainerRuntime, RuntimeSettings
 from boxk8s.kubelet.runtime.fake import FakeRuntime
@@ -111,13 +112,15 @@ class Cluster:
                         ]
                         factory = InformerFactory(Client(resources, "kube-controller-manager"))
                         managers = [cls(Client(resources, cls.name), factory) for cls in CONTROLLERS]
+                        for c in managers:  # controllers that take cluster settings (node grace, eviction)
+                            getattr(c, "configure", lambda _s: None)(s)
                         tasks.append(self._task(tg, factory.run(), "informers"))
                         tasks += [self._task(tg, c.run(), c.name) for c in managers]
                         for node, runtime in runtimes:
                             kubelet = Kubelet(Client(resources, "kubelet"), runtime, node, self._kubelet_settings(),
                                               s.state_dir, address="127.0.0.1")
                             kubelets[node.name] = kubelet
-                            tasks.append(self._task(tg, kubelet.run(), f"kubelet-{node.name}"))
+                            tasks.append(self._task(tg, simulate.run_kubelet(kubelet), f"kubelet-{node.name}"))
                         if on_ready:
                             on_ready(Ready(server, str(kc_path), time.monotonic() - started))
                         await stop.wait()

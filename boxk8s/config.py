@@ -24,6 +24,8 @@ class ClusterSettings:
     pod_subnet: str = "10.244.0.0/16"
     crashloop_base_seconds: float = 10.0  # Kubernetes' CrashLoopBackOff base (tests shorten it)
     heartbeat_seconds: float = 10.0
+    node_grace_seconds: float = 40.0  # node-monitor-grace-period: no heartbeat this long → Unknown
+    pod_eviction_seconds: float = -1.0  # ≥ 0: replaces the default 300 s not-ready/unreachable tolerations
 
     @property
     def db_path(self) -> Path:

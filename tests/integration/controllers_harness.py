@@ -14,6 +14,7 @@ from boxk8s.client import Client, InformerFactory
 from boxk8s.cluster import bootstrap
 from boxk8s.controllers.base import Controller
 from boxk8s.events import EventRecorder
+from boxk8s.kubelet import simulate
 from boxk8s.kubelet.agent import Kubelet
 from boxk8s.kubelet.runtime.base import RuntimeSettings
 from boxk8s.kubelet.runtime.fake import FakeRuntime
@@ -80,7 +81,7 @@ async def harness(tmp: Path, controllers: list[Callable[[Client, InformerFactory
             settings = node_settings(name) if node_settings else NodeSettings(name, fake=True)
             kubelet = Kubelet(Client(resources, "kubelet"), runtime, settings, FAST, tmp / name)
             h.kubelets[name], h.runtimes[name] = kubelet, runtime
-            h.tasks.append(asyncio.create_task(kubelet.run(), name=f"kubelet-{name}"))
+            h.tasks.append(asyncio.create_task(simulate.run_kubelet(kubelet), name=f"kubelet-{name}"))
         async with asyncio.timeout(DEADLINE):
             for k in h.kubelets.values():
                 await k.ready.wait()
