@@ -18,7 +18,7 @@ import binascii
 import functools
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -676,7 +676,9 @@ def _dicts(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
                 yield i, v
 
 
-def validate_pod_spec(spec: Any, path: str, restart_policies: list[str] | None = None) -> list[FieldError]:
+def validate_pod_spec(spec: Any, path: str, restart_policies: list[str] | None = None,
+                      claim_volumes: Iterable[str] = ()) -> list[FieldError]:
+    """`claim_volumes`: names a StatefulSet's volumeClaimTemplates add to its pods (mounts may use them)."""
     errs: list[FieldError] = []
     if not isinstance(spec, dict):
         return [required(f"{path}.containers")]
@@ -693,9 +695,10 @@ def validate_pod_spec(spec: Any, path: str, restart_policies: list[str] | None =
     containers = spec.get("containers")
     if not containers:
         errs.append(required(f"{path}.containers"))
+    mountable = volumes | set(claim_volumes)
     for field_name in ("initContainers", "containers"):
         for i, c in _dicts(spec.get(field_name)):
-            errs += _validate_container(c, f"{path}.{field_name}[{i}]", names, volumes)
+            errs += _validate_container(c, f"{path}.{field_name}[{i}]", names, mountable)
     # An absent restartPolicy is what defaulting turns into "Always".
     policy = spec.get("restartPolicy") or "Always"
     allowed = restart_policies or _RESTART_POLICIES
@@ -754,14 +757,15 @@ def _validate_container(c: dict[str, Any], path: str, names: set[str], volumes: 
     return errs
 
 
-def _validate_template(template: Any, path: str, restart_policies: list[str]) -> list[FieldError]:
+def _validate_template(template: Any, path: str, restart_policies: list[str],
+                       claim_volumes: Iterable[str] = ()) -> list[FieldError]:
     if not isinstance(template, dict):
         return [required(f"{path}.spec.containers")]
     errs: list[FieldError] = []
     meta = template.get("metadata")
     if isinstance(meta, dict):
         errs += validate_labels(meta.get("labels"), f"{path}.metadata.labels")
-    errs += validate_pod_spec(template.get("spec"), f"{path}.spec", restart_policies)
+    errs += validate_pod_spec(template.get("spec"), f"{path}.spec", restart_policies, claim_volumes)
     return errs
 
 
@@ -841,7 +845,8 @@ def _workload(kind_word: str, restart: list[str], template_required: bool = True
         labels = ((template or {}).get("metadata") or {}).get("labels") or {}
         if not isinstance(selector, dict) or not selector_matches(selector, labels):
             errs.append(invalid("spec.template.metadata.labels", labels, "`selector` does not match template `labels`"))
-        errs += _validate_template(template, "spec.template", restart)
+        claims = [(c.get("metadata") or {}).get("name") for _, c in _dicts(spec.get("volumeClaimTemplates"))]
+        errs += _validate_template(template, "spec.template", restart, [c for c in claims if isinstance(c, str)])
         return errs
 
     return check
