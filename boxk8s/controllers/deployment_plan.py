@@ -49,9 +49,18 @@ def safe_encode_string(s: str) -> str:
     return "".join(_SAFE_ALPHABET[b % len(_SAFE_ALPHABET)] for b in s.encode())
 
 
+def _drop_nulls(value: Any) -> Any:
+    """A JSON null is an absent field to Go (kubectl sends `creationTimestamp: null` in templates)."""
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
 def compute_hash(template: Obj, collision_count: int | None = None) -> str:
     """controller.ComputeHash: fnv32a over the template (canonical JSON here) + collisionCount, safe-encoded."""
-    data = json.dumps(template, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    data = json.dumps(_drop_nulls(template), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     h = fnv32a(data)
     if collision_count is not None:
         h = fnv32a(struct.pack("<I", collision_count & 0xFFFFFFFF) + b"\0\0\0\0", h)
@@ -59,7 +68,7 @@ def compute_hash(template: Obj, collision_count: int | None = None) -> str:
 
 
 def _without_hash(template: Obj | None) -> Obj:
-    t = copy.deepcopy(template or {})
+    t = _drop_nulls(template or {})
     labels = (t.get("metadata") or {}).get("labels")
     if labels and HASH_LABEL in labels:
         del labels[HASH_LABEL]

@@ -296,3 +296,11 @@ def test_set_condition_keeps_transition_time() -> None:
     ds.set_condition(st, ds.new_condition("Available", "True", "B", "m", NOW + timedelta(seconds=5)))
     [c] = st["conditions"]
     assert c["reason"] == "B" and c["lastTransitionTime"] == "2026-01-01T12:00:00Z"
+
+
+def test_null_fields_are_absent_fields() -> None:
+    """kubectl rollout undo sends the template back with `creationTimestamp: null`: still the same template."""
+    with_null = copy.deepcopy(TEMPLATE)
+    with_null["metadata"]["creationTimestamp"] = None
+    assert plan.equal_ignore_hash(with_null, NEW_T)
+    assert plan.compute_hash(with_null) == plan.compute_hash(TEMPLATE)
