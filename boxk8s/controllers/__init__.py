@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from boxk8s.controllers.base import Controller
+from boxk8s.controllers.cronjob import CronJobController
 from boxk8s.controllers.daemonset import DaemonSetController
 from boxk8s.controllers.deployment import DeploymentController
 from boxk8s.controllers.garbagecollector import GarbageCollector
@@ -14,7 +15,7 @@ from boxk8s.controllers.statefulset import StatefulSetController
 from boxk8s.controllers.ttl import TTLAfterFinishedController
 
 CONTROLLERS: list[type[Controller]] = [ReplicaSetController, DeploymentController, GarbageCollector, JobController, TTLAfterFinishedController,
-                                       NodeLifecycleController]
+                                       NodeLifecycleController, CronJobController]
 CONTROLLERS += [PersistentVolumeBinder, StatefulSetController, DaemonSetController]
 
 __all__ = ["CONTROLLERS", "Controller"]
