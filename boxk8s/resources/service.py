@@ -337,8 +337,24 @@ class Resources:
         options: dict[str, Any] | None = None,
         dry_run: bool = False,
     ) -> tuple[dict[str, Any], bool]:
-        """Delete, or start a graceful deletion. Returns (object, gone)."""
+        """Delete, or start a graceful deletion. Returns (object, gone).
+
+        Like the apiserver's GuaranteedUpdate, a write that raced ours (a controller updating
+        status) is not the caller's conflict: try again on the fresh object, unless the caller
+        pinned a resourceVersion (a UID precondition is checked again on each attempt).
+        """
         options = options or {}
+        pinned = bool((options.get("preconditions") or {}).get("resourceVersion"))
+        for _attempt in range(8):
+            try:
+                return await self._delete_once(rt, namespace, name, options, dry_run)
+            except errors.Conflict:
+                if pinned:
+                    raise
+        return await self._delete_once(rt, namespace, name, options, dry_run)
+
+    async def _delete_once(self, rt: ResourceType, namespace: str | None, name: str, options: dict[str, Any],
+                           dry_run: bool) -> tuple[dict[str, Any], bool]:
         current = await self.get(rt, namespace, name)
         md = current["metadata"]
         pre = options.get("preconditions") or {}
