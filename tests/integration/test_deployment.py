@@ -255,6 +255,8 @@ async def test_rolling_update_respects_surge_and_unavailable(env: Env, surge: An
     max_unavail = {0: 0, 1: 1, "25%": 1}[unavailable]
     assert min_ready >= replicas - max_unavail, log
     assert max_live <= replicas + max_surge, log
+    # the bounds were reached, not merely respected: the rollout used what it was allowed
+    assert max_live == replicas + max_surge and min_ready == replicas - max_unavail, log
     assert d["metadata"]["annotations"][REVISION] == "2"
     rss = await env.client.list(Kind.REPLICASET, "default")
     assert sorted(rs["spec"]["replicas"] for rs in rss) == [0, replicas]
