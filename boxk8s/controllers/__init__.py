@@ -14,8 +14,17 @@ from boxk8s.controllers.replicaset import ReplicaSetController
 from boxk8s.controllers.statefulset import StatefulSetController
 from boxk8s.controllers.ttl import TTLAfterFinishedController
 
-CONTROLLERS: list[type[Controller]] = [ReplicaSetController, DeploymentController, GarbageCollector, JobController, TTLAfterFinishedController,
-                                       NodeLifecycleController, CronJobController]
-CONTROLLERS += [PersistentVolumeBinder, StatefulSetController, DaemonSetController]
+CONTROLLERS: list[type[Controller]] = [
+    ReplicaSetController,
+    DeploymentController,
+    StatefulSetController,
+    DaemonSetController,
+    JobController,
+    CronJobController,
+    TTLAfterFinishedController,
+    PersistentVolumeBinder,
+    GarbageCollector,
+    NodeLifecycleController,
+]
 
 __all__ = ["CONTROLLERS", "Controller"]
