@@ -63,9 +63,13 @@ async def test_completions_3_parallelism_2_completes(h: Harness) -> None:
     assert len(pods) == 3 and all(p["status"]["phase"] == "Succeeded" for p in pods)
     labels = pods[0]["metadata"]["labels"]
     assert labels["batch.kubernetes.io/controller-uid"] == j["metadata"]["uid"] and labels["job-name"] == "pi"
-    events = [e for e in await h.client.list(Kind.EVENT, "default") if e["involvedObject"]["name"] == "pi"]
-    reasons = sorted(e["reason"] for e in events)
-    assert reasons.count("SuccessfulCreate") == 3 and "Completed" in reasons
+
+    async def reasons() -> list[str] | None:  # the Completed event is written after the status
+        events = [e for e in await h.client.list(Kind.EVENT, "default") if e["involvedObject"]["name"] == "pi"]
+        found = sorted(e["reason"] for e in events)
+        return found if "Completed" in found else None
+
+    assert (await eventually(reasons)).count("SuccessfulCreate") == 3
 
 
 async def test_failing_job_stops_after_backoff_limit(h: Harness) -> None:
