@@ -20,7 +20,7 @@ from aiohttp import web
 
 from boxk8s import errors, kubeconfig, nodes
 from boxk8s.api.app import ApiSettings, build_app
-from boxk8s.client import Client, InformerFactory
+from boxk8s.client import Client, InformerFactory, Kind
 from boxk8s.config import ClusterSettings
 from boxk8s.controllers import CONTROLLERS
 from boxk8s.controllers.namespace import NamespaceController
@@ -85,7 +85,7 @@ class Cluster:
             path=s.db_path, compaction_interval=s.compaction_interval, compaction_keep=s.compaction_keep,
         ))
         try:
-            resources = Resources(store)
+            resources = self.resources = Resources(store)
             await bootstrap(resources)
             # Move what start-up allocated out of the collector's way: full collections over the
             # long-lived heap otherwise stall every request and watch event for tens of ms.
@@ -114,13 +114,16 @@ class Cluster:
                         managers = [cls(Client(resources, cls.name), factory) for cls in CONTROLLERS]
                         for c in managers:  # controllers that take cluster settings (node grace, eviction)
                             getattr(c, "configure", lambda _s: None)(s)
+                        shared_pods = factory.informer(Kind.POD)  # every kubelet views this one
+                        for node, runtime in runtimes:
+                            kubelets[node.name] = Kubelet(
+                                Client(resources, "kubelet"), runtime, node, self._kubelet_settings(),
+                                s.state_dir, address="127.0.0.1", pods=shared_pods)
+                        # Informers start once everything that uses them has asked for them.
                         tasks.append(self._task(tg, factory.run(), "informers"))
                         tasks += [self._task(tg, c.run(), c.name) for c in managers]
-                        for node, runtime in runtimes:
-                            kubelet = Kubelet(Client(resources, "kubelet"), runtime, node, self._kubelet_settings(),
-                                              s.state_dir, address="127.0.0.1")
-                            kubelets[node.name] = kubelet
-                            tasks.append(self._task(tg, simulate.run_kubelet(kubelet), f"kubelet-{node.name}"))
+                        tasks += [self._task(tg, simulate.run_kubelet(k), f"kubelet-{name}")
+                                  for name, k in kubelets.items()]
                         if on_ready:
                             on_ready(Ready(server, str(kc_path), time.monotonic() - started))
                         await stop.wait()

@@ -63,5 +63,6 @@ def plan_nodes(settings: ClusterSettings, host: HostResources) -> list[NodeSetti
     for i in range(max(settings.fake_nodes, 0)):
         out.append(NodeSettings(name=f"fake-node-{i + 1}", cpu_millis=settings.node_cpu_millis or 32_000,
                                 memory_bytes=settings.node_memory_bytes or 256 * 1024**3, fake=True,
+                                normal_events=False,  # as KWOK's nodes: only trouble is told; they exist to be many
                                 heartbeat_seconds=settings.heartbeat_seconds))
     return out

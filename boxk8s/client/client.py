@@ -39,7 +39,7 @@ class Client:
         self.manager = manager
 
     def _opts(self) -> WriteOptions:
-        return WriteOptions(field_manager=self.manager, field_validation="Ignore")
+        return WriteOptions(field_manager=self.manager, field_validation="Ignore", trusted=True)
 
     async def get(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
         return await self.resources.get(rt, namespace, name)
@@ -67,7 +67,9 @@ class Client:
 
     async def update_status(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
         md = obj["metadata"]
-        return await self.resources.update(rt, md.get("namespace"), md["name"], obj, self._opts(), "status")
+        opts = self._opts()
+        opts.record_managed_fields = False  # status is the component's own; keep its writes cheap
+        return await self.resources.update(rt, md.get("namespace"), md["name"], obj, opts, "status")
 
     async def patch(self, rt: ResourceType, namespace: str | None, name: str, body: Any,
                     patch_type: str = "merge", subresource: str = "") -> dict[str, Any]:

@@ -39,6 +39,38 @@ class Informer:
         self.handlers: list[Handler] = []
         self.synced = asyncio.Event()
         self.resource_version = ""
+        # client-go's Indexers: name → function giving an object's index values; and the index.
+        self._index_fns: dict[str, Callable[[dict[str, Any]], list[str]]] = {}
+        self._indexes: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+
+    def add_index(self, name: str, fn: Callable[[dict[str, Any]], list[str]]) -> None:
+        """Index the cache by `fn(obj)` values (adding the same name twice keeps the first)."""
+        if name in self._index_fns:
+            return
+        self._index_fns[name] = fn
+        index: dict[str, dict[str, dict[str, Any]]] = {}
+        for key, obj in self.cache.items():
+            for value in fn(obj):
+                index.setdefault(value, {})[key] = obj
+        self._indexes[name] = index
+
+    def by_index(self, name: str, value: str) -> list[dict[str, Any]]:
+        return list(self._indexes[name].get(value, {}).values())
+
+    def _index_remove(self, key: str, obj: dict[str, Any]) -> None:
+        for name, fn in self._index_fns.items():
+            index = self._indexes[name]
+            for value in fn(obj):
+                bucket = index.get(value)
+                if bucket is not None:
+                    bucket.pop(key, None)
+                    if not bucket:
+                        del index[value]
+
+    def _index_add(self, key: str, obj: dict[str, Any]) -> None:
+        for name, fn in self._index_fns.items():
+            for value in fn(obj):
+                self._indexes[name].setdefault(value, {})[key] = obj
 
     def add_handler(self, handler: Handler) -> None:
         self.handlers.append(handler)
@@ -67,6 +99,10 @@ class Informer:
             fresh[object_key(item)] = item
         old = self.cache
         self.cache = fresh
+        for name in self._index_fns:
+            self._indexes[name] = {}
+        for key, obj in fresh.items():
+            self._index_add(key, obj)
         for key, obj in fresh.items():
             before = old.get(key)
             if before is None:
@@ -99,8 +135,66 @@ class Informer:
         self.resource_version = obj["metadata"].get("resourceVersion", self.resource_version)
         if kind == "DELETED":
             old = self.cache.pop(key, None)
+            if old is not None:
+                self._index_remove(key, old)
             self._emit("DELETED", old, None)
         elif kind in ("ADDED", "MODIFIED"):
             old = self.cache.get(key)
+            if old is not None:
+                self._index_remove(key, old)
             self.cache[key] = obj
+            self._index_add(key, obj)
             self._emit("MODIFIED" if old is not None else "ADDED", old, obj)
+
+
+class FilteredView:
+    """The part of a shared informer's cache that matches a predicate, with the same events a
+    watch with that selection would give (moving in is ADDED, moving out is DELETED).
+
+    Many kubelets share one pod informer this way instead of each decoding every pod event.
+    The shared informer is run by its owner; `run()` here only waits.
+    """
+
+    def __init__(self, informer: Informer, predicate: Callable[[dict[str, Any]], bool]) -> None:
+        self.informer = informer
+        self.predicate = predicate
+        self.cache: dict[str, dict[str, Any]] = {
+            key: obj for key, obj in informer.cache.items() if predicate(obj)
+        }
+        self.handlers: list[Handler] = []
+        informer.add_handler(self._on_event)
+
+    @property
+    def synced(self) -> asyncio.Event:
+        return self.informer.synced
+
+    def add_handler(self, handler: Handler) -> None:
+        self.handlers.append(handler)
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.cache.get(key)
+
+    def list(self) -> list[dict[str, Any]]:
+        return list(self.cache.values())
+
+    async def run(self) -> None:
+        await asyncio.Event().wait()
+
+    def _on_event(self, _kind: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        was = old is not None and self.predicate(old)
+        now = new is not None and self.predicate(new)
+        if now:
+            assert new is not None
+            self.cache[object_key(new)] = new
+            self._emit("MODIFIED" if was else "ADDED", old if was else None, new)
+        elif was:
+            assert old is not None
+            self.cache.pop(object_key(old), None)
+            self._emit("DELETED", old, None)
+
+    def _emit(self, kind: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        for h in self.handlers:
+            try:
+                h(kind, old, new)
+            except Exception:  # a handler bug must not stop the informer
+                log.exception("view handler failed for %s", self.informer.rt.plural)

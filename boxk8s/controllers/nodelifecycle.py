@@ -57,9 +57,10 @@ class NodeLifecycleController(Controller):
             self.queue.add(new["metadata"]["name"])
 
     def _on_pod(self, kind: str, _old: Obj | None, new: Obj | None) -> None:
+        """A pod only matters here on a node with NoExecute taints (it may have to be evicted)."""
         if new is not None and kind != "DELETED":
             node = (new.get("spec") or {}).get("nodeName")
-            if node:
+            if node and _has_no_execute(self.nodes.get(node)):
                 self.queue.add(node)
 
     async def reconcile(self, key: str) -> float | None:
@@ -131,3 +132,8 @@ class NodeLifecycleController(Controller):
             await self.client.delete(Kind.POD, ns, name, {"preconditions": {"uid": pod["metadata"]["uid"]}})
         except errors.NotFound:
             return
+
+
+def _has_no_execute(node: Obj | None) -> bool:
+    return node is not None and any(
+        t.get("effect") == "NoExecute" for t in (node.get("spec") or {}).get("taints") or [])

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from boxk8s.errors import BadRequest
 from boxk8s.resources import meta
-from boxk8s.resources.selectors import label_selector_matches
+from boxk8s.resources.selectors import selector_from_label_selector
 
 Obj = dict[str, Any]
 
@@ -146,9 +147,13 @@ def plan_claims(owner: Obj, selector: Obj | None, candidates: list[Obj]) -> Clai
     uid = owner["metadata"].get("uid")
     deleting = bool(owner["metadata"].get("deletionTimestamp"))
     out = Claims()
+    try:  # compile once, not per candidate
+        select = selector_from_label_selector(selector)
+    except BadRequest:
+        select = selector_from_label_selector(None)  # an invalid selector selects nothing
     for obj in candidates:
         ref = get_controller_of(obj)
-        matches = label_selector_matches(selector, obj["metadata"].get("labels") or {})
+        matches = select(obj["metadata"].get("labels") or {})
         if ref is not None:
             if ref.get("uid") != uid:
                 continue
@@ -181,3 +186,13 @@ def without_owner(obj: Obj, owner: Obj) -> Obj:
 
 def format_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+POD_CONTROLLER_INDEX = "namespace/controller-uid"
+
+
+def pod_controller_index(obj: Obj) -> list[str]:
+    """`<namespace>/<controller uid>`, or `<namespace>/` for an orphan: a controller's candidates
+    are its own pods plus the orphans of its namespace."""
+    ref = get_controller_of(obj)
+    return [f"{obj['metadata'].get('namespace', '')}/{ref.get('uid', '') if ref else ''}"]

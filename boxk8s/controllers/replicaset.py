@@ -18,10 +18,12 @@ from boxk8s.client.factory import InformerFactory
 from boxk8s.client.informer import object_key
 from boxk8s.controllers.base import Controller, split_key
 from boxk8s.controllers.podutil import (
+    POD_CONTROLLER_INDEX,
     get_controller_of,
     is_pod_active,
     now_utc,
     plan_claims,
+    pod_controller_index,
     pod_from_template,
     with_owner,
     without_owner,
@@ -51,6 +53,7 @@ class ReplicaSetController(Controller):
         self.expectations = Expectations()
         self.replicasets = factory.informer(Kind.REPLICASET)
         self.pods = factory.informer(Kind.POD)
+        self.pods.add_index(POD_CONTROLLER_INDEX, pod_controller_index)
         self.replicasets.add_handler(self._on_replicaset)
         self.pods.add_handler(self._on_pod)
 
@@ -117,8 +120,10 @@ class ReplicaSetController(Controller):
             return None
         namespace, _ = split_key(key)
         needs_sync = self.expectations.satisfied(key)
-        candidates = [p for p in self.pods.list()
-                      if p["metadata"].get("namespace") == namespace and is_pod_active(p)]
+        # Only pods this ReplicaSet controls, and orphans it may adopt (not every pod).
+        candidates = [p for p in (self.pods.by_index(POD_CONTROLLER_INDEX, f"{namespace}/{rs['metadata']['uid']}")
+                                  + self.pods.by_index(POD_CONTROLLER_INDEX, f"{namespace}/"))
+                      if is_pod_active(p)]
         pods = await self._claim(rs, candidates)
         failure: tuple[str, str] | None = None
         error: Exception | None = None

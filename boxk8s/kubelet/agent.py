@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from boxk8s.client import Client, Informer, Kind
+from boxk8s.client.informer import FilteredView
 from boxk8s.events import EventRecorder
 from boxk8s.kubelet.clock import Clock, SystemClock
 from boxk8s.kubelet.runtime.base import ContainerRuntime, ContainerState, SandboxState
@@ -32,7 +33,8 @@ Obj = dict[str, Any]
 class Kubelet:
     def __init__(self, client: Client, runtime: ContainerRuntime, node: NodeSettings, settings: KubeletSettings,
                  state_dir: Path, *, clock: Clock | None = None, cluster: str | None = None,
-                 address: str = "127.0.0.1", run_node_agent: bool = True) -> None:
+                 address: str = "127.0.0.1", run_node_agent: bool = True,
+                 pods: Informer | None = None) -> None:
         self.client = client
         self.runtime = runtime
         self.node = node
@@ -44,7 +46,10 @@ class Kubelet:
         self.address = address  # the node's InternalIP: pods' hostIP
         self.run_node_agent = run_node_agent
         self.recorder = EventRecorder(client, "kubelet", node.name)
-        self.informer = Informer(client, Kind.POD, field=self._mine)
+        # A shared pod informer (one decode per event for all kubelets), or one of our own.
+        self.informer: Informer | FilteredView = (
+            FilteredView(pods, self._mine) if pods is not None else Informer(client, Kind.POD, field=self._mine)
+        )
         self.informer.add_handler(self._on_pod)
         self.workers: dict[str, PodWorker] = {}  # by pod uid
         self.ready = asyncio.Event()  # set once running pods were adopted
@@ -186,6 +191,8 @@ class Kubelet:
 
     # ---- events and lookups ---------------------------------------------------------------
     async def event(self, pod: Obj, type_: str, reason: str, message: str, container: str = "") -> None:
+        if not self.node.normal_events and type_ == "Normal":
+            return
         ref: Obj = {"kind": "Pod", "apiVersion": "v1", "metadata": pod.get("metadata") or {}}
         if container:
             ref["fieldPath"] = field_path(pod, container)

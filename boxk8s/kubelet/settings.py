@@ -14,6 +14,7 @@ class NodeSettings:
     labels: tuple[tuple[str, str], ...] = ()  # extra labels besides hostname/os/arch/roles
     taints: tuple[dict[str, str], ...] = ()
     fake: bool = False  # simulated node (fake runtime): pods run instantly, no Docker
+    normal_events: bool = True  # the kubelet's Normal events (Pulled, Created, Started...)
     kubelet_version: str = "v1.32.0-boxk8s"
     heartbeat_seconds: float = 10.0  # Node status update and Lease renewal interval
     lease_duration_seconds: int = 40

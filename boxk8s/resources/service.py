@@ -447,11 +447,12 @@ class Resources:
             except ValueError as e:
                 raise errors.BadRequest(f"invalid resourceVersion {resource_version!r}") from e
         try:
-            live = self.store.watch(prefix, since)
+            # The previous value only matters for telling selector entries and exits apart.
+            live = self.store.watch(prefix, since, with_prev=bool(label or field))
             await live.__aenter__()
         except Compacted as e:
             raise errors.Expired(f"too old resource version: {since} ({e.compact_revision})") from e
-        return _watch_events(initial, live, matches)
+        return _watch_events(initial, live, matches if (label or field) else None)
 
     def _allocating(self, rt: ResourceType) -> contextlib.AbstractAsyncContextManager[Any]:
         return self._allocation_lock if rt.kind == "Service" else contextlib.nullcontext()
@@ -496,8 +497,10 @@ class Resources:
         operation: str,
         current: dict[str, Any] | None = None,
     ) -> None:
-        """Keep metadata.managedFields: one Update entry per manager (Apply entries come from apply_patch)."""
-        if operation == "Apply":
+        """Keep metadata.managedFields: one Update entry per manager (Apply entries come from apply_patch).
+
+        Events carry none: they are written constantly and never applied or edited by hand."""
+        if operation == "Apply" or not opts.record_managed_fields or rt.kind == "Event":
             return
         manager = opts.field_manager or "unknown"
         md = new["metadata"]
@@ -528,7 +531,7 @@ class Resources:
 
 
 async def _watch_events(
-    initial: list[tuple[str, dict[str, Any]]], live: Any, matches: Predicate
+    initial: list[tuple[str, dict[str, Any]]], live: Any, matches: Predicate | None
 ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
     """Initial events, then live ones; a change that moves an object in or out of the selection
     is reported as ADDED or DELETED, as the apiserver's watch cache does."""
@@ -536,6 +539,9 @@ async def _watch_events(
         for item in initial:
             yield item
         async for ev in live:
+            if matches is None:  # no selection: every event as the store saw it
+                yield ev.type, ev.value
+                continue
             if ev.type == "DELETED":
                 if matches(ev.value):
                     yield "DELETED", ev.value

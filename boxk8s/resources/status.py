@@ -48,7 +48,10 @@ def merge_for_subresource(
     rt: ResourceType, current: dict[str, Any], obj: dict[str, Any], subresource: str
 ) -> dict[str, Any]:
     if subresource == "status":
-        new = copy.deepcopy(current)
+        # `current` is this request's own copy (decoded from the store): share its spec, copy
+        # what the write path changes (metadata), take the new status.
+        new = dict(current)
+        new["metadata"] = dict(current["metadata"])
         new["status"] = obj.get("status") or {}
         return new
     if subresource == "finalize":

@@ -37,8 +37,9 @@ class Change:
     prev_revision: int
     prev_value: str | None
 
-    def event(self) -> WatchEvent:
-        prev = None if self.prev_value is None else decode(self.prev_value, self.prev_revision)
+    def event(self, with_prev: bool = True) -> WatchEvent:
+        """Decode for one consumer; without `with_prev` the previous value is not decoded (None)."""
+        prev = None if self.prev_value is None or not with_prev else decode(self.prev_value, self.prev_revision)
         return WatchEvent(self.type, self.key, self.revision, decode(self.value, self.revision), prev)
 
 

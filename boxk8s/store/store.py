@@ -175,8 +175,11 @@ class Store:
 
     # -- watch --
 
-    def watch(self, prefix: str, since: int | None = None) -> Watch:
-        """Events under a prefix with revision > since (None: from now on)."""
+    def watch(self, prefix: str, since: int | None = None, *, with_prev: bool = True) -> Watch:
+        """Events under a prefix with revision > since (None: from now on).
+
+        `with_prev=False` leaves prev_value None, saving a decode per event for consumers that
+        do not look at it."""
         if self._closed:
             raise StoreError("store is closed")
         start = self._writer.revision
@@ -191,6 +194,7 @@ class Store:
             queue_size=self.settings.watch_queue_size,
             read_backlog=lambda after, upto: self._history(prefix, after, upto),
             page_size=BACKLOG_PAGE,
+            with_prev=with_prev,
         )
 
     async def _history(self, prefix: str, after: int, upto: int) -> list[Change]:

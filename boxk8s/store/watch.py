@@ -59,8 +59,10 @@ class Watch:
         queue_size: int,
         read_backlog: BacklogReader,
         page_size: int,
+        with_prev: bool = True,
     ) -> None:
         self.prefix = prefix
+        self._with_prev = with_prev
         self._hub = hub
         self._queue_size = queue_size
         self._read_backlog = read_backlog
@@ -115,7 +117,7 @@ class Watch:
             if self._backlog:
                 change = self._backlog.popleft()
                 self._last = change.revision
-                return change.event()
+                return change.event(self._with_prev)
             if not self._backlog_done:
                 await self._fill_backlog()
                 continue
@@ -124,7 +126,7 @@ class Watch:
                 if change.revision <= self._last:
                     continue  # defensive: already replayed
                 self._last = change.revision
-                return change.event()
+                return change.event(self._with_prev)
             self._wakeup.clear()
             await self._wakeup.wait()
 
