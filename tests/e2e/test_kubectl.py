@@ -266,9 +266,13 @@ def test_invalid_manifests_are_refused(cluster: Boxk8s, tmp_path: Path) -> None:
 
 def test_delete_and_wait(cluster: Boxk8s) -> None:
     cluster.kubectl("apply", "-f", str(APP))
-    cluster.kubectl("run", "quick", "-n", "default", "--image=boxk8s-busybox:latest", "--", "sleep", "100")
-    out = cluster.kubectl("delete", "pod", "quick", "-n", "default", timeout=20).stdout
+    # A process that ends on SIGTERM: deletion returns as soon as its container has stopped,
+    # whether the pod was still unscheduled (deleted at once) or already running (graceful).
+    cluster.kubectl("run", "quick", "-n", "default", "--image=boxk8s-busybox:latest", "--",
+                    "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done")
+    out = cluster.kubectl("delete", "pod", "quick", "-n", "default", timeout=25).stdout
     assert 'pod "quick" deleted' in out
+    assert cluster.kubectl("get", "pod", "quick", "-n", "default", check=False).returncode != 0
     cluster.kubectl("create", "configmap", "waited", "-n", "default", "--from-literal=a=b")
     waiter = subprocess.Popen(
         ["kubectl", "--kubeconfig", str(cluster.kubeconfig), "--cache-dir", str(cluster.cache_dir),
