@@ -51,7 +51,8 @@ def test_apply_create_unchanged_configured(cluster: Boxk8s, tmp_path: Path) -> N
         json.dumps({"spec": {"template": {"spec": {"containers": [
             {"name": "web", "env": [{"name": "EXTRA", "value": "kept"}],
              "ports": [{"containerPort": 9090, "name": "metrics"}]},
-            {"name": "sidecar", "image": "boxk8s-busybox:latest", "command": ["sleep", "1000"]},
+            {"name": "sidecar", "image": "boxk8s-busybox:latest",
+             "command": ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]},
         ]}}}}),
     )
     changed = cluster.kubectl("apply", "-f", str(modified)).stdout
