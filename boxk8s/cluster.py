@@ -108,9 +108,10 @@ class Cluster:
                         tasks = [
                             self._task(tg, store.run(), "store-compaction"),
                             self._task(tg, NamespaceController(resources).run(), "namespace-controller"),
-                            self._task(tg, self._scheduler(resources).run(), "scheduler"),
                         ]
                         factory = InformerFactory(Client(resources, "kube-controller-manager"))
+                        # The scheduler shares the pod and node informers (one decode per event).
+                        tasks.append(self._task(tg, self._scheduler(resources, factory).run(), "scheduler"))
                         managers = [cls(Client(resources, cls.name), factory) for cls in CONTROLLERS]
                         for c in managers:  # controllers that take cluster settings (node grace, eviction)
                             getattr(c, "configure", lambda _s: None)(s)
@@ -161,9 +162,10 @@ class Cluster:
             raise
         return started
 
-    def _scheduler(self, resources: Resources) -> Scheduler:
+    def _scheduler(self, resources: Resources, factory: InformerFactory) -> Scheduler:
         client = Client(resources, "default-scheduler")
-        return Scheduler(client, EventRecorder(client, "default-scheduler"))
+        return Scheduler(client, EventRecorder(client, "default-scheduler"),
+                         pods=factory.informer(Kind.POD), nodes=factory.informer(Kind.NODE))
 
     def _kubelet_settings(self) -> KubeletSettings:
         base = self.settings.crashloop_base_seconds

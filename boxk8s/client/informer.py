@@ -17,6 +17,19 @@ log = logging.getLogger(__name__)
 Handler = Callable[[str, dict[str, Any] | None, dict[str, Any] | None], None]  # (type, old, new)
 
 
+def pod_node_name(obj: dict[str, Any]) -> str:
+    """The node a pod is bound to ("" when unbound): the key of kubelets' views and of NODE_INDEX."""
+    return (obj.get("spec") or {}).get("nodeName") or ""
+
+
+NODE_INDEX = "spec.nodeName"
+
+
+def node_index(obj: dict[str, Any]) -> list[str]:
+    node = pod_node_name(obj)
+    return [node] if node else []
+
+
 def object_key(obj: dict[str, Any]) -> str:
     md = obj["metadata"]
     return f"{md['namespace']}/{md['name']}" if md.get("namespace") else md["name"]
@@ -42,6 +55,7 @@ class Informer:
         # client-go's Indexers: name → function giving an object's index values; and the index.
         self._index_fns: dict[str, Callable[[dict[str, Any]], list[str]]] = {}
         self._indexes: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+        self.routers: dict[Callable[[dict[str, Any]], str], _Router] = {}  # of FilteredViews
 
     def add_index(self, name: str, fn: Callable[[dict[str, Any]], list[str]]) -> None:
         """Index the cache by `fn(obj)` values (adding the same name twice keeps the first)."""
@@ -155,14 +169,21 @@ class FilteredView:
     The shared informer is run by its owner; `run()` here only waits.
     """
 
-    def __init__(self, informer: Informer, predicate: Callable[[dict[str, Any]], bool]) -> None:
+    def __init__(self, informer: Informer, predicate: Callable[[dict[str, Any]], bool], *,
+                 route: tuple[Callable[[dict[str, Any]], str], str] | None = None) -> None:
+        """`route=(fn, value)` says the predicate is `fn(obj) == value`: views sharing `fn` are then
+        handed only the events whose old or new object routes to them (one `fn` call per event for
+        all of them, instead of one predicate call per view)."""
         self.informer = informer
         self.predicate = predicate
         self.cache: dict[str, dict[str, Any]] = {
             key: obj for key, obj in informer.cache.items() if predicate(obj)
         }
         self.handlers: list[Handler] = []
-        informer.add_handler(self._on_event)
+        if route is None:
+            informer.add_handler(self._on_event)
+        else:
+            _Router.of(informer, route[0]).add(route[1], self)
 
     @property
     def synced(self) -> asyncio.Event:
@@ -198,3 +219,29 @@ class FilteredView:
                 h(kind, old, new)
             except Exception:  # a handler bug must not stop the informer
                 log.exception("view handler failed for %s", self.informer.rt.plural)
+
+
+class _Router:
+    """One informer handler dispatching each event to the views whose route value it touches."""
+
+    def __init__(self, fn: Callable[[dict[str, Any]], str]) -> None:
+        self.fn = fn
+        self.views: dict[str, list[FilteredView]] = {}
+
+    @classmethod
+    def of(cls, informer: Informer, fn: Callable[[dict[str, Any]], str]) -> _Router:
+        router = informer.routers.get(fn)
+        if router is None:
+            router = informer.routers[fn] = cls(fn)
+            informer.add_handler(router.on_event)
+        return router
+
+    def add(self, value: str, view: FilteredView) -> None:
+        self.views.setdefault(value, []).append(view)
+
+    def on_event(self, kind: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        a = self.fn(old) if old is not None else None
+        b = self.fn(new) if new is not None else None
+        for value in (a, b) if a != b else (a,):
+            for view in self.views.get(value, ()) if value is not None else ():
+                view._on_event(kind, old, new)

@@ -19,6 +19,7 @@ from typing import Any
 from boxk8s import errors
 from boxk8s.client import Client, Kind
 from boxk8s.client.factory import InformerFactory
+from boxk8s.client.informer import NODE_INDEX, node_index
 from boxk8s.controllers.base import Controller, split_key
 from boxk8s.controllers.nodelifecycle_plan import fmt, plan_evictions, plan_node_health, plan_taints
 from boxk8s.events import EventRecorder
@@ -42,6 +43,7 @@ class NodeLifecycleController(Controller):
         self.nodes = factory.informer(Kind.NODE)
         self.leases = factory.informer(Kind.LEASE)
         self.pods = factory.informer(Kind.POD)
+        self.pods.add_index(NODE_INDEX, node_index)
         self.nodes.add_handler(lambda _t, _old, new: self.enqueue(new))
         self.leases.add_handler(self._on_lease)
         self.pods.add_handler(self._on_pod)
@@ -95,7 +97,7 @@ class NodeLifecycleController(Controller):
         return min(waits) if waits else None
 
     def _pods_on(self, node: str) -> list[Obj]:
-        return [p for p in self.pods.list() if (p.get("spec") or {}).get("nodeName") == node]
+        return self.pods.by_index(NODE_INDEX, node)
 
     async def _mark_pods_not_ready(self, node: str, now: datetime) -> None:
         """Upstream's MarkPodsNotReady: Services stop sending traffic to pods of a dead node."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from boxk8s.client import Client, Informer, Kind
-from boxk8s.client.informer import FilteredView
+from boxk8s.client.informer import FilteredView, pod_node_name
 from boxk8s.events import EventRecorder
 from boxk8s.kubelet.clock import Clock, SystemClock
 from boxk8s.kubelet.runtime.base import ContainerRuntime, ContainerState, SandboxState
@@ -48,7 +48,8 @@ class Kubelet:
         self.recorder = EventRecorder(client, "kubelet", node.name)
         # A shared pod informer (one decode per event for all kubelets), or one of our own.
         self.informer: Informer | FilteredView = (
-            FilteredView(pods, self._mine) if pods is not None else Informer(client, Kind.POD, field=self._mine)
+            FilteredView(pods, self._mine, route=(pod_node_name, node.name)) if pods is not None
+            else Informer(client, Kind.POD, field=self._mine)
         )
         self.informer.add_handler(self._on_pod)
         self.workers: dict[str, PodWorker] = {}  # by pod uid
@@ -59,7 +60,7 @@ class Kubelet:
         self.resyncs = 0  # completed runtime listings (tests wait on it)
 
     def _mine(self, pod: Obj) -> bool:
-        return (pod.get("spec") or {}).get("nodeName") == self.node.name
+        return pod_node_name(pod) == self.node.name
 
     # ---- the supervisor -------------------------------------------------------------------
     async def run(self) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from boxk8s import errors
@@ -94,6 +94,7 @@ class PodWorker:
         self._failures = 0
         self._announced: set[tuple[str, str, float]] = set()
         self._exits_shown: set[str] = set()  # ids of ended containers already reported as terminated
+        self._precreated: set[str] = set()  # containers created while the sandbox started, not yet started
         self.syncs = 0  # completed sync rounds (tests wait on it)
 
     @property
@@ -233,6 +234,9 @@ class PodWorker:
             elif isinstance(a, p.StartContainer):
                 await self._start(a)
                 progressed = True
+            elif isinstance(a, p.StartCreated) and a.container_id in self._precreated:
+                await self._start_created(a)
+                progressed = True
             elif isinstance(a, p.StartCreated):
                 self.containers[a.container_id] = await self.k.runtime.start_container(a.container_id)
                 await self._event(NORMAL, "Started", f"Started container {a.name}", a.name)
@@ -286,11 +290,64 @@ class PodWorker:
             host_network=bool(spec.get("hostNetwork")),
         )
         try:
-            self.sandbox = await self.k.runtime.run_sandbox(config)
+            self.sandbox = await self.k.runtime.run_sandbox(config, self._precreate)
         except Exception as e:
+            for cid in self._precreated:  # joined to a sandbox that is gone
+                self.containers.pop(cid, None)
+                with contextlib.suppress(Exception):
+                    await self.k.runtime.remove_container(cid)
+            self._precreated.clear()
             await self._event(WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {e}")
             raise
         return True
+
+    async def _precreate(self, sandbox: SandboxState) -> None:
+        """While the sandbox starts, create (not start) the containers the next round starts, in
+        order, stopping at the first one that needs the pod IP or a pull, or fails: the usual path
+        then does the rest, with its events and back-offs."""
+        pod = self.pod
+        if pod is None:
+            return
+        observed = p.PodObserved(replace(sandbox, running=True), tuple(self.containers.values()), {})
+        planned = p.plan_pod_actions(pod, observed, self.k.clock.now(), self.backoff, self.k.settings)
+        for a in planned:
+            if not isinstance(a, p.StartContainer):
+                continue
+            c = container_specs(pod)[a.name]
+            image = c.get("image", "")
+            latest = image.endswith(":latest") or ":" not in image.rsplit("/", 1)[-1]
+            if (c.get("imagePullPolicy") or ("Always" if latest else "")) == "Always" or _uses_pod_ip(c):
+                return
+            try:
+                await self.k.runtime.ensure_image(image, "Never")
+                configmaps, secrets = await self._fetch_sources()
+                state = await self.k.runtime.create_container(sandbox, self._container_config(c, a, configmaps,
+                                                                                            secrets))
+            except Exception as e:  # noqa: BLE001 - the usual path retries and reports it
+                log.debug("pod/%s: not created ahead (%s)", self.key, e)
+                return
+            self.containers[state.id] = state
+            self._precreated.add(state.id)
+            await self._event(NORMAL, "Pulled", f'Container image "{image}" already present on machine', a.name)
+            await self._event(NORMAL, "Created", f"Created container: {a.name}", a.name)
+
+    async def _start_created(self, a: p.StartCreated) -> None:
+        """Start a container `_precreate` made: the tail of `_start`."""
+        self._precreated.discard(a.container_id)
+        c = container_specs(self.pod).get(a.name, {})
+        try:
+            state = await self.k.runtime.start_container(a.container_id)
+        except Exception as e:
+            got = getattr(e, "state", None) or await self.k.runtime.inspect_container(a.container_id)
+            if got is not None:
+                self.containers[got.id] = got
+            await self._event(WARNING, "Failed", f"Error: {e}", a.name)
+            return
+        self.containers[state.id] = state
+        self.waiting.pop(a.name, None)
+        self.backoff.pop(f"create/{a.name}", None)
+        await self._event(NORMAL, "Started", f"Started container {a.name}", a.name)
+        await self._post_start(c, state)
 
     async def _fetch_sources(self) -> tuple[dict[str, Obj | None], dict[str, Obj | None]]:
         pod = self.pod or {}
@@ -552,20 +609,28 @@ class PodWorker:
         if status == pod.get("status"):
             return
         md = pod["metadata"]
+        # First against the pod we hold (the informer's newest), guarded by its resourceVersion;
+        # after a conflict, against a fresh read, as the kubelet's status manager does.
+        current: Obj | None = pod
         for _attempt in range(5):
+            if current is None:
+                try:
+                    current = await self.k.client.get(Kind.POD, md.get("namespace"), md["name"])
+                except errors.NotFound:
+                    return
+                if current["metadata"].get("uid") != self.uid:
+                    return
+                status = compute_pod_status(current, self._observed(), inputs, self.k.clock.now())
+                if status == current.get("status"):
+                    return
+            cmd = current["metadata"]
+            # The status subresource takes only the status (and the resourceVersion to guard it).
+            body = {"apiVersion": "v1", "kind": "Pod", "status": status,
+                    "metadata": {"name": cmd["name"], "namespace": cmd.get("namespace"),
+                                 "uid": cmd.get("uid"), "resourceVersion": cmd.get("resourceVersion")}}
+            current = None
             try:
-                current = await self.k.client.get(Kind.POD, md.get("namespace"), md["name"])
-            except errors.NotFound:
-                return
-            if current["metadata"].get("uid") != self.uid:
-                return
-            status = compute_pod_status(current, self._observed(), inputs, self.k.clock.now())
-            if status == current.get("status"):
-                return
-            new = copy.deepcopy(current)
-            new["status"] = status
-            try:
-                updated = await self.k.client.update_status(Kind.POD, new)
+                updated = await self.k.client.update_status(Kind.POD, body)
             except errors.Conflict:
                 continue
             except errors.NotFound:
@@ -579,6 +644,12 @@ class PodWorker:
         if pod is None:
             return
         await self.k.event(pod, type_, reason, message, container)
+
+
+def _uses_pod_ip(c: Obj) -> bool:
+    """Whether the container's env takes the pod IP, which is known only once the sandbox runs."""
+    return any(((e.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath") in ("status.podIP", "status.podIPs")
+               for e in c.get("env") or [])
 
 
 def _newer(a: Obj, b: Obj) -> bool:

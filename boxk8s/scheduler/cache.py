@@ -42,8 +42,11 @@ class SchedulerCache:
         old = self._where.get(key)
         if old is not None and old != node:
             self._unplace(key)
+        placed = self._placed.setdefault(node, {})
+        if old == node and placed.get(key) == usage:
+            return  # e.g. a status write: the node's snapshot still holds
         self._where[key] = node
-        self._placed.setdefault(node, {})[key] = usage
+        placed[key] = usage
         self._snapshots.pop(node, None)
 
     def _unplace(self, key: str) -> str | None:

@@ -63,13 +63,16 @@ def _node_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
 
 
 class Scheduler:
-    def __init__(self, client: Client, recorder: EventRecorder, settings: SchedulerSettings | None = None) -> None:
+    def __init__(self, client: Client, recorder: EventRecorder, settings: SchedulerSettings | None = None, *,
+                 pods: Informer | None = None, nodes: Informer | None = None) -> None:
+        """`pods` and `nodes`: shared informers run by their owner (else the scheduler runs its own)."""
         self.client = client
         self.recorder = recorder
         self.settings = settings or SchedulerSettings()
         self.cache = SchedulerCache()
-        self.pods = Informer(client, Kind.POD)
-        self.nodes = Informer(client, Kind.NODE)
+        self.pods = pods or Informer(client, Kind.POD)
+        self.nodes = nodes or Informer(client, Kind.NODE)
+        self._own_informers = [inf for inf, shared in ((self.pods, pods), (self.nodes, nodes)) if shared is None]
         self.queue = WorkQueue("scheduler")
         self.unschedulable: set[str] = set()
         self._bindings: asyncio.Queue[tuple[dict[str, Any], str]] = asyncio.Queue()
@@ -88,7 +91,10 @@ class Scheduler:
             return
         assert new is not None
         key = pod_key(new)
-        freed = self.cache.update_pod(new)
+        if old is not None and old.get("spec") == new.get("spec") and is_terminal(old) == is_terminal(new):
+            freed = None  # e.g. a kubelet's status write: the placement is as it was
+        else:
+            freed = self.cache.update_pod(new)
         if freed is not None:
             self.retry_unschedulable()
         if not responsible_for(new):
@@ -117,8 +123,8 @@ class Scheduler:
     # ---- the loop ------------------------------------------------------------------------------
     async def run(self) -> None:
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(self.nodes.run(), name="scheduler-node-informer")
-            tg.create_task(self.pods.run(), name="scheduler-pod-informer")
+            for inf in self._own_informers:
+                tg.create_task(inf.run(), name=f"scheduler-{inf.rt.plural}-informer")
             await self.nodes.synced.wait()
             await self.pods.synced.wait()
             for i in range(self.settings.binders):

@@ -25,8 +25,9 @@ class StubClient:
         return copy.deepcopy(self.pod)
 
     async def update_status(self, kind: Any, obj: dict[str, Any]) -> dict[str, Any]:
+        # As the status subresource: the stored pod with the new status (the body's spec is ignored).
         rv = int(self.pod["metadata"]["resourceVersion"]) + 1
-        self.pod = copy.deepcopy(obj)
+        self.pod = {**copy.deepcopy(self.pod), "status": copy.deepcopy(obj["status"])}
         self.pod["metadata"]["resourceVersion"] = str(rv)
         self.statuses.append(copy.deepcopy(obj["status"]))
         return copy.deepcopy(self.pod)
