@@ -7,7 +7,7 @@ the kubelet can adopt what runs and remove what no pod owns — and never touch 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -143,7 +143,11 @@ class ContainerRuntime(Protocol):
     async def ensure_image(self, image: str, pull_policy: str) -> str:
         """The image's id, pulling per policy (Always / IfNotPresent / Never). Raises ImageError."""
 
-    async def run_sandbox(self, config: SandboxConfig) -> SandboxState: ...
+    async def run_sandbox(self, config: SandboxConfig,
+                          while_starting: Callable[[SandboxState], Awaitable[None]] | None = None) -> SandboxState:
+        """Create and start the sandbox (or return this pod's running one). A runtime whose start
+        takes time may call `while_starting` with the created, not yet running sandbox, so the
+        caller can create containers meanwhile; it need not call it at all."""
     async def remove_sandbox(self, sandbox_id: str) -> None: ...
 
     async def create_container(self, sandbox: SandboxState, config: ContainerConfig) -> ContainerState:

@@ -22,7 +22,7 @@ import math
 import os
 import platform
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import aiodocker
@@ -234,36 +234,61 @@ class DockerRuntime:
 
     # --- sandboxes -------------------------------------------------------------------------------
 
-    async def run_sandbox(self, config: SandboxConfig) -> SandboxState:
-        for found in await self._list({"label": [*specs.list_filters(self.settings)["label"],
-                                                 f"{LABEL_POD_UID}={config.pod_uid}",
-                                                 f"{LABEL_CONTAINER_NAME}={SANDBOX_NAME}"]}):
-            info = await self._inspect(found["Id"])
-            if info is not None and info["State"].get("Running"):
-                return specs.sandbox_state(info, self.network)
-            await self._delete(found["Id"])  # a dead sandbox: make room for a new one
+    async def run_sandbox(self, config: SandboxConfig,
+                          while_starting: Callable[[SandboxState], Awaitable[None]] | None = None) -> SandboxState:
+        # The name holds the pod uid, so a create that conflicts finds this pod's earlier sandbox:
+        # no list round trip on the usual path.
         name = specs.sandbox_name(self.settings, config)
         spec = specs.sandbox_spec(self.settings, config)
-        try:
-            container_id = await self._create(spec, name)
-        except DockerError as exc:
-            if exc.status != 404:
+        container_id = await self._create_sandbox(spec, name, config)
+        if isinstance(container_id, SandboxState):
+            return container_id  # adopted: already running
+        created = SandboxState(container_id, config.namespace, config.pod_name, config.pod_uid, "", False)
+
+        async def start() -> None:
+            try:
+                with _errors(f"cannot start sandbox {name}"):
+                    await self.docker.containers.container(container_id).start()
+            except DockerError:
+                await self._delete(container_id)
                 raise
-            # The network or the pause image went away since start(): make them again, once.
-            self._sandbox_image_ready = False
-            await self._ensure_network()
-            await self._ensure_sandbox_image()
-            container_id = await self._create(spec, name)
-        try:
-            with _errors(f"cannot start sandbox {name}"):
-                await self.docker.containers.container(container_id).start()
-        except DockerError:
-            await self._delete(container_id)
-            raise
+
+        # Docker needs the sandbox running only to *start* containers joined to it, so the caller
+        # may create them meanwhile (`while_starting` must not raise).
+        if while_starting is None:
+            await start()
+        else:
+            started, _ = await asyncio.gather(start(), while_starting(created), return_exceptions=True)
+            if isinstance(started, BaseException):
+                raise started
         info = await self._inspect(container_id)
         if info is None:
             raise DockerError(f"sandbox {name} vanished after start", 404)
         return specs.sandbox_state(info, self.network)
+
+    async def _create_sandbox(self, spec: dict[str, Any], name: str, config: SandboxConfig) -> str | SandboxState:
+        """The new sandbox's id, or the state of this pod's sandbox that already runs."""
+        for _attempt in range(3):
+            try:
+                return await self._create(spec, name)
+            except DockerError as exc:
+                if exc.status == 409:
+                    info = await self._inspect(name)
+                    labels = ((info or {}).get("Config") or {}).get("Labels") or {}
+                    if info is not None and labels.get(LABEL_POD_UID) == config.pod_uid \
+                            and specs.is_owned(labels, self.settings):
+                        if info["State"].get("Running"):
+                            return specs.sandbox_state(info, self.network)
+                        await self._delete(info["Id"])  # a dead sandbox: make room for a new one
+                        continue
+                    raise
+                if exc.status != 404:
+                    raise
+                # The network or the pause image went away since start(): make them again.
+                self._sandbox_image_ready = False
+                await self._ensure_network()
+                await self._ensure_sandbox_image()
+        return await self._create(spec, name)
 
     async def remove_sandbox(self, sandbox_id: str) -> None:
         await self.remove_container(sandbox_id)

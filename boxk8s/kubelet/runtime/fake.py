@@ -17,7 +17,7 @@ import itertools
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -114,7 +114,8 @@ class FakeRuntime:
         return "sha256:" + hashlib.sha256(image.encode()).hexdigest()
 
     # ---- sandboxes ------------------------------------------------------------------------
-    async def run_sandbox(self, config: SandboxConfig) -> SandboxState:
+    async def run_sandbox(self, config: SandboxConfig,
+                          while_starting: Callable[[SandboxState], Awaitable[None]] | None = None) -> SandboxState:
         sid = uuid.uuid4().hex + uuid.uuid4().hex
         ip = "" if config.host_network else str(next(self._ips))
         sb = SandboxState(sid, config.namespace, config.pod_name, config.pod_uid, ip, True)
