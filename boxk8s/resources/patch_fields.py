@@ -125,9 +125,29 @@ def from_fields_v1(tree: Any, prefix: Path = ()) -> FieldSet:
     return out
 
 
+_SUBTREES: dict[tuple[str, str, str], str] = {}  # (definition, field, its JSON) → JSON of its FieldsV1
+_SUBTREES_MAX = 4096
+
+
 def fields_v1(obj: dict[str, Any], definition: str) -> dict[str, Any]:
-    """The FieldsV1 set of what `obj` sets (used for managedFields of Update operations)."""
-    return to_fields_v1(field_set(obj, root_schema(definition)))
+    """The FieldsV1 set of what `obj` sets (used for managedFields of Update operations).
+
+    Each top-level field's part of the tree depends on that field's value only, and is cached:
+    the pods a controller creates from one template share their spec."""
+    schema = root_schema(definition)
+    tree: dict[str, Any] = {}
+    for key in sorted(k for k, v in obj.items() if v is not None):
+        value = obj[key]
+        cache_key = (definition, key, json.dumps(value, separators=(",", ":")))
+        text = _SUBTREES.get(cache_key)
+        if text is None:
+            part = to_fields_v1(field_set({key: value}, schema))
+            text = json.dumps(part)
+            if len(_SUBTREES) >= _SUBTREES_MAX:
+                _SUBTREES.clear()
+            _SUBTREES[cache_key] = text
+        tree.update(json.loads(text))  # a fresh copy: callers may keep and change what we return
+    return tree
 
 
 def format_path(path: Path) -> str:

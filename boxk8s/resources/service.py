@@ -312,7 +312,7 @@ class Resources:
             current = (pod.get("spec") or {}).get("nodeName")
             if current:
                 raise errors.Conflict(f"pod {name} is already assigned to node \"{current}\"", name=name, kind="pods")
-            new = copy.deepcopy(pod)
+            new = pod  # a fresh decode of the stored pod: ours to change
             new["spec"]["nodeName"] = node
             status_ = new.setdefault("status", {})
             conditions = [c for c in status_.get("conditions") or [] if c.get("type") != "PodScheduled"]

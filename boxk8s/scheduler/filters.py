@@ -8,6 +8,7 @@ the first plugin that rejects it. Each entry also says whether preemption could 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -237,11 +238,34 @@ class FilterStatus:
     resolvable: bool
 
 
-def run_filters(pod: Pod, info: NodeInfo, usage: PodUsage | None = None) -> FilterStatus | None:
-    """None when the pod fits; else the first rejecting plugin's status."""
+NODE_ONLY = 4  # FILTERS[:NODE_ONLY] judge the node object alone, not what is placed on it
+
+
+def run_filters(pod: Pod, info: NodeInfo, usage: PodUsage | None = None, *,
+                first: int = 0) -> FilterStatus | None:
+    """None when the pod fits; else the first rejecting plugin's status (from FILTERS[first:])."""
     usage = usage or PodUsage.of(pod)
-    for f in FILTERS:
+    for f in FILTERS[first:]:
         reasons = f.reasons(pod, info, usage)
         if reasons:
             return FilterStatus(f.name, tuple(reasons), f.resolvable)
     return None
+
+
+def run_node_filters(pod: Pod, info: NodeInfo) -> FilterStatus | None:
+    """The node-only part of the chain: depends on the node object and `node_terms(pod)` only."""
+    for f in FILTERS[:NODE_ONLY]:
+        reasons = f.reasons(pod, info, _NO_USAGE)
+        if reasons:
+            return FilterStatus(f.name, tuple(reasons), f.resolvable)
+    return None
+
+
+def node_terms(pod: Pod) -> str:
+    """What of a pod the node-only filters and scores read (pods of one template share it)."""
+    spec = pod.get("spec") or {}
+    return json.dumps([spec.get("nodeName"), spec.get("tolerations"), spec.get("nodeSelector"),
+                       spec.get("affinity")], sort_keys=True, separators=(",", ":"))
+
+
+_NO_USAGE = PodUsage("", {}, (0, 0))

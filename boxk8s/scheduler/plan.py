@@ -13,9 +13,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from boxk8s.scheduler.filters import FilterStatus, insufficient_resources, run_filters
+from boxk8s.scheduler.filters import (
+    NODE_ONLY,
+    FilterStatus,
+    insufficient_resources,
+    node_terms,
+    run_filters,
+    run_node_filters,
+)
 from boxk8s.scheduler.nodeinfo import NodeInfo, PodUsage
-from boxk8s.scheduler.scores import score_nodes
+from boxk8s.scheduler.scores import node_raw_scores, score_nodes
 
 NO_NODES = "no nodes available to schedule pods"
 NOT_HELPFUL = "Preemption is not helpful for scheduling"
@@ -73,18 +80,38 @@ def preemption_message(pod: Mapping[str, Any], usage: PodUsage, rejected: Sequen
     return "preemption: " + fit_error(total, statuses)
 
 
-def plan_schedule(pod: Mapping[str, Any], node_infos: Sequence[NodeInfo], *, tie_breaker: int = 0) -> ScheduleResult:
+# node_terms(pod) → node name → (the node object judged, its node-only filter status, raw scores)
+NodeJudgements = dict[str, dict[str, tuple[Mapping[str, Any], FilterStatus | None, tuple[int, int]]]]
+
+
+def plan_schedule(pod: Mapping[str, Any], node_infos: Sequence[NodeInfo], *, tie_breaker: int = 0,
+                  memo: NodeJudgements | None = None) -> ScheduleResult:
     """Pick the best feasible node. Among equal scores, `tie_breaker` rotates through them (sorted
-    by name), so a burst of identical pods on identical nodes spreads instead of piling up."""
+    by name), so a burst of identical pods on identical nodes spreads instead of piling up.
+
+    `memo` keeps what depends only on the node object and the pod's node terms (the first filters,
+    the taint and affinity scores) between calls: pods of one template are judged once per node
+    version. The decision is the same with or without it."""
     if not node_infos:
         return ScheduleResult(None, NO_NODES)
     usage = PodUsage.of(pod)
+    if memo is not None:
+        if len(memo) > 1024:
+            memo.clear()
+        judged = memo.setdefault(node_terms(pod), {})
+    else:
+        judged = {}
     feasible: list[NodeInfo] = []
+    raw: list[tuple[int, int]] = []
     rejected: list[tuple[NodeInfo, FilterStatus]] = []
     for info in node_infos:
-        status = run_filters(pod, info, usage)
+        entry = judged.get(info.name)
+        if entry is None or entry[0] is not info.node:
+            entry = judged[info.name] = (info.node, run_node_filters(pod, info), node_raw_scores(pod, info.node))
+        status = entry[1] or run_filters(pod, info, usage, first=NODE_ONLY)
         if status is None:
             feasible.append(info)
+            raw.append(entry[2])
         else:
             rejected.append((info, status))
     if not feasible:
@@ -93,7 +120,7 @@ def plan_schedule(pod: Mapping[str, Any], node_infos: Sequence[NodeInfo], *, tie
         return ScheduleResult(None, fit_error(len(node_infos), statuses, post))
     if len(feasible) == 1:
         return ScheduleResult(feasible[0].name)
-    scores = score_nodes(pod, usage, feasible)
+    scores = score_nodes(pod, usage, feasible, raw)
     best = max(scores)
     ties = sorted(info.name for info, s in zip(feasible, scores, strict=True) if s == best)
     return ScheduleResult(ties[tie_breaker % len(ties)])

@@ -84,10 +84,18 @@ def normalize(raw: Sequence[int], reverse: bool = False) -> list[int]:
     return out
 
 
-def score_nodes(pod: Mapping[str, Any], usage: PodUsage, infos: Sequence[NodeInfo]) -> list[int]:
-    """The weighted total per feasible node, in the order given."""
-    taints = normalize([intolerable_prefer_no_schedule(pod, i.node) for i in infos], reverse=True)
-    affinity = normalize([preferred_affinity(pod, i.node) for i in infos])
+def node_raw_scores(pod: Mapping[str, Any], node: Mapping[str, Any]) -> tuple[int, int]:
+    """The node-only raw scores (TaintToleration, NodeAffinity), before normalizing."""
+    return intolerable_prefer_no_schedule(pod, node), preferred_affinity(pod, node)
+
+
+def score_nodes(pod: Mapping[str, Any], usage: PodUsage, infos: Sequence[NodeInfo],
+                raw: Sequence[tuple[int, int]] | None = None) -> list[int]:
+    """The weighted total per feasible node, in the order given (`raw`: their node_raw_scores, if known)."""
+    if raw is None:
+        raw = [node_raw_scores(pod, i.node) for i in infos]
+    taints = normalize([r[0] for r in raw], reverse=True)
+    affinity = normalize([r[1] for r in raw])
     return [
         WEIGHTS["NodeResourcesFit"] * least_allocated(usage, info)
         + WEIGHTS["NodeResourcesBalancedAllocation"] * balanced_allocation(usage, info)
