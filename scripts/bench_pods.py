@@ -136,7 +136,9 @@ async def schedule_burst(conn: Conn, count: int) -> float:
 
 
 def cleanup_docker(cluster: str) -> None:
-    for flt in (f"label=io.boxk8s.cluster={cluster}", f"label={LABEL}=1"):
+    """Remove what the benchmark made: the cluster's containers (twice: a kubelet may have been
+    creating one as the server stopped), then its networks and volumes."""
+    for flt in (f"label=io.boxk8s.cluster={cluster}", f"label={LABEL}=1", f"label=io.boxk8s.cluster={cluster}"):
         ids = subprocess.run(["docker", "ps", "-aq", "--filter", flt], capture_output=True, text=True).stdout.split()
         if ids:
             subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True, check=False)
