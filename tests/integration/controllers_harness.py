@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from boxk8s import errors
 from boxk8s.client import Client, InformerFactory
 from boxk8s.cluster import bootstrap
 from boxk8s.controllers.base import Controller
@@ -22,6 +21,7 @@ from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
 from boxk8s.resources.service import Resources
 from boxk8s.scheduler import Scheduler
 from boxk8s.store import Store, StoreSettings
+from tests.integration.waiting import wait_for_condition
 
 DEADLINE = 15.0
 FAST = KubeletSettings(crashloop_base_seconds=0.2, crashloop_max_seconds=1.0, image_backoff_base_seconds=0.2,
@@ -42,19 +42,7 @@ class Harness:
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], deadline: float = DEADLINE) -> Any:
-    """Poll `check` until it returns a truthy value (assertions inside count as 'not yet')."""
-    last: Exception | None = None
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline
-    while loop.time() < end:
-        try:
-            got = await check()
-            if got:
-                return got
-        except (AssertionError, KeyError, IndexError, errors.NotFound) as e:
-            last = e
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"condition not met within {deadline}s: {last}")
+    return await wait_for_condition(check, deadline)
 
 
 @contextlib.asynccontextmanager

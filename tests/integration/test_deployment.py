@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from boxk8s import errors
 from boxk8s.client import Client, InformerFactory, Kind
 from boxk8s.cluster import bootstrap
 from boxk8s.controllers.deployment import DeploymentController
@@ -27,6 +26,7 @@ from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
 from boxk8s.resources.service import Resources
 from boxk8s.scheduler import Scheduler
 from boxk8s.store import Store, StoreSettings
+from tests.integration.waiting import wait_for_condition
 
 DEADLINE = 20.0
 NODES = ("node-1", "node-2")
@@ -74,18 +74,7 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], deadline: float = DEADLINE) -> Any:
-    last: BaseException | None = None
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline
-    while loop.time() < end:
-        try:
-            got = await check()
-            if got:
-                return got
-        except (AssertionError, KeyError, IndexError, errors.NotFound) as ex:
-            last = ex
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"condition not met within {deadline}s: {last!r}")
+    return await wait_for_condition(check, deadline)
 
 
 def deployment(name: str = "web", replicas: int = 3, **spec: Any) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from boxk8s.kubelet.streams import KubeletStreams
 from boxk8s.resources.service import Resources
 from boxk8s.resources.tables_workloads import pod_status
 from boxk8s.store import Store, StoreSettings
+from tests.integration.waiting import wait_for_condition
 
 NODE = "node-1"
 DEADLINE = 10.0
@@ -49,19 +50,7 @@ class Env:
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], deadline: float = DEADLINE) -> Any:
-    """Poll `check` until it returns a truthy value (assertions inside count as 'not yet')."""
-    last: Exception | None = None
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline
-    while loop.time() < end:
-        try:
-            got = await check()
-            if got:
-                return got
-        except (AssertionError, KeyError, IndexError, errors.NotFound) as e:
-            last = e
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"condition not met within {deadline}s: {last}")
+    return await wait_for_condition(check, deadline)
 
 
 @pytest.fixture

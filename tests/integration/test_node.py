@@ -18,6 +18,7 @@ from boxk8s.kubelet.node import HostFacts, NodeStatusAgent
 from boxk8s.kubelet.settings import NodeSettings
 from boxk8s.resources.service import Resources
 from boxk8s.store import Store, StoreSettings
+from tests.integration.waiting import wait_for_condition
 
 DEADLINE = 10.0
 HOST = HostFacts(arch="amd64", kernel_version="6.1.0-test", os_image="Debian GNU/Linux 12 (bookworm)",
@@ -50,18 +51,7 @@ async def client(tmp_path: Path) -> AsyncIterator[Client]:
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], deadline: float = DEADLINE) -> Any:
-    """Poll `check` until it returns something truthy without raising; fail at the deadline."""
-    last: Exception | None = None
-    async with asyncio.timeout(deadline):
-        while True:
-            try:
-                result = await check()
-                if result:
-                    return result
-            except (AssertionError, errors.NotFound) as e:
-                last = e
-            await asyncio.sleep(0.02)
-    raise AssertionError(last)  # pragma: no cover
+    return await wait_for_condition(check, deadline)
 
 
 @contextlib.asynccontextmanager

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from boxk8s import errors
 from boxk8s.client import Client, Kind
 from boxk8s.cluster import bootstrap
 from boxk8s.events import EventRecorder
 from boxk8s.resources.service import Resources
 from boxk8s.scheduler import Scheduler, SchedulerSettings
 from boxk8s.store import Store, StoreSettings
+from tests.integration.waiting import wait_for_condition
 
 log = logging.getLogger(__name__)
 DEADLINE = 10.0
@@ -75,19 +75,7 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], deadline: float = DEADLINE) -> Any:
-    last: BaseException | None = None
-    try:
-        async with asyncio.timeout(deadline):
-            while True:
-                try:
-                    result = await check()
-                    if result:
-                        return result
-                except (AssertionError, errors.NotFound, StopIteration) as e:
-                    last = e
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        raise AssertionError(f"condition not met within {deadline}s: {last!r}") from last
+    return await wait_for_condition(check, deadline)
 
 
 async def bound(client: Client, name: str) -> str:

@@ -26,6 +26,7 @@ from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
 from boxk8s.resources.service import Resources
 from boxk8s.scheduler import Scheduler
 from boxk8s.store import Store, StoreSettings
+from tests.integration.waiting import wait_for_condition
 
 DEADLINE = 15.0
 FAST = KubeletSettings(crashloop_base_seconds=0.2, crashloop_max_seconds=1.0, image_backoff_base_seconds=0.2,
@@ -91,18 +92,7 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], deadline: float = DEADLINE) -> Any:
-    last: Exception | None = None
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline
-    while loop.time() < end:
-        try:
-            got = await check()
-            if got:
-                return got
-        except (AssertionError, KeyError, IndexError, errors.NotFound) as e:
-            last = e
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"condition not met within {deadline}s: {last!r}")
+    return await wait_for_condition(check, deadline)
 
 
 def statefulset(name: str = "web", replicas: int = 3, image: str = "nginx:1", **spec: Any) -> dict[str, Any]:
