@@ -94,6 +94,13 @@ def deployment(name: str = "web", replicas: int = 3, **spec: Any) -> dict[str, A
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "default"},
             "spec": body}
 
+async def set_env(env: Env, value: str, name: str = "web") -> None:
+    """Change the pod template (a new revision) by a strategic merge patch, as kubectl would: a
+    get-then-update could meet the controller's own status write in between."""
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "app", "env": [{"name": "V", "value": value}]}]}}}}
+    await env.client.patch(Kind.DEPLOYMENT, "default", name, patch, patch_type="strategic")
+
+
 
 async def pods_of(env: Env, app: str = "web") -> list[dict[str, Any]]:
     pods = await env.client.list(Kind.POD, "default")
@@ -183,9 +190,8 @@ async def test_replicaset_adopts_orphans_and_releases_strays(env: Env) -> None:
     pods = await eventually(adopted)
     assert "orphan" in {p["metadata"]["name"] for p in pods}
     # relabel the orphan: it is released and replaced
-    p = await env.client.get(Kind.POD, "default", "orphan")
-    p["metadata"]["labels"] = {"app": "other"}
-    await env.client.update(Kind.POD, p)
+    # a patch, not get-then-update: the kubelet writes this pod's status meanwhile
+    await env.client.patch(Kind.POD, "default", "orphan", {"metadata": {"labels": {"app": "other"}}})
 
     async def released() -> bool:
         p = await env.client.get(Kind.POD, "default", "orphan")
@@ -229,13 +235,11 @@ async def test_rolling_update_respects_surge_and_unavailable(env: Env, surge: An
     strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable}}
     await env.client.create(Kind.DEPLOYMENT, "default", deployment(replicas=replicas, strategy=strategy))
     await ready_pods(env, replicas)
-    first = await rollout_done(env)
+    await rollout_done(env)
     stop = asyncio.Event()
     watcher = asyncio.create_task(watch_bounds(env, stop, replicas))
     await asyncio.sleep(0.1)
-    d = copy.deepcopy(first)
-    d["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "V", "value": "2"}]
-    await env.client.update(Kind.DEPLOYMENT, d)
+    await set_env(env, "2")
     d = await rollout_done(env)
     await ready_pods(env, replicas)
     stop.set()
@@ -258,8 +262,7 @@ async def test_undo_returns_to_previous_template(env: Env) -> None:
     await env.client.create(Kind.DEPLOYMENT, "default", deployment(replicas=2))
     d = await rollout_done(env)
     original = copy.deepcopy(d["spec"]["template"])
-    d["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "V", "value": "2"}]
-    await env.client.update(Kind.DEPLOYMENT, d)
+    await set_env(env, "2")
     await rollout_done(env)
     rss = await env.client.list(Kind.REPLICASET, "default")
     [previous] = [rs for rs in rss if rs["metadata"]["annotations"][REVISION] == "1"]
@@ -280,7 +283,7 @@ async def test_undo_returns_to_previous_template(env: Env) -> None:
 
 async def test_recreate_scales_old_down_before_new_up(env: Env) -> None:
     await env.client.create(Kind.DEPLOYMENT, "default", deployment(replicas=2, strategy={"type": "Recreate"}))
-    d = await rollout_done(env)
+    await rollout_done(env)
     stop = asyncio.Event()
     _items, rv = await env.client.list_with_revision(Kind.POD, "default")
     old_hash = _items[0]["metadata"]["labels"][HASH_LABEL]
@@ -294,8 +297,7 @@ async def test_recreate_scales_old_down_before_new_up(env: Env) -> None:
             if stop.is_set():
                 return
     watcher = asyncio.create_task(watch())
-    d["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "V", "value": "2"}]
-    await env.client.update(Kind.DEPLOYMENT, d)
+    await set_env(env, "2")
     await rollout_done(env)
     stop.set()
     watcher.cancel()
@@ -332,9 +334,7 @@ async def test_revision_history_limit_deletes_old_replicasets(env: Env) -> None:
     await env.client.create(Kind.DEPLOYMENT, "default", deployment(replicas=1, revisionHistoryLimit=1))
     for v in range(3):
         await rollout_done(env)
-        d = await env.client.get(Kind.DEPLOYMENT, "default", "web")
-        d["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "V", "value": str(v)}]
-        await env.client.update(Kind.DEPLOYMENT, d)
+        await set_env(env, str(v))
     await rollout_done(env)
 
     async def trimmed() -> list[dict[str, Any]] | None:

@@ -105,8 +105,8 @@ async def test_foreground_deletes_dependents_first(h: Harness) -> None:
     assert held["metadata"]["deletionTimestamp"]
     await asyncio.sleep(0.3)
     assert await names(h) == {"deploy": ["web"], "rs": ["web-1"], "pods": ["held"]}
-    held["metadata"]["finalizers"] = []
-    await h.client.update(Kind.POD, held)
+    # a patch, not get-then-update: a kubelet may write this pod's status meanwhile
+    await h.client.patch(Kind.POD, "default", "held", {"metadata": {"finalizers": []}})
 
     async def empty() -> bool:
         return await names(h) == {"deploy": [], "rs": [], "pods": []}
