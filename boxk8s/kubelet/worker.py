@@ -334,19 +334,22 @@ class PodWorker:
     async def _start_created(self, a: p.StartCreated) -> None:
         """Start a container `_precreate` made: the tail of `_start`."""
         self._precreated.discard(a.container_id)
-        c = container_specs(self.pod).get(a.name, {})
+        await self._start_created_container(a.name, a.container_id, container_specs(self.pod).get(a.name, {}))
+
+    async def _start_created_container(self, name: str, container_id: str, c: Obj) -> None:
+        """Start a created container and record it: Started event, postStart hook, or Failed."""
         try:
-            state = await self.k.runtime.start_container(a.container_id)
+            state = await self.k.runtime.start_container(container_id)
         except Exception as e:
-            got = getattr(e, "state", None) or await self.k.runtime.inspect_container(a.container_id)
+            got = getattr(e, "state", None) or await self.k.runtime.inspect_container(container_id)
             if got is not None:
                 self.containers[got.id] = got
-            await self._event(WARNING, "Failed", f"Error: {e}", a.name)
+            await self._event(WARNING, "Failed", f"Error: {e}", name)
             return
         self.containers[state.id] = state
-        self.waiting.pop(a.name, None)
-        self.backoff.pop(f"create/{a.name}", None)
-        await self._event(NORMAL, "Started", f"Started container {a.name}", a.name)
+        self.waiting.pop(name, None)
+        self.backoff.pop(f"create/{name}", None)
+        await self._event(NORMAL, "Started", f"Started container {name}", name)
         await self._post_start(c, state)
 
     async def _fetch_sources(self) -> tuple[dict[str, Obj | None], dict[str, Obj | None]]:
@@ -423,19 +426,7 @@ class PodWorker:
             return
         self.containers[state.id] = state
         await self._event(NORMAL, "Created", f"Created container: {a.name}", a.name)
-        try:
-            state = await self.k.runtime.start_container(state.id)
-        except Exception as e:
-            got = getattr(e, "state", None) or await self.k.runtime.inspect_container(state.id)
-            if got is not None:
-                self.containers[got.id] = got
-            await self._event(WARNING, "Failed", f"Error: {e}", a.name)
-            return
-        self.containers[state.id] = state
-        self.waiting.pop(a.name, None)
-        self.backoff.pop(f"create/{a.name}", None)
-        await self._event(NORMAL, "Started", f"Started container {a.name}", a.name)
-        await self._post_start(c, state)
+        await self._start_created_container(a.name, state.id, c)
 
     def _fail_create(self, name: str, reason: str, message: str, now: float) -> None:
         s = self.k.settings
