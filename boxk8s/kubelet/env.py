@@ -174,32 +174,12 @@ def resolve_env(pod: Mapping[str, Any], container: Mapping[str, Any], *,
         if not vf:
             env[name] = expand(str(e.get("value", "")), env)
             continue
-        if vf.get("configMapKeyRef"):
-            ref = vf["configMapKeyRef"]
-            cm = configmaps.get(ref.get("name", ""))
-            if cm is None:
-                if ref.get("optional"):
-                    continue
-                raise ConfigError(f'configmap "{ref.get("name", "")}" not found')
-            data = configmap_data(cm)
-            if ref.get("key") not in data:
-                if ref.get("optional"):
-                    continue
-                raise ConfigError(f"couldn't find key {ref.get('key')} in ConfigMap {ns}/{ref.get('name')}")
-            env[name] = data[ref["key"]].decode(errors="replace")
-        elif vf.get("secretKeyRef"):
-            ref = vf["secretKeyRef"]
-            sec = secrets.get(ref.get("name", ""))
-            if sec is None:
-                if ref.get("optional"):
-                    continue
-                raise ConfigError(f'secret "{ref.get("name", "")}" not found')
-            data = secret_data(sec)
-            if ref.get("key") not in data:
-                if ref.get("optional"):
-                    continue
-                raise ConfigError(f"couldn't find key {ref.get('key')} in Secret {ns}/{ref.get('name')}")
-            env[name] = data[ref["key"]].decode(errors="replace")
+        if vf.get("configMapKeyRef") or vf.get("secretKeyRef"):
+            is_cm = bool(vf.get("configMapKeyRef"))
+            ref = vf["configMapKeyRef"] if is_cm else vf["secretKeyRef"]
+            value = _key_ref(ref, configmaps if is_cm else secrets, is_cm, ns)
+            if value is not None:
+                env[name] = value
         elif vf.get("fieldRef"):
             env[name] = field_value(pod, vf["fieldRef"].get("fieldPath", ""), pod_ip=pod_ip, host_ip=host_ip)
         elif vf.get("resourceFieldRef"):
@@ -212,3 +192,19 @@ def expand_command(args: list[str] | None, env: list[tuple[str, str]]) -> tuple[
         return None
     mapping = dict(env)
     return tuple(expand(str(a), mapping) for a in args)
+
+
+def _key_ref(ref: dict[str, Any], sources: dict[str, Any], is_configmap: bool, ns: str) -> str | None:
+    """The value a configMapKeyRef / secretKeyRef names; None when it is optional and missing."""
+    source = sources.get(ref.get("name", ""))
+    kind, lower = ("ConfigMap", "configmap") if is_configmap else ("Secret", "secret")
+    if source is None:
+        if ref.get("optional"):
+            return None
+        raise ConfigError(f'{lower} "{ref.get("name", "")}" not found')
+    data = configmap_data(source) if is_configmap else secret_data(source)
+    if ref.get("key") not in data:
+        if ref.get("optional"):
+            return None
+        raise ConfigError(f"couldn't find key {ref.get('key')} in {kind} {ns}/{ref.get('name')}")
+    return data[ref["key"]].decode(errors="replace")
