@@ -183,10 +183,11 @@ class Cluster:
 
     def _write_kubeconfig(self, server: str, creds: Credentials) -> str:
         config = kubeconfig.render(server, creds)
-        kubeconfig.write(self.settings.own_kubeconfig, config)
+        # The user's kubeconfig first: our own file appearing is what scripts wait on.
         if self.settings.write_kubeconfig:
             target = self.settings.kubeconfig_path or kubeconfig.default_user_path()
             kubeconfig.merge_into(target, config)
+        kubeconfig.write(self.settings.own_kubeconfig, config)
         return str(self.settings.own_kubeconfig)
 
 
