@@ -28,6 +28,7 @@ from boxk8s.events import EventRecorder
 from boxk8s.kubelet import simulate
 from boxk8s.kubelet.agent import Kubelet
 from boxk8s.kubelet.runtime import ContainerRuntime, RuntimeSettings
+from boxk8s.kubelet.runtime.addresses import PodAddresses
 from boxk8s.kubelet.runtime.fake import FakeRuntime
 from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
 from boxk8s.kubelet.streams import KubeletStreams
@@ -143,6 +144,7 @@ class Cluster:
         s = self.settings
         name = nodes.cluster_name(state_dir, s.cluster_name)
         started: list[tuple[NodeSettings, ContainerRuntime]] = []
+        addresses = PodAddresses(s.pod_subnet)  # the fixed pod IPs: one book for all Docker nodes (one network)
         try:
             for node in nodes.plan_nodes(s, nodes.host_resources()):
                 rs = RuntimeSettings(cluster=name, node=node.name, pod_subnet=s.pod_subnet, state_dir=state_dir)
@@ -152,7 +154,7 @@ class Cluster:
                 else:
                     from boxk8s.kubelet.runtime.docker import DockerRuntime  # only when Docker nodes exist
 
-                    runtime = DockerRuntime(rs)
+                    runtime = DockerRuntime(rs, addresses=addresses)
                 await runtime.start()
                 started.append((node, runtime))
         except BaseException:

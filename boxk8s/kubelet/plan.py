@@ -204,6 +204,15 @@ class _Ctx:
     restart_policy: str
 
 
+def is_solo(pod: Mapping[str, Any]) -> bool:
+    """Whether the pod may run as its one container, with no sandbox container: one container, no
+    init containers, and nothing that needs a namespace held across containers or restarts."""
+    spec = pod.get("spec") or {}
+    return (len(spec.get("containers") or []) == 1 and not spec.get("initContainers")
+            and not spec.get("ephemeralContainers") and not spec.get("hostNetwork")
+            and not spec.get("shareProcessNamespace") and not spec.get("hostIPC") and not spec.get("hostPID"))
+
+
 # ---- the plan --------------------------------------------------------------------------------
 
 def plan_pod_actions(pod: Mapping[str, Any] | None, observed: PodObserved, now: float,

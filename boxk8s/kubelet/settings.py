@@ -28,4 +28,5 @@ class KubeletSettings:
     image_backoff_max_seconds: float = 300.0
     backoff_reset_seconds: float = 0.0  # a container that ran this long starts over at base; 0 → 2 × max (10 min)
     status_resync_seconds: float = 10.0  # a pod worker re-checks its containers at least this often
+    solo_pods: bool = True  # single-container pods run without a sandbox container (plan.is_solo)
     extra: dict[str, str] = field(default_factory=dict)

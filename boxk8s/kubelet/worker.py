@@ -287,7 +287,7 @@ class PodWorker:
         config = SandboxConfig(
             namespace=ns, pod_name=md["name"], pod_uid=self.uid, hostname=hostname[:63], aliases=aliases,
             dns_search=(f"{ns}.svc.cluster.local", "svc.cluster.local", "cluster.local"),
-            host_network=bool(spec.get("hostNetwork")),
+            host_network=bool(spec.get("hostNetwork")), solo=self.k.settings.solo_pods and p.is_solo(pod),
         )
         try:
             self.sandbox = await self.k.runtime.run_sandbox(config, self._precreate)

@@ -19,11 +19,12 @@ IMAGE = "boxk8s-busybox:latest"
 TRAP = 'trap "exit 0" TERM; while true; do sleep 1; done'
 
 
-def pod(name: str) -> dict[str, Any]:
+def pod(name: str, sidecar: bool = False) -> dict[str, Any]:
+    """One container (a solo pod: no sandbox container), or two joined to a sandbox."""
+    containers = [{"name": n, "image": IMAGE, "imagePullPolicy": "IfNotPresent", "command": ["sh", "-c", TRAP]}
+                  for n in (["app", "side"] if sidecar else ["app"])]
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {
-        "terminationGracePeriodSeconds": 2,
-        "containers": [{"name": "app", "image": IMAGE, "imagePullPolicy": "IfNotPresent",
-                        "command": ["sh", "-c", TRAP]}]}}
+        "terminationGracePeriodSeconds": 2, "containers": containers}}
 
 
 def pods(c: Boxk8s) -> dict[str, dict[str, Any]]:
@@ -66,43 +67,49 @@ def test_kill9_restart_adopts_running_pods_and_removes_deleted_ones(tmp_path: Pa
     b = start_boxk8s(state, pod_subnet=subnet)
     again: Boxk8s | None = None
     try:
-        b.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([pod("keeper"), pod("goner")]))
+        b.kubectl("apply", "-f", "-", input=yaml.safe_dump_all([pod("keeper", sidecar=True), pod("solo"),
+                                                                 pod("goner")]))
 
         def running() -> dict[str, dict[str, Any]] | None:
             got = pods(b)
-            ok = len(got) == 2 and all("running" in (app_status(p).get("state") or {}) for p in got.values()
+            ok = len(got) == 3 and all("running" in (app_status(p).get("state") or {}) for p in got.values()
                                        if p["status"].get("containerStatuses"))
             return got if ok and all(p["status"].get("containerStatuses") for p in got.values()) else None
-        before = wait_for(running, 30, what="both pods running")
-        keeper_uid, goner_uid = before["keeper"]["metadata"]["uid"], before["goner"]["metadata"]["uid"]
-        assert container_names(by_pod_uid(b, keeper_uid)) == ["POD", "app"]
-        assert container_names(by_pod_uid(b, goner_uid)) == ["POD", "app"]
+        before = wait_for(running, 30, what="the pods running")
+        uids = {name: p["metadata"]["uid"] for name, p in before.items()}
+        assert container_names(by_pod_uid(b, uids["keeper"])) == ["POD", "app", "side"]
+        assert container_names(by_pod_uid(b, uids["solo"])) == ["app"]
+        assert container_names(by_pod_uid(b, uids["goner"])) == ["app"]
 
         b.proc.kill()  # SIGKILL: no clean stop, containers keep running
         b.proc.wait(timeout=10)
         asyncio.run(delete_key(state, "/registry/core/pods/default/goner"))
 
         again = start_boxk8s(state, port=b.port, cluster_name=b.cluster_name, pod_subnet=subnet)
-        wait_for(lambda: "adopting pod/default/keeper (1 containers)" in again.log_path.read_text(), 30,
+        wait_for(lambda: "adopting pod/default/keeper (2 containers)" in again.log_path.read_text(), 30,
                  what="keeper adopted")
-        # The pod deleted while boxk8s was down: its sandbox and container are removed.
-        wait_for(lambda: by_pod_uid(again, goner_uid) == [], 30, what="goner's containers removed")
+        wait_for(lambda: "adopting pod/default/solo (1 containers)" in again.log_path.read_text(), 30,
+                 what="solo adopted")
+        # The pod deleted while boxk8s was down: its container is removed.
+        wait_for(lambda: by_pod_uid(again, uids["goner"]) == [], 30, what="goner's containers removed")
         after = pods(again)
-        assert set(after) == {"keeper"}
-        keeper = after["keeper"]
-        assert keeper["metadata"]["uid"] == keeper_uid
-        s, s0 = app_status(keeper), app_status(before["keeper"])
-        assert s["containerID"] == s0["containerID"] and s["restartCount"] == 0
-        assert s["state"]["running"]["startedAt"] == s0["state"]["running"]["startedAt"]
-        assert keeper["status"]["podIP"] == before["keeper"]["status"]["podIP"]
-        # The kubelet has listed the runtime and synced the pod after adoption (READY 1/1 is reported
-        # again by the new process once its worker ran): still one sandbox and one container.
-        again.kubectl("exec", "keeper", "--", "true")
-        wait_for(lambda: "1/1" in again.kubectl("get", "pod", "keeper").stdout, what="keeper 1/1")
-        containers = by_pod_uid(again, keeper_uid)
-        assert container_names(containers) == ["POD", "app"], containers
-        assert all(c["State"] == "running" for c in containers)
-        assert app_status(pods(again)["keeper"])["restartCount"] == 0
+        assert set(after) == {"keeper", "solo"}
+        for name, ready, names in (("keeper", "2/2", ["POD", "app", "side"]), ("solo", "1/1", ["app"])):
+            p, p0 = after[name], before[name]
+            assert p["metadata"]["uid"] == uids[name]
+            s, s0 = app_status(p), app_status(p0)
+            assert s["containerID"] == s0["containerID"] and s["restartCount"] == 0
+            assert s["state"]["running"]["startedAt"] == s0["state"]["running"]["startedAt"]
+            assert p["status"]["podIP"] == p0["status"]["podIP"]
+            # The kubelet has listed the runtime and synced the pod after adoption (READY is
+            # reported again by the new process once its worker ran): nothing added, nothing restarted.
+            again.kubectl("exec", name, "--", "true")
+            wait_for(lambda name=name, ready=ready: ready in again.kubectl("get", "pod", name).stdout,  # type: ignore[misc]
+                     what=f"{name} {ready}")
+            containers = by_pod_uid(again, uids[name])
+            assert container_names(containers) == names, containers
+            assert all(c["State"] == "running" for c in containers)
+            assert app_status(pods(again)[name])["restartCount"] == 0
     finally:
         code = stop_boxk8s(again) if again is not None else None
         if b.proc.poll() is None:

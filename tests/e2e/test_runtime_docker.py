@@ -10,6 +10,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -440,3 +441,53 @@ async def test_cleanup_and_foreign_objects(runtime: DockerRuntime, settings: Run
     assert len(objects["containers"]) == 2 and len(objects["networks"]) == 1 and len(objects["volumes"]) == 1
     remove_cluster_objects(settings.cluster)
     assert cluster_objects(settings.cluster) == {"containers": [], "networks": [], "volumes": []}
+
+
+# --- solo pods (no sandbox container) ------------------------------------------------------------
+
+
+async def test_solo_pod_keeps_its_ip_and_hostname_across_attempts(settings: RuntimeSettings) -> None:
+    first = DockerRuntime(settings)
+    await first.start()
+    config = replace(sandbox_config("solo"), solo=True)
+    try:
+        sandbox = await first.run_sandbox(config)
+        assert sandbox.id == f"solo-{config.pod_uid}" and sandbox.running
+        assert ipaddress.ip_address(sandbox.ip) in ipaddress.ip_network(settings.pod_subnet)
+        assert await first.list_sandboxes() == []  # no container yet: nothing to find
+        c0 = await run(first, sandbox, "main", command=("sh", "-c", "hostname; exit 3"), attempt=0)
+        assert (await wait_exited(first, c0.id)).exit_code == 3
+        assert await all_logs(first, c0.id) == b"solo\n"
+        info = json.loads(_docker("inspect", c0.id).stdout)[0]
+        assert info["HostConfig"]["NetworkMode"] == first.network
+        assert "solo-alias" in info["NetworkSettings"]["Networks"][first.network]["Aliases"]
+
+        # Docker gives a freed address to the next container it starts: another pod starting
+        # meanwhile must not take this pod's.
+        other = await first.run_sandbox(sandbox_config("other"))
+        taker = await run(first, other, "app", command=("sleep", "1000"))
+        assert taker.status == "running" and other.ip != sandbox.ip
+
+        # A new runtime (boxk8s restarted) finds the sandbox from the container's labels and
+        # keeps the address reserved.
+        second = DockerRuntime(settings)
+        await second.start()
+        try:
+            found = [s for s in await second.list_sandboxes() if s.pod_uid == config.pod_uid]
+            assert found == [sandbox] and found[0].config == config
+            newcomer = await second.run_sandbox(replace(sandbox_config("new"), solo=True))
+            assert newcomer.ip not in (sandbox.ip, other.ip)
+            c1 = await run(second, found[0], "main", command=("sleep", "1000"), attempt=1)
+            assert c1.status == "running"
+            info = json.loads(_docker("inspect", c1.id).stdout)[0]
+            assert info["NetworkSettings"]["Networks"][second.network]["IPAddress"] == sandbox.ip
+            assert info["Config"]["Hostname"] == "solo"
+            code, out = await second.exec_probe(c1.id, ["hostname"], 5)
+            assert (code, out) == (0, b"solo\n")
+            await second.remove_sandbox(found[0].id)  # releases the address; there is no container to remove
+            assert sandbox.ip not in second.addresses
+        finally:
+            await second.close()
+    finally:
+        await first.close()
+        remove_cluster_objects(settings.cluster)

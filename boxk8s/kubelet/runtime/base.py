@@ -63,6 +63,10 @@ class SandboxConfig:
     aliases: tuple[str, ...] = ()  # extra DNS names on the cluster network
     dns_search: tuple[str, ...] = ()
     host_network: bool = False
+    # The pod has one container and nothing to share: a runtime may run that container on the
+    # network itself, with the pod's hostname and a fixed IP, instead of joining it to a sandbox
+    # (one container start instead of two).
+    solo: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class SandboxState:
     pod_uid: str
     ip: str
     running: bool
+    # Set when the sandbox is no container of its own (a solo pod): what its containers need.
+    config: SandboxConfig | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,11 @@ helpers docker_specs.py — pure translation — and docker_streams.py — byte 
 - app and init containers with `NetworkMode/IpcMode = container:<sandbox>`, so they share
   localhost with each other.
 
+A pod with a single container and nothing to share (SandboxConfig.solo) has no sandbox
+container: its container is on the network itself, with the pod's hostname and aliases and a
+fixed IP from addresses.py, which the next attempt of the container gets again. One container
+start instead of two: that is most of a pod's start time.
+
 Every object carries the labels of base.py; we list, watch and remove by them and refuse to
 remove anything without them. RestartPolicy is "no": the kubelet restarts, with its own back-off.
 """
@@ -31,6 +36,7 @@ from yarl import URL
 
 from boxk8s.kubelet.runtime import docker_specs as specs
 from boxk8s.kubelet.runtime import pause
+from boxk8s.kubelet.runtime.addresses import AddressesExhausted, PodAddresses, split_subnet
 from boxk8s.kubelet.runtime.base import (
     LABEL_CLUSTER,
     LABEL_CONTAINER_NAME,
@@ -82,8 +88,11 @@ def _errors(what: str) -> Iterator[None]:
 class DockerRuntime:
     name = "docker"
 
-    def __init__(self, settings: RuntimeSettings, *, pull_timeout: float = 60.0) -> None:
+    def __init__(self, settings: RuntimeSettings, *, pull_timeout: float = 60.0,
+                 addresses: PodAddresses | None = None) -> None:
+        """`addresses`: the fixed pod IPs, shared by every runtime on the same network."""
         self.settings = settings
+        self.addresses = addresses or PodAddresses(settings.pod_subnet)
         self.network = specs.network_name(settings)
         self.pull_timeout = pull_timeout
         self.sandbox_image_built = False  # whether this runtime imported the pause image
@@ -114,6 +123,7 @@ class DockerRuntime:
         self.runtime_version = f"docker://{version.get('Version', 'unknown')}"
         await self._ensure_network()
         await self._ensure_sandbox_image()
+        await self._load_addresses()
 
     async def close(self) -> None:
         if self._docker is not None:
@@ -128,12 +138,18 @@ class DockerRuntime:
                 if self.settings.pod_subnet not in subnets:
                     log.warning("network %s exists with subnets %s, not %s; using it as it is",
                                 self.network, subnets, self.settings.pod_subnet)
+                    if subnets and subnets[0] and not self.addresses.loaded:
+                        self.addresses.use_subnet(str(subnets[0]))
                 return
+            ipam: dict[str, str] = {"Subnet": self.settings.pod_subnet}
+            split = split_subnet(self.settings.pod_subnet)
+            if split is not None:
+                ipam["IPRange"] = split[0]  # Docker's half; the other is for fixed pod IPs
             body = {
                 "Name": self.network,
                 "Driver": "bridge",
                 "CheckDuplicate": True,
-                "IPAM": {"Driver": "default", "Config": [{"Subnet": self.settings.pod_subnet}]},
+                "IPAM": {"Driver": "default", "Config": [ipam]},
                 "Labels": {LABEL_MANAGED: "true", LABEL_CLUSTER: self.settings.cluster},
             }
             try:
@@ -145,6 +161,22 @@ class DockerRuntime:
                     f"cannot create network {self.network} with subnet {self.settings.pod_subnet}: "
                     f"{exc.message} (choose another pod subnet?)", exc.status) from exc
             log.info("created network %s (%s)", self.network, self.settings.pod_subnet)
+
+    async def _load_addresses(self) -> None:
+        """Learn the fixed IPs in use: solo pods' (from their containers' labels, on every node of
+        the cluster) and whatever else is on the network."""
+        if self.addresses.loaded or not self.addresses.enabled:
+            return
+        filters = {"label": [f"{LABEL_CLUSTER}={self.settings.cluster}", specs.LABEL_POD_IP]}
+        for c in await self._list(filters):
+            labels = c.get("Labels") or {}
+            self.addresses.reserve(labels.get(LABEL_POD_UID, ""), labels.get(specs.LABEL_POD_IP, ""))
+        info = await self._get_json(f"networks/{self.network}", "inspect network") or {}
+        for cid, endpoint in (info.get("Containers") or {}).items():
+            ip = str((endpoint or {}).get("IPv4Address", "")).split("/")[0]
+            if ip and ip not in self.addresses:
+                self.addresses.reserve(f"endpoint:{cid}", ip)
+        self.addresses.loaded = True
 
     async def _ensure_sandbox_image(self) -> None:
         async with self._image_lock:
@@ -238,6 +270,13 @@ class DockerRuntime:
                           while_starting: Callable[[SandboxState], Awaitable[None]] | None = None) -> SandboxState:
         # The name holds the pod uid, so a create that conflicts finds this pod's earlier sandbox:
         # no list round trip on the usual path.
+        if config.solo and not config.host_network and self.addresses.enabled:
+            try:
+                ip = self.addresses.allocate(config.pod_uid)
+            except AddressesExhausted as exc:
+                raise DockerError(f"cannot give pod {config.namespace}/{config.pod_name} an IP: {exc}", 503) from exc
+            return SandboxState(specs.solo_sandbox_id(config.pod_uid), config.namespace, config.pod_name,
+                                config.pod_uid, ip, True, config)
         name = specs.sandbox_name(self.settings, config)
         spec = specs.sandbox_spec(self.settings, config)
         container_id = await self._create_sandbox(spec, name, config)
@@ -291,11 +330,21 @@ class DockerRuntime:
         return await self._create(spec, name)
 
     async def remove_sandbox(self, sandbox_id: str) -> None:
+        if sandbox_id.startswith(specs.SOLO_PREFIX):
+            self.addresses.release(sandbox_id.removeprefix(specs.SOLO_PREFIX))
+            return
         await self.remove_container(sandbox_id)
 
     async def list_sandboxes(self) -> list[SandboxState]:
         found = await self._list(specs.list_filters(self.settings, f"{LABEL_CONTAINER_NAME}={SANDBOX_NAME}"))
-        return [specs.sandbox_state(c, self.network) for c in found]
+        sandboxes = [specs.sandbox_state(c, self.network) for c in found]
+        solo: dict[str, SandboxState] = {}
+        for c in await self._list(specs.list_filters(self.settings, specs.LABEL_POD_IP)):
+            state = specs.solo_sandbox_state(c.get("Labels") or {})
+            if state is not None:
+                solo.setdefault(state.pod_uid, state)
+                self.addresses.reserve(state.pod_uid, state.ip)
+        return sandboxes + list(solo.values())
 
     # --- containers ------------------------------------------------------------------------------
 
@@ -344,7 +393,7 @@ class DockerRuntime:
 
     async def start_container(self, container_id: str) -> ContainerState:
         try:
-            await self.docker.containers.container(container_id).start()
+            await self._start_retrying_address(container_id)
         except aiodocker.DockerError as exc:
             info = await self._inspect(container_id)
             state = specs.container_state(info) if info else None
@@ -354,6 +403,19 @@ class DockerRuntime:
         if info is None:
             raise DockerError(f"container {container_id[:12]} vanished after start", 404)
         return specs.container_state(info)
+
+    async def _start_retrying_address(self, container_id: str) -> None:
+        """Start; a solo pod's container whose fixed IP its previous attempt still holds (Docker
+        releases it a moment after the exit is reported) is tried again for a few seconds."""
+        deadline = time.monotonic() + 5.0
+        while True:
+            try:
+                await self.docker.containers.container(container_id).start()
+                return
+            except aiodocker.DockerError as exc:
+                if "already in use" not in exc.message.lower() or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(0.1)
 
     async def stop_container(self, container_id: str, grace_seconds: float) -> None:
         # Docker sends the image's StopSignal, waits `t` seconds, then SIGKILLs; 304 = not running.

@@ -6,6 +6,7 @@ docker.py does the talking.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from datetime import datetime
@@ -36,6 +37,9 @@ from boxk8s.kubelet.runtime.base import (
 LABEL_IMAGE = "io.boxk8s.image"  # the image name as the pod spec gave it (Config.Image may become an id)
 LABEL_SANDBOX = "io.boxk8s.sandbox"  # id of the sandbox an app container joined
 LABEL_PAUSE = "io.boxk8s.pause"  # content hash of the built-in pause program
+LABEL_POD_IP = "io.boxk8s.pod-ip"  # on the container of a solo pod (no sandbox container): its fixed IP
+LABEL_SANDBOX_CONFIG = "io.boxk8s.sandbox-config"  # beside it: the pod's SandboxConfig, as JSON
+SOLO_PREFIX = "solo-"  # a solo pod's sandbox id: "solo-" + the pod uid (no container has it)
 
 DOCKER_ZERO_TIME = "0001-01-01T00:00:00Z"
 MAX_NAME = 200  # Docker has no hard limit; keep names readable in `docker ps`
@@ -199,6 +203,19 @@ def container_spec(settings: RuntimeSettings, sandbox: SandboxState, config: Con
         "Mounts": mounts,
         "RestartPolicy": {"Name": "no"},  # the kubelet restarts, not Docker
     }
+    labels = container_labels(settings, sandbox, config)
+    networking: dict[str, Any] = {}
+    if sandbox.config is not None:
+        # A solo pod: the container itself is on the network, as the sandbox would have been.
+        net = network_name(settings)
+        host_config["NetworkMode"] = net
+        host_config["IpcMode"] = "private"
+        if sandbox.config.dns_search:
+            host_config["DnsSearch"] = list(sandbox.config.dns_search)
+        networking = {"EndpointsConfig": {net: {"Aliases": list(sandbox.config.aliases),
+                                                "IPAMConfig": {"IPv4Address": sandbox.ip}}}}
+        labels[LABEL_POD_IP] = sandbox.ip
+        labels[LABEL_SANDBOX_CONFIG] = solo_config_label(sandbox.config)
     if binds:
         host_config["Binds"] = binds
     if config.memory_limit:
@@ -210,7 +227,7 @@ def container_spec(settings: RuntimeSettings, sandbox: SandboxState, config: Con
         host_config["CpuShares"] = config.cpu_shares
     spec: dict[str, Any] = {
         "Image": config.image,
-        "Labels": container_labels(settings, sandbox, config),
+        "Labels": labels,
         "Env": [f"{k}={v}" for k, v in config.env],
         "Tty": config.tty,
         "OpenStdin": config.stdin,
@@ -229,7 +246,40 @@ def container_spec(settings: RuntimeSettings, sandbox: SandboxState, config: Con
         spec["WorkingDir"] = config.working_dir
     if config.user:
         spec["User"] = config.user
+    if networking:
+        spec["Hostname"] = sandbox.config.hostname if sandbox.config else ""
+        spec["NetworkingConfig"] = networking
     return spec
+
+
+# --- solo pods (no sandbox container) ------------------------------------------------------------
+
+
+def solo_sandbox_id(pod_uid: str) -> str:
+    return SOLO_PREFIX + pod_uid
+
+
+def solo_config_label(config: SandboxConfig) -> str:
+    return json.dumps({"hostname": config.hostname, "aliases": list(config.aliases),
+                       "dnsSearch": list(config.dns_search)}, separators=(",", ":"))
+
+
+def solo_sandbox_state(labels: dict[str, str]) -> SandboxState | None:
+    """The sandbox of a solo pod, from the labels of one of its containers (None: not a solo pod's)."""
+    ip = labels.get(LABEL_POD_IP)
+    if not ip:
+        return None
+    try:
+        raw = json.loads(labels.get(LABEL_SANDBOX_CONFIG) or "{}")
+    except ValueError:
+        raw = {}
+    if not isinstance(raw, dict):
+        raw = {}
+    uid, ns, name = labels.get(LABEL_POD_UID, ""), labels.get(LABEL_NAMESPACE, ""), labels.get(LABEL_POD_NAME, "")
+    config = SandboxConfig(namespace=ns, pod_name=name, pod_uid=uid, hostname=str(raw.get("hostname") or name),
+                           aliases=tuple(str(a) for a in raw.get("aliases") or ()),
+                           dns_search=tuple(str(d) for d in raw.get("dnsSearch") or ()), solo=True)
+    return SandboxState(solo_sandbox_id(uid), ns, name, uid, ip, True, config)
 
 
 # --- inspect output → values ---------------------------------------------------------------------

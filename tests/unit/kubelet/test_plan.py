@@ -202,3 +202,16 @@ def test_spec_change_restarts() -> None:
                              labels={p.LABEL_SPEC_HASH: "stale"})
     [kill] = plan(pod(), obs(running))
     assert isinstance(kill, p.KillContainer) and kill.reason == "spec-changed"
+
+
+@pytest.mark.parametrize(("spec", "solo"), [
+    ({"containers": [{"name": "a"}]}, True),
+    ({"containers": [{"name": "a"}], "volumes": [{"name": "v", "emptyDir": {}}]}, True),
+    ({"containers": [{"name": "a"}, {"name": "b"}]}, False),  # share localhost and IPC
+    ({"containers": [{"name": "a"}], "initContainers": [{"name": "i"}]}, False),
+    ({"containers": [{"name": "a"}], "hostNetwork": True}, False),
+    ({"containers": [{"name": "a"}], "shareProcessNamespace": True}, False),
+    ({"containers": []}, False),
+])
+def test_is_solo(spec: dict[str, object], solo: bool) -> None:
+    assert p.is_solo({"spec": spec}) is solo
