@@ -409,6 +409,9 @@ class PodWorker:
                 await self._event(WARNING, "Failed", f'Failed to pull image "{c.get("image", "")}": {e.message}',
                                   a.name)
                 await self._event(WARNING, "Failed", f"Error: {e.reason}", a.name)
+                # As kubelet's status shows: ErrImagePull after the failed pull, before the
+                # back-off that follows turns it into ImagePullBackOff.
+                await self._report_status()
             return
         self.backoff.pop(f"image/{a.name}", None)
         try:

@@ -523,9 +523,13 @@ def test_memory_limit_oomkilled_and_limits_in_docker(cluster: Boxk8s) -> None:
 # ---- images ------------------------------------------------------------------------------------
 
 def test_missing_images(cluster: Boxk8s) -> None:
-    apply(cluster,
-          pod("nopull", [{"name": "app", "image": "boxk8s-no-such-image:v1", "imagePullPolicy": "IfNotPresent"}]),
-          pod("neverpull", [{"name": "app", "image": "boxk8s-no-such-image:v1", "imagePullPolicy": "Never"}]))
+    with Lines(cluster, "get", "pods", "--field-selector=metadata.name=nopull", "-w", "--no-headers") as table:
+        apply(cluster,
+              pod("nopull", [{"name": "app", "image": "boxk8s-no-such-image:v1", "imagePullPolicy": "IfNotPresent"}]),
+              pod("neverpull", [{"name": "app", "image": "boxk8s-no-such-image:v1", "imagePullPolicy": "Never"}]))
+        # STATUS shows the failed pull, then the back-off, as on Kubernetes.
+        table.wait_line(lambda line: line.split()[2:3] == ["ErrImagePull"], what="STATUS ErrImagePull")
+        table.wait_line(lambda line: line.split()[2:3] == ["ImagePullBackOff"], what="STATUS ImagePullBackOff")
 
     def waiting(name: str, reason: str) -> dict[str, Any] | None:
         w = (status_of(cluster, name).get("state") or {}).get("waiting") or {}
