@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -83,6 +83,17 @@ def _downward(items: list[Mapping[str, Any]] | None, pod: Mapping[str, Any], def
     return out
 
 
+def _keyed_source(src: Mapping[str, Any], obj: Mapping[str, Any] | None, name: str, kind: str,
+                  data: Callable[[Mapping[str, Any]], dict[str, bytes]], key_word: str) -> Files:
+    """A configMap or secret source's files; {} when it is missing but optional."""
+    mode = int(src.get("defaultMode", DEFAULT_MODE))
+    if obj is None:
+        if src.get("optional"):
+            return {}
+        raise ConfigError(f'{kind} "{name}" not found')
+    return _keyed(data(obj), src.get("items"), mode, f"{kind} references non-existent {key_word} key")
+
+
 def project_files(volume: Mapping[str, Any], pod: Mapping[str, Any], *,
                   configmaps: Mapping[str, Mapping[str, Any] | None],
                   secrets: Mapping[str, Mapping[str, Any] | None],
@@ -93,22 +104,12 @@ def project_files(volume: Mapping[str, Any], pod: Mapping[str, Any], *,
     """
     if volume.get("configMap") is not None:
         src = volume["configMap"]
-        mode = int(src.get("defaultMode", DEFAULT_MODE))
-        cm = configmaps.get(src.get("name", ""))
-        if cm is None:
-            if src.get("optional"):
-                return {}
-            raise ConfigError(f'configmap "{src.get("name", "")}" not found')
-        return _keyed(configmap_data(cm), src.get("items"), mode, "configmap references non-existent config key")
+        return _keyed_source(src, configmaps.get(src.get("name", "")), src.get("name", ""), "configmap",
+                             configmap_data, "config")
     if volume.get("secret") is not None:
         src = volume["secret"]
-        mode = int(src.get("defaultMode", DEFAULT_MODE))
-        sec = secrets.get(src.get("secretName", ""))
-        if sec is None:
-            if src.get("optional"):
-                return {}
-            raise ConfigError(f'secret "{src.get("secretName", "")}" not found')
-        return _keyed(secret_data(sec), src.get("items"), mode, "secret references non-existent secret key")
+        return _keyed_source(src, secrets.get(src.get("secretName", "")), src.get("secretName", ""), "secret",
+                             secret_data, "secret")
     if volume.get("downwardAPI") is not None:
         src = volume["downwardAPI"]
         return _downward(src.get("items"), pod, int(src.get("defaultMode", DEFAULT_MODE)), pod_ip, host_ip)
