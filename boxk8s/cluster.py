@@ -132,6 +132,7 @@ class Cluster:
                         for c in managers:  # controllers that take cluster settings (node grace, eviction)
                             getattr(c, "configure", lambda _s: None)(s)
                         shared_pods = factory.informer(Kind.POD)  # every kubelet views this one
+                        shared_nodes = factory.informer(Kind.NODE)  # and this one (simulated stops)
                         for node, runtime in runtimes:
                             kubelets[node.name] = Kubelet(
                                 Client(resources, "kubelet"), runtime, node, self._kubelet_settings(),
@@ -139,7 +140,7 @@ class Cluster:
                         # Informers start once everything that uses them has asked for them.
                         tasks.append(self._task(tg, factory.run(), "informers"))
                         tasks += [self._task(tg, c.run(), c.name) for c in managers]
-                        tasks += [self._task(tg, simulate.run_kubelet(k), f"kubelet-{name}")
+                        tasks += [self._task(tg, simulate.run_kubelet(k, shared_nodes), f"kubelet-{name}")
                                   for name, k in kubelets.items()]
                         if on_ready:
                             on_ready(Ready(server, str(kc_path), time.monotonic() - started))
