@@ -50,8 +50,13 @@ class SchedulerCache:
         if old == node and placed.get(key) == usage:
             return  # e.g. a status write: the node's snapshot still holds
         self._where[key] = node
+        known = placed.get(key)
         placed[key] = usage
-        self._snapshots.pop(node, None)
+        snapshot = self._snapshots.get(node)
+        if snapshot is not None and known is None:  # one more pod (a binding): extend the snapshot
+            self._snapshots[node] = snapshot.adding(usage)
+        else:
+            self._snapshots.pop(node, None)
 
     def _unplace(self, key: str) -> str | None:
         node = self._where.pop(key, None)
