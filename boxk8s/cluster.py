@@ -41,6 +41,21 @@ from boxk8s.tls import Credentials, ensure_credentials
 log = logging.getLogger(__name__)
 
 
+# Young-generation threshold: CPython's default (700 allocations) collects every few decoded objects,
+# so objects that live only milliseconds (a decoded event, a request body, an object being written)
+# are promoted to the old generation, whose full collections then scan the whole heap again and
+# again (at 10,000 pods: 44 full collections of ~270 ms each, a quarter of the run). 50,000 lets
+# them die young; a young collection then takes about 5 ms.
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def tune_gc() -> None:
+    """Raise the young-generation threshold (never lower one already raised)."""
+    young, middle, old = gc.get_threshold()
+    if young < GC_YOUNG_THRESHOLD:
+        gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
 @dataclass(frozen=True)
 class Ready:
     server: str
@@ -92,6 +107,7 @@ class Cluster:
             # long-lived heap otherwise stall every request and watch event for tens of ms.
             gc.collect()
             gc.freeze()
+            tune_gc()
             kubelets: dict[str, Kubelet] = {}
             app = build_app(resources, ApiSettings(host=s.host, port=s.port, token=creds.token),
                             streams=KubeletStreams(kubelets))
@@ -117,6 +133,7 @@ class Cluster:
                         for c in managers:  # controllers that take cluster settings (node grace, eviction)
                             getattr(c, "configure", lambda _s: None)(s)
                         shared_pods = factory.informer(Kind.POD)  # every kubelet views this one
+                        shared_nodes = factory.informer(Kind.NODE)  # and this one (simulated stops)
                         for node, runtime in runtimes:
                             kubelets[node.name] = Kubelet(
                                 Client(resources, "kubelet"), runtime, node, self._kubelet_settings(),
@@ -124,7 +141,7 @@ class Cluster:
                         # Informers start once everything that uses them has asked for them.
                         tasks.append(self._task(tg, factory.run(), "informers"))
                         tasks += [self._task(tg, c.run(), c.name) for c in managers]
-                        tasks += [self._task(tg, simulate.run_kubelet(k), f"kubelet-{name}")
+                        tasks += [self._task(tg, simulate.run_kubelet(k, shared_nodes), f"kubelet-{name}")
                                   for name, k in kubelets.items()]
                         if on_ready:
                             on_ready(Ready(server, str(kc_path), time.monotonic() - started))

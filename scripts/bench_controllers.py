@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import shlex
 import shutil
 import sys
 import tempfile
@@ -66,6 +67,13 @@ async def delete_deployments(conn: Conn, names: list[str]) -> None:
 
 
 async def run(args: argparse.Namespace, work: Path) -> None:
+    if args.only != "fake":
+        await run_docker(args, work)
+    if args.only != "docker":
+        await run_fake(args, work)
+
+
+async def run_docker(args: argparse.Namespace, work: Path) -> None:
     cluster = f"bench-{uuid.uuid4().hex[:6]}"
     server: Server | None = None
     try:
@@ -82,7 +90,11 @@ async def run(args: argparse.Namespace, work: Path) -> None:
         if server is not None:
             server.stop()
         cleanup_docker(cluster)
-    fake = start_server(work, "fake", extra_args=["--nodes", "0", "--fake-nodes", str(args.fake_nodes)])
+
+
+async def run_fake(args: argparse.Namespace, work: Path) -> None:
+    prefix = shlex.split(args.server_prefix) if args.server_prefix else None
+    fake = start_server(work, "fake", prefix=prefix, extra_args=["--nodes", "0", "--fake-nodes", str(args.fake_nodes)])
     try:
         _, conn = await wait_ready(fake)
         per = args.pods // args.deployments
@@ -103,6 +115,10 @@ def main() -> int:
     parser.add_argument("--fake-nodes", type=int, default=100)
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--pod-subnet", default="10.213.241.0/24")
+    parser.add_argument("--only", choices=["docker", "fake"], help="run one part only")
+    parser.add_argument("--server-prefix", default="",
+                        help="command that replaces `python3 -m` before boxk8s.cli for the fake part, "
+                             "e.g. 'python3 -m pyinstrument -o /tmp/prof.txt -m'")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="boxk8s-bench-ctrl-"))
     try:

@@ -10,7 +10,7 @@ from aiohttp import web
 from boxk8s import errors
 from boxk8s.api import request as rq
 from boxk8s.api.podstreams import PodStreams
-from boxk8s.api.respond import json_response, render_list, render_object, success_status
+from boxk8s.api.respond import json_response, render_json_list, render_list, render_object, success_status
 from boxk8s.api.streams import serve_exec, serve_log
 from boxk8s.api.watch import serve_watch
 from boxk8s.resources import selectors
@@ -80,6 +80,11 @@ class ResourceHandler:
         limit = rq.query_int(q, "limit") or 0
         if limit < 0:
             raise errors.BadRequest("limit must not be negative")
+        if (not accept.table and not accept.partial_metadata and label is None and field is None
+                and not q.get("continue") and q.get("resourceVersionMatch", "") != "Exact"):
+            # The common plain list (clients polling, informers' re-lists): items as stored, encoded once.
+            rendered, list_meta = await self.resources.list_rendered(t.rt, t.namespace, limit=limit)
+            return render_json_list(t.rt, rendered, list_meta)
         items, list_meta = await self.resources.list(
             t.rt, t.namespace, label=label, field=field, limit=limit,
             continue_token=q.get("continue", ""), resource_version=q.get("resourceVersion", ""),

@@ -57,6 +57,14 @@ def render_list(rt: ResourceType, items: list[dict[str, Any]], list_meta: dict[s
     return json_response({"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": list_meta, "items": items})
 
 
+def render_json_list(rt: ResourceType, items: list[bytes], list_meta: dict[str, Any]) -> web.Response:
+    """A plain JSON list from items already encoded (the same bytes render_list would write)."""
+    head = dumps({"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": list_meta, "items": []})
+    assert head.endswith(b"[]}")
+    body = b"".join((head[:-2], b",".join(items), b"]}"))
+    return web.Response(body=body, content_type="application/json")
+
+
 def success_status(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
     md = obj.get("metadata", {})
     details: dict[str, Any] = {"name": md.get("name", ""), "kind": rt.plural}

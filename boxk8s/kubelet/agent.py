@@ -173,7 +173,11 @@ class Kubelet:
             await asyncio.sleep(1.0)
 
     async def _resync(self) -> None:
-        """Every status_resync_seconds: list the runtime, hand each worker its part, tear down orphans."""
+        """Every status_resync_seconds: list the runtime, hand each worker its part, tear down orphans.
+
+        Only a worker the listing taught something (an event missed) is woken: each worker also
+        re-checks on its own every status_resync_seconds, and waking all of them here doubled that
+        work (10,000 pods: some 20,000 syncs that changed nothing)."""
         while True:
             await asyncio.sleep(self.settings.status_resync_seconds)
             try:
@@ -186,8 +190,10 @@ class Kubelet:
                 if worker is None:
                     pod = next((p for p in self.informer.list() if p["metadata"]["uid"] == uid), None)
                     worker = self._spawn(uid, pod, [], [])
+                known = (worker.sandbox, dict(worker.containers))
                 worker.absorb(sandboxes.get(uid, []), containers.get(uid, []))
-                worker.wake()
+                if (worker.sandbox, worker.containers) != known:
+                    worker.wake()
             self.resyncs += 1
 
     # ---- events and lookups ---------------------------------------------------------------

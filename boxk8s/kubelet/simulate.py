@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 from boxk8s.client import Informer, Kind
+from boxk8s.client.informer import FilteredView
 from boxk8s.kubelet.agent import Kubelet
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,16 @@ async def stop_containers(kubelet: Kubelet) -> None:
                 await kubelet.runtime.stop_container(c.id, 0)
 
 
-async def run_kubelet(kubelet: Kubelet) -> None:
-    """kubelet.run(), paused while its Node is annotated `boxk8s.io/simulate: stopped`."""
+def node_name(node: dict[str, Any]) -> str:
+    """The route of a kubelet's view of a shared node informer (one function for all views)."""
+    return str(node["metadata"]["name"])
+
+
+async def run_kubelet(kubelet: Kubelet, nodes: Informer | None = None) -> None:
+    """kubelet.run(), paused while its Node is annotated `boxk8s.io/simulate: stopped`.
+
+    `nodes`: a shared node informer, run by its owner (else the kubelet watches its Node itself).
+    Sharing one matters with many nodes: each node's own watch would decode every node's heartbeats."""
     name = kubelet.node.name
     stopped, started = asyncio.Event(), asyncio.Event()
     started.set()
@@ -50,8 +59,16 @@ async def run_kubelet(kubelet: Kubelet) -> None:
             stopped.clear()
             started.set()
 
-    informer = Informer(kubelet.client, Kind.NODE, field=lambda n: n["metadata"]["name"] == name)
+    def mine(node: dict[str, Any]) -> bool:
+        return node_name(node) == name
+
+    informer: Informer | FilteredView = (
+        FilteredView(nodes, mine, route=(node_name, name)) if nodes is not None
+        else Informer(kubelet.client, Kind.NODE, field=mine)
+    )
     informer.add_handler(on_node)
+    if informer.get(name) is not None:  # a shared informer that has already synced
+        on_node("ADDED", None, informer.get(name))
     async with asyncio.TaskGroup() as tg:
         tg.create_task(informer.run(), name=f"kubelet-{name}-simulate")
         while True:

@@ -112,6 +112,18 @@ class Resources:
             last_md = items[-1]["metadata"]
             cursor = rt.key(last_md.get("namespace"), last_md["name"])
 
+    async def list_rendered(
+        self, rt: ResourceType, namespace: str | None, *, limit: int = 0
+    ) -> tuple[list[bytes], dict[str, Any]]:
+        """A list at the current revision with no selector, its items as JSON (see
+        Store.list_rendered), and the list's metadata: what `list` gives, already encoded."""
+        rows, revision = await self.store.list_rendered(rt.key_prefix(namespace), limit=limit + 1 if limit else 0)
+        list_meta: dict[str, Any] = {"resourceVersion": str(revision)}
+        if limit and len(rows) > limit:
+            rows = rows[:limit]
+            list_meta["continue"] = _encode_continue(revision, rows[-1][0])
+        return [item for _, item in rows], list_meta
+
     # ---- writes ---------------------------------------------------------------------------
     async def create(
         self, rt: ResourceType, namespace: str | None, body: Any, opts: WriteOptions | None = None,

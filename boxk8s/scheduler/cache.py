@@ -26,14 +26,18 @@ class SchedulerCache:
         self._where: dict[str, str] = {}  # pod key → node
         self.assumed: set[str] = set()
         self._snapshots: dict[str, NodeInfo] = {}
+        self._names: list[str] | None = None  # sorted node names, kept until a node comes or goes
 
     # ---- nodes -------------------------------------------------------------------------------
     def set_node(self, node: Mapping[str, Any]) -> None:
         name = node["metadata"]["name"]
+        if name not in self.nodes:
+            self._names = None
         self.nodes[name] = node
         self._snapshots.pop(name, None)
 
     def remove_node(self, name: str) -> None:
+        self._names = None
         self.nodes.pop(name, None)
         self._snapshots.pop(name, None)
 
@@ -46,8 +50,13 @@ class SchedulerCache:
         if old == node and placed.get(key) == usage:
             return  # e.g. a status write: the node's snapshot still holds
         self._where[key] = node
+        known = placed.get(key)
         placed[key] = usage
-        self._snapshots.pop(node, None)
+        snapshot = self._snapshots.get(node)
+        if snapshot is not None and known is None:  # one more pod (a binding): extend the snapshot
+            self._snapshots[node] = snapshot.adding(usage)
+        else:
+            self._snapshots.pop(node, None)
 
     def _unplace(self, key: str) -> str | None:
         node = self._where.pop(key, None)
@@ -96,4 +105,6 @@ class SchedulerCache:
         return info
 
     def node_infos(self) -> list[NodeInfo]:
-        return [self.node_info(name) for name in sorted(self.nodes)]
+        if self._names is None:
+            self._names = sorted(self.nodes)
+        return [self.node_info(name) for name in self._names]

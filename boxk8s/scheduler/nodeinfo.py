@@ -157,6 +157,14 @@ class NodeInfo:
             mem += p.non_zero[1]
         return cls(node, node_allocatable(node), requested, (cpu, mem), len(placed), placed)
 
+    def adding(self, pod: PodUsage) -> NodeInfo:
+        """`build(node, pods + (pod,))` without summing every pod again."""
+        requested = dict(self.requested)
+        _add(requested, pod.requests)
+        cpu, mem = self.non_zero_requested
+        return NodeInfo(self.node, self.allocatable, requested, (cpu + pod.non_zero[0], mem + pod.non_zero[1]),
+                        self.pod_count + 1, (*self.pods, pod))
+
     @classmethod
     def from_pods(cls, node: Mapping[str, Any], pods: Iterable[Mapping[str, Any]]) -> NodeInfo:
         """From pod dicts (non-terminal ones count), e.g. in tests."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from boxk8s.scheduler.filters import (
@@ -22,7 +22,7 @@ from boxk8s.scheduler.filters import (
     run_node_filters,
 )
 from boxk8s.scheduler.nodeinfo import NodeInfo, PodUsage
-from boxk8s.scheduler.scores import node_raw_scores, score_nodes
+from boxk8s.scheduler.scores import node_raw_scores, resource_score, score_nodes
 
 NO_NODES = "no nodes available to schedule pods"
 NOT_HELPFUL = "Preemption is not helpful for scheduling"
@@ -80,38 +80,71 @@ def preemption_message(pod: Mapping[str, Any], usage: PodUsage, rejected: Sequen
     return "preemption: " + fit_error(total, statuses)
 
 
-# node_terms(pod) → node name → (the node object judged, its node-only filter status, raw scores)
-NodeJudgements = dict[str, dict[str, tuple[Mapping[str, Any], FilterStatus | None, tuple[int, int]]]]
+NodeOnly = tuple[Mapping[str, Any], FilterStatus | None, tuple[int, int]]  # node judged, status, raw scores
+Placed = tuple[NodeInfo, FilterStatus | None, int]  # snapshot judged, status, resource score
+MEMO_LIMIT = 1024
+
+
+@dataclass
+class ScheduleMemo:
+    """What plan_schedule keeps between pods; the decision is the same with or without it.
+
+    `node_only`: node_terms(pod) → node name → what depends only on the node object and those terms
+    (the first filters, the taint and affinity raw scores).
+    `placed`: the pod's resource shape → node name → what depends only on the node's snapshot and
+    that shape (NodePorts and NodeResourcesFit, LeastAllocated + BalancedAllocation). A binding
+    changes one node's snapshot, so the next pod of a template is judged again on that node only.
+    """
+
+    node_only: dict[str, dict[str, NodeOnly]] = field(default_factory=dict)
+    placed: dict[tuple[Any, ...], dict[str, Placed]] = field(default_factory=dict)
+
+    def for_pod(self, pod: Mapping[str, Any], usage: PodUsage) -> tuple[dict[str, NodeOnly], dict[str, Placed]]:
+        if len(self.node_only) > MEMO_LIMIT:
+            self.node_only.clear()
+        if len(self.placed) > MEMO_LIMIT:
+            self.placed.clear()
+        return (self.node_only.setdefault(node_terms(pod), {}),
+                self.placed.setdefault(resource_shape(usage), {}))
+
+
+def resource_shape(usage: PodUsage) -> tuple[Any, ...]:
+    """What of a pod's usage NodePorts, NodeResourcesFit and the resource scores read."""
+    return tuple(sorted(usage.requests.items())), usage.non_zero, usage.host_ports
 
 
 def plan_schedule(pod: Mapping[str, Any], node_infos: Sequence[NodeInfo], *, tie_breaker: int = 0,
-                  memo: NodeJudgements | None = None) -> ScheduleResult:
+                  memo: ScheduleMemo | None = None) -> ScheduleResult:
     """Pick the best feasible node. Among equal scores, `tie_breaker` rotates through them (sorted
     by name), so a burst of identical pods on identical nodes spreads instead of piling up.
 
-    `memo` keeps what depends only on the node object and the pod's node terms (the first filters,
-    the taint and affinity scores) between calls: pods of one template are judged once per node
-    version. The decision is the same with or without it."""
+    `memo` keeps judgements between calls (see ScheduleMemo): pods of one template are judged once
+    per node version. The decision is the same with or without it."""
     if not node_infos:
         return ScheduleResult(None, NO_NODES)
     usage = PodUsage.of(pod)
-    if memo is not None:
-        if len(memo) > 1024:
-            memo.clear()
-        judged = memo.setdefault(node_terms(pod), {})
-    else:
-        judged = {}
+    judged, placed = (memo or ScheduleMemo()).for_pod(pod, usage)
     feasible: list[NodeInfo] = []
     raw: list[tuple[int, int]] = []
+    resource: list[int] = []
     rejected: list[tuple[NodeInfo, FilterStatus]] = []
     for info in node_infos:
-        entry = judged.get(info.name)
+        name = info.name
+        entry = judged.get(name)
         if entry is None or entry[0] is not info.node:
-            entry = judged[info.name] = (info.node, run_node_filters(pod, info), node_raw_scores(pod, info.node))
-        status = entry[1] or run_filters(pod, info, usage, first=NODE_ONLY)
+            entry = judged[name] = (info.node, run_node_filters(pod, info), node_raw_scores(pod, info.node))
+        status = entry[1]
+        if status is None:
+            fit = placed.get(name)
+            if fit is None or fit[0] is not info:
+                fit_status = run_filters(pod, info, usage, first=NODE_ONLY)
+                score = resource_score(usage, info) if fit_status is None else 0
+                fit = placed[name] = (info, fit_status, score)
+            status = fit[1]
         if status is None:
             feasible.append(info)
             raw.append(entry[2])
+            resource.append(fit[2])
         else:
             rejected.append((info, status))
     if not feasible:
@@ -120,7 +153,7 @@ def plan_schedule(pod: Mapping[str, Any], node_infos: Sequence[NodeInfo], *, tie
         return ScheduleResult(None, fit_error(len(node_infos), statuses, post))
     if len(feasible) == 1:
         return ScheduleResult(feasible[0].name)
-    scores = score_nodes(pod, usage, feasible, raw)
+    scores = score_nodes(pod, usage, feasible, raw, resource)
     best = max(scores)
     ties = sorted(info.name for info, s in zip(feasible, scores, strict=True) if s == best)
     return ScheduleResult(ties[tie_breaker % len(ties)])

@@ -21,7 +21,7 @@ from boxk8s.client import Client, Informer, Kind, WorkQueue
 from boxk8s.events import NORMAL, WARNING, EventRecorder
 from boxk8s.scheduler.cache import SchedulerCache, pod_key
 from boxk8s.scheduler.nodeinfo import PodUsage, is_terminal
-from boxk8s.scheduler.plan import NodeJudgements, plan_schedule
+from boxk8s.scheduler.plan import ScheduleMemo, plan_schedule
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class Scheduler:
         self.unschedulable: set[str] = set()
         self._bindings: asyncio.Queue[tuple[dict[str, Any], str]] = asyncio.Queue()
         self._ties = 0
-        self._judged: NodeJudgements = {}  # plan_schedule's node-only judgements, kept between pods
+        self._memo = ScheduleMemo()  # plan_schedule's judgements, kept between pods
         self.pods.add_handler(self._on_pod)
         self.nodes.add_handler(self._on_node)
 
@@ -146,7 +146,7 @@ class Scheduler:
             await self._set_unscheduled(pod, "SchedulingGated", "Scheduling is blocked due to non-empty scheduling gates")
             return None
         usage = PodUsage.of(pod)
-        result = plan_schedule(pod, self.cache.node_infos(), tie_breaker=self._ties, memo=self._judged)
+        result = plan_schedule(pod, self.cache.node_infos(), tie_breaker=self._ties, memo=self._memo)
         self._ties += 1
         if result.node is None:
             self.unschedulable.add(key)

@@ -89,17 +89,21 @@ def node_raw_scores(pod: Mapping[str, Any], node: Mapping[str, Any]) -> tuple[in
     return intolerable_prefer_no_schedule(pod, node), preferred_affinity(pod, node)
 
 
+def resource_score(usage: PodUsage, info: NodeInfo) -> int:
+    """The weighted scores that depend on what is placed on the node (not normalized across nodes)."""
+    return (WEIGHTS["NodeResourcesFit"] * least_allocated(usage, info)
+            + WEIGHTS["NodeResourcesBalancedAllocation"] * balanced_allocation(usage, info))
+
+
 def score_nodes(pod: Mapping[str, Any], usage: PodUsage, infos: Sequence[NodeInfo],
-                raw: Sequence[tuple[int, int]] | None = None) -> list[int]:
-    """The weighted total per feasible node, in the order given (`raw`: their node_raw_scores, if known)."""
+                raw: Sequence[tuple[int, int]] | None = None, resource: Sequence[int] | None = None) -> list[int]:
+    """The weighted total per feasible node, in the order given (`raw`: their node_raw_scores, and
+    `resource`: their resource_score, if known)."""
     if raw is None:
         raw = [node_raw_scores(pod, i.node) for i in infos]
+    if resource is None:
+        resource = [resource_score(usage, info) for info in infos]
     taints = normalize([r[0] for r in raw], reverse=True)
     affinity = normalize([r[1] for r in raw])
-    return [
-        WEIGHTS["NodeResourcesFit"] * least_allocated(usage, info)
-        + WEIGHTS["NodeResourcesBalancedAllocation"] * balanced_allocation(usage, info)
-        + WEIGHTS["TaintToleration"] * taints[k]
-        + WEIGHTS["NodeAffinity"] * affinity[k]
-        for k, info in enumerate(infos)
-    ]
+    weight_taints, weight_affinity = WEIGHTS["TaintToleration"], WEIGHTS["NodeAffinity"]
+    return [resource[k] + weight_taints * taints[k] + weight_affinity * affinity[k] for k in range(len(infos))]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +43,17 @@ class Change:
         return WatchEvent(self.type, self.key, self.revision, decode(self.value, self.revision), prev)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Head:
-    """The newest row of a key. `value is None` marks a delete tombstone."""
+    """The newest row of a key. `value is None` marks a delete tombstone.
+
+    `rendered` caches `render(value, revision)` once a list asked for it (a new write makes a
+    new head, so it never goes stale)."""
 
     revision: int
     create_revision: int
     value: str | None
+    rendered: bytes | None = field(default=None, compare=False, repr=False)
 
 
 def encode(value: dict[str, Any]) -> str:
@@ -68,6 +72,11 @@ def decode(data: str, revision: int) -> dict[str, Any]:
         metadata = value["metadata"] = {}
     metadata["resourceVersion"] = str(revision)
     return value
+
+
+def render(data: str, revision: int) -> bytes:
+    """An object as API responses carry it: compact UTF-8 JSON, resourceVersion stamped."""
+    return json.dumps(decode(data, revision), separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def prefix_end(prefix: str) -> str | None:

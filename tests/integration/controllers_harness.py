@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from boxk8s.client import Client, InformerFactory
+from boxk8s.client import Client, InformerFactory, Kind
 from boxk8s.cluster import bootstrap
 from boxk8s.controllers.base import Controller
 from boxk8s.events import EventRecorder
@@ -55,6 +55,7 @@ async def harness(tmp: Path, controllers: list[Callable[[Client, InformerFactory
     factory = InformerFactory(Client(resources, "kube-controller-manager"))
     built = [make(Client(resources, "test-controller"), factory) for make in controllers]
     h = Harness(Client(resources, "test"), resources, built)
+    shared_nodes = factory.informer(Kind.NODE)  # the kubelets view it, as in the cluster
     try:
         h.tasks.append(asyncio.create_task(factory.run(), name="informers"))
         h.tasks += [asyncio.create_task(c.run(), name=c.name) for c in built]
@@ -69,7 +70,7 @@ async def harness(tmp: Path, controllers: list[Callable[[Client, InformerFactory
             settings = node_settings(name) if node_settings else NodeSettings(name, fake=True)
             kubelet = Kubelet(Client(resources, "kubelet"), runtime, settings, FAST, tmp / name)
             h.kubelets[name], h.runtimes[name] = kubelet, runtime
-            h.tasks.append(asyncio.create_task(simulate.run_kubelet(kubelet), name=f"kubelet-{name}"))
+            h.tasks.append(asyncio.create_task(simulate.run_kubelet(kubelet, shared_nodes), name=f"kubelet-{name}"))
         async with asyncio.timeout(DEADLINE):
             for k in h.kubelets.values():
                 await k.ready.wait()

@@ -224,3 +224,20 @@ async def test_event_recorder_aggregates_within_ten_minutes(client: Client) -> N
     assert len([e for e in await client.list(Kind.EVENT, "default") if e["reason"] == "BackOff"]) == 2
     # Failures are logged, never raised: an object in a namespace that does not exist.
     await recorder.event({**pod, "metadata": {**pod["metadata"], "namespace": "nope"}}, "Normal", "X", "y")
+
+
+async def test_event_recorder_combines_similar_events_and_filters_spam(client: Client) -> None:
+    """A ReplicaSet creating 30 pods: nine events, then one combined event counting the next
+    ones, until the burst of 25 events about the object is spent (as client-go records them)."""
+    from boxk8s.events import EventRecorder
+
+    recorder = EventRecorder(client, "replicaset-controller", clock=lambda: 1_700_000_000.0)
+    rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "web", "namespace": "default", "uid": "u"}}
+    for i in range(30):
+        await recorder.event(rs, "Normal", "SuccessfulCreate", f"Created pod: web-{i:02d}")
+    events = sorted((e for e in await client.list(Kind.EVENT, "default") if e["reason"] == "SuccessfulCreate"),
+                    key=lambda e: e["message"])
+    combined = [e for e in events if e["message"].startswith("(combined from similar events): ")]
+    assert [e["message"] for e in events if e not in combined] == [f"Created pod: web-{i:02d}" for i in range(9)]
+    assert len(combined) == 1
+    assert combined[0]["count"] == 16 and combined[0]["message"].endswith("Created pod: web-24")

@@ -55,3 +55,12 @@ def test_node_info_ignores_terminal_pods() -> None:
     i = NodeInfo.from_pods(node("n1"), [pod("a", cpu="500m", node_name="n1"), done])
     assert i.requested["cpu"] == 500 and i.pod_count == 1
     assert i.allocatable == {"cpu": 2000, "memory": 4 * 2**30, "pods": 110}
+
+
+def test_adding_a_pod_is_building_with_it() -> None:
+    from boxk8s.scheduler.nodeinfo import PodUsage
+
+    n = node("n1")
+    a, b = PodUsage.of(pod("a", cpu="100m", extra={"nvidia.com/gpu": "1"})), PodUsage.of(pod("b", memory="1Gi"))
+    assert NodeInfo.build(n, [a]).adding(b) == NodeInfo.build(n, [a, b])
+    assert NodeInfo.build(n).adding(a) == NodeInfo.build(n, [a])

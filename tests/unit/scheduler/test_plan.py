@@ -2,7 +2,7 @@ from typing import Any
 
 import pytest
 
-from boxk8s.scheduler.plan import plan_schedule
+from boxk8s.scheduler.plan import ScheduleMemo, plan_schedule
 
 from .helpers import info, node, pod
 
@@ -123,3 +123,41 @@ def test_lower_priority_pods(victim_cpu: str, expected_tail: str) -> None:
     result = plan_schedule(pod(cpu="1", priority=100), infos)
     assert result.node is None
     assert result.message == ("0/1 nodes are available: 1 Insufficient cpu." + (f" {expected_tail}" if expected_tail else ""))
+
+
+def _shapes() -> list[dict[str, Any]]:
+    port = {"containers": [{"name": "c", "image": "busybox", "ports": [{"containerPort": 80, "hostPort": 8080}],
+                            "resources": {"requests": {"cpu": "100m"}}}]}
+    tolerant = {"tolerations": [{"key": "gpu", "operator": "Exists"}]}
+    return [pod(cpu="300m", memory="1Gi"), pod(cpu="100m"), pod(), pod(spec=port), pod(cpu="700m", spec=tolerant)]
+
+
+def test_memo_changes_no_decision() -> None:
+    """Pods of a few shapes placed one after the other, each placement changing one node's snapshot
+    (and once a node object): the same node or message with the memo as without."""
+    nodes = {"n1": node("n1"), "n2": node("n2", cpu="1"), "n3": node("n3", taints=[
+        {"key": "gpu", "effect": "NoSchedule"}]), "n4": node("n4", taints=[{"key": "x", "effect": "PreferNoSchedule"}])}
+    placed: dict[str, list[dict[str, Any]]] = {name: [] for name in nodes}
+    memo = ScheduleMemo()
+    shapes = _shapes()
+    decisions = []
+    for i in range(40):
+        if i == 20:
+            nodes["n2"] = node("n2", cpu="4")  # a new node object: node-only judgements are redone
+        infos = [info(n, *placed[name]) for name, n in sorted(nodes.items())]
+        p = {**shapes[i % len(shapes)], "metadata": {"name": f"p{i}", "namespace": "default"}}
+        with_memo = plan_schedule(p, infos, tie_breaker=i, memo=memo)
+        assert with_memo == plan_schedule(p, infos, tie_breaker=i)
+        decisions.append(with_memo)
+        if with_memo.node is not None:
+            placed[with_memo.node].append({**p, "spec": {**p["spec"], "nodeName": with_memo.node}})
+    assert any(d.node is None for d in decisions)  # the host port and the cpu ran out somewhere
+    assert len({d.node for d in decisions}) == 5
+
+
+def test_memo_sees_a_node_fill_up() -> None:
+    memo = ScheduleMemo()
+    n = node("n1", cpu="1")
+    assert plan_schedule(pod(cpu="600m"), [info(n)], memo=memo).node == "n1"
+    full = plan_schedule(pod(cpu="600m"), [info(n, pod("a", cpu="600m", node_name="n1"))], memo=memo)
+    assert full.node is None and "1 Insufficient cpu" in full.message

@@ -123,3 +123,26 @@ async def test_failed_write_in_batch_fails_alone(store: Store) -> None:
     assert isinstance(results[3], KeyNotFound)
     assert [r["metadata"]["name"] for r in results if isinstance(r, dict)] == ["a", "b", "c"]
     assert await store.count("/") == 4
+
+
+async def test_list_rendered_is_the_list_encoded_and_follows_writes(store: Store) -> None:
+    import json
+
+    await store.create("/pods/default/a", pod("a", image="é"))
+    await store.create("/pods/default/b", pod("b"))
+    await store.create("/other/c", pod("c"))
+    rendered, rev = await store.list_rendered("/pods/")
+    items, list_rev = await store.list("/pods/")
+    assert rev == list_rev
+    assert [k for k, _ in rendered] == ["/pods/default/a", "/pods/default/b"]
+    assert [json.loads(r) for _, r in rendered] == items
+    assert rendered[0][1] == json.dumps(items[0], separators=(",", ":"), ensure_ascii=False).encode()
+    again, _ = await store.list_rendered("/pods/")
+    assert again[0][1] is rendered[0][1]  # kept with the head, not rendered again
+    updated = await store.update("/pods/default/a", {**items[0], "spec": {"image": "new"}})
+    await store.delete("/pods/default/b")
+    after, rev = await store.list_rendered("/pods/")
+    assert [json.loads(r) for _, r in after] == [updated]
+    assert rev == store.current_revision
+    paged, _ = await store.list_rendered("/", start_after="/other/c", limit=1)
+    assert [k for k, _ in paged] == ["/pods/default/a"]
