@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -265,45 +266,38 @@ class GarbageCollector(Controller):
             pass  # gone already, or replaced by a new object of that name
 
     async def _unlink(self, key: str, uids: frozenset[str]) -> None:
-        rt, ns, name = self._parse(key)
-        for _attempt in range(5):
-            try:
-                obj = await self.client.get(rt, ns, name)
-            except errors.NotFound:
-                return
+        def change(obj: Obj) -> Obj | None:
             refs = obj["metadata"].get("ownerReferences") or []
             kept = [r for r in refs if r.get("uid") not in uids]
             if len(kept) == len(refs):
-                return
+                return None
             new = copy.deepcopy(obj)
             if kept:
                 new["metadata"]["ownerReferences"] = kept
             else:
                 new["metadata"].pop("ownerReferences", None)
-            try:
-                await self.client.update(rt, new)
-                return
-            except errors.Conflict:
-                continue
-            except errors.NotFound:
-                return
-        raise errors.conflict(rt.group, rt.plural, name)
+            return new
+        await self._update_fresh(key, change)
 
     async def _remove_finalizer(self, key: str, uid: str, finalizer: str) -> None:
+        def change(obj: Obj) -> Obj | None:
+            finalizers = list(obj["metadata"].get("finalizers") or [])
+            if obj["metadata"].get("uid") != uid or finalizer not in finalizers:
+                return None
+            new = copy.deepcopy(obj)
+            new["metadata"]["finalizers"] = [f for f in finalizers if f != finalizer]
+            return new
+        await self._update_fresh(key, change)
+
+    async def _update_fresh(self, key: str, change: Callable[[Obj], Obj | None]) -> None:
+        """Update the object from a fresh read with `change` (None: nothing to do), read again
+        after a conflict; a gone object needs nothing."""
         rt, ns, name = self._parse(key)
         for _attempt in range(5):
             try:
-                obj = await self.client.get(rt, ns, name)
-            except errors.NotFound:
-                return
-            if obj["metadata"].get("uid") != uid:
-                return
-            finalizers = list(obj["metadata"].get("finalizers") or [])
-            if finalizer not in finalizers:
-                return
-            new = copy.deepcopy(obj)
-            new["metadata"]["finalizers"] = [f for f in finalizers if f != finalizer]
-            try:
+                new = change(await self.client.get(rt, ns, name))
+                if new is None:
+                    return
                 await self.client.update(rt, new)
                 return
             except errors.Conflict:
