@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from boxk8s import errors
-from boxk8s.resources import allocate, meta, patch, registry, status
+from boxk8s.resources import allocate, defaults, meta, patch, registry, status
 from boxk8s.resources.admission import WriteOptions, decode, default_and_validate
 from boxk8s.resources.registry import ResourceType
 from boxk8s.store import Compacted, KeyExists, KeyNotFound, RevisionConflict, Store
@@ -49,6 +49,9 @@ class Resources:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._allocation_lock = asyncio.Lock()  # Service IPs and ports: list-then-write must not interleave
+        # namespace -> revision of its object when last found accepting writes (every namespaced
+        # create checks it; a new revision of the namespace means a new look)
+        self._open_namespaces: dict[str, int] = {}
 
     # ---- reads ----------------------------------------------------------------------------
     async def get(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
@@ -288,7 +291,12 @@ class Resources:
         if rt.has_spec:
             gen = int(cur_md.get("generation") or 1)
             md["generation"] = gen + 1 if meta.spec_part(new) != meta.spec_part(current) else gen
-        default_and_validate(rt, new)
+        if subresource == "status":
+            # As the apiserver's status strategies: the rest of the object is the stored one,
+            # already validated; only defaults (which also fill a missing status) apply.
+            defaults.apply_defaults(new, rt.definition)
+        else:
+            default_and_validate(rt, new)
         self._record_manager(rt, new, obj, opts, operation, current)
         md["resourceVersion"] = cur_md["resourceVersion"]
         if new == current:
@@ -490,8 +498,12 @@ class Resources:
     async def _namespace_accepts_writes(self, namespace: str) -> None:
         ns_rt = registry.find("", "v1", "namespaces")
         assert ns_rt is not None
+        key = ns_rt.key(None, namespace)
+        revision = self.store.head_revision(key)
+        if revision is not None and self._open_namespaces.get(namespace) == revision:
+            return
         try:
-            ns = await self.store.get(ns_rt.key(None, namespace))
+            ns = await self.store.get(key)
         except KeyNotFound as e:
             raise errors.not_found("", "namespaces", namespace) from e
         if ns["metadata"].get("deletionTimestamp"):
@@ -499,6 +511,9 @@ class Resources:
                 f"unable to create new content in namespace {namespace} because it is being terminated",
                 name=namespace, kind="namespaces",
             )
+        if len(self._open_namespaces) > 4096:
+            self._open_namespaces.clear()
+        self._open_namespaces[namespace] = int(ns["metadata"]["resourceVersion"])
 
     def _record_manager(
         self,

@@ -119,6 +119,12 @@ class Store:
             raise KeyNotFound(key)
         return decode(head.value, head.revision)
 
+    def head_revision(self, key: str) -> int | None:
+        """The revision of a live key's newest version (None if absent): a cheap way to learn
+        that a key changed since it was last read, without decoding it."""
+        head = self._heads.get(key)
+        return None if head is None or head.value is None else head.revision
+
     async def list(
         self, prefix: str, revision: int | None = None, *, start_after: str = "", limit: int = 0
     ) -> tuple[list[dict[str, Any]], int]:
