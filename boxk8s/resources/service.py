@@ -19,7 +19,7 @@ from boxk8s import errors
 from boxk8s.resources import allocate, defaults, meta, patch, registry, status
 from boxk8s.resources.admission import WriteOptions, decode, default_and_validate
 from boxk8s.resources.registry import ResourceType
-from boxk8s.store import Compacted, KeyExists, KeyNotFound, RevisionConflict, Store
+from boxk8s.store import Compacted, KeyExists, KeyNotFound, RevisionConflict, Store, Watch
 
 log = logging.getLogger(__name__)
 
@@ -462,17 +462,43 @@ class Resources:
                 initial.append(("BOOKMARK", {"metadata": {
                     "resourceVersion": str(since), "annotations": {"k8s.io/initial-events-end": "true"}}}))
         else:
-            try:
-                since = int(resource_version)
-            except ValueError as e:
-                raise errors.BadRequest(f"invalid resourceVersion {resource_version!r}") from e
+            since = _watch_revision(resource_version)
+        # The previous value only matters for telling selector entries and exits apart.
+        live = await self._open_watch(prefix, since, with_prev=bool(label or field))
+        return _watch_events(initial, live, matches if (label or field) else None)
+
+    async def watch_rendered(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        *,
+        resource_version: str = "",
+        send_initial: bool | None = None,
+    ) -> AsyncIterator[tuple[str, bytes | dict[str, Any], str]]:
+        """`watch` without selectors, for clients that want JSON: (type, the object as the JSON
+        bytes `list_rendered` gives, its resourceVersion). Each change is rendered once for all
+        such watchers and never decoded for them; the end-of-initial-events BOOKMARK is a dict."""
+        prefix = rt.key_prefix(namespace)
+        initial: list[tuple[str, bytes | dict[str, Any], str]] = []
+        if send_initial if send_initial is not None else resource_version in ("", "0"):
+            rows, since = await self.store.list_rendered(prefix)
+            initial = [("ADDED", item, str(since)) for _, item in rows]
+            if send_initial:
+                initial.append(("BOOKMARK", {"metadata": {
+                    "resourceVersion": str(since), "annotations": {"k8s.io/initial-events-end": "true"}}},
+                    str(since)))
+        else:
+            since = _watch_revision(resource_version)
+        live = await self._open_watch(prefix, since, with_prev=False)
+        return _rendered_events(initial, live)
+
+    async def _open_watch(self, prefix: str, since: int, *, with_prev: bool) -> Watch:
         try:
-            # The previous value only matters for telling selector entries and exits apart.
-            live = self.store.watch(prefix, since, with_prev=bool(label or field))
+            live = self.store.watch(prefix, since, with_prev=with_prev)
             await live.__aenter__()
         except Compacted as e:
             raise errors.Expired(f"too old resource version: {since} ({e.compact_revision})") from e
-        return _watch_events(initial, live, matches if (label or field) else None)
+        return live
 
     def _allocating(self, rt: ResourceType) -> contextlib.AbstractAsyncContextManager[Any]:
         return self._allocation_lock if rt.kind == "Service" else contextlib.nullcontext()
@@ -582,6 +608,29 @@ async def _watch_events(
                 yield "DELETED", ev.value
     finally:
         await live.__aexit__(None, None, None)
+
+
+async def _rendered_events(
+    initial: list[tuple[str, bytes | dict[str, Any], str]], live: Watch
+) -> AsyncIterator[tuple[str, bytes | dict[str, Any], str]]:
+    try:
+        for item in initial:
+            yield item
+        while True:
+            try:
+                change = await live.next_change()
+            except StopAsyncIteration:
+                return
+            yield change.type, change.rendered_json(), str(change.revision)
+    finally:
+        await live.__aexit__(None, None, None)
+
+
+def _watch_revision(resource_version: str) -> int:
+    try:
+        return int(resource_version)
+    except ValueError as e:
+        raise errors.BadRequest(f"invalid resourceVersion {resource_version!r}") from e
 
 
 def _owned_metadata(obj: dict[str, Any]) -> dict[str, Any]:

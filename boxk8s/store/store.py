@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from . import schema
 from .cache import Heads
 from .errors import Compacted, KeyNotFound, StoreError
-from .model import Change, Head, StoreSettings, decode, encode, prefix_end, render
+from .model import Change, Head, StoreSettings, decode, encode_located, prefix_end, render
 from .watch import Hub, Watch
 from .writer import Compaction, Write, Writer
 
@@ -160,7 +160,7 @@ class Store:
             if head.value is None:
                 continue
             if head.rendered is None:
-                head.rendered = render(head.value, head.revision)
+                head.rendered = render(head.value, head.revision, head.metadata_end)
             out.append((key, head.rendered))
         return out, self._writer.revision
 
@@ -170,12 +170,14 @@ class Store:
     # -- writes --
 
     async def create(self, key: str, value: dict[str, Any]) -> dict[str, Any]:
-        return await self._submit(Write("create", key, encode(value), None))
+        data, metadata_end = encode_located(value)
+        return await self._submit(Write("create", key, data, None, metadata_end=metadata_end))
 
     async def update(
         self, key: str, value: dict[str, Any], expected_revision: int | None = None
     ) -> dict[str, Any]:
-        return await self._submit(Write("update", key, encode(value), expected_revision))
+        data, metadata_end = encode_located(value)
+        return await self._submit(Write("update", key, data, expected_revision, metadata_end=metadata_end))
 
     async def delete(self, key: str, expected_revision: int | None = None) -> dict[str, Any]:
         """Write a tombstone; returns the last value stamped with the tombstone's revision."""
