@@ -293,8 +293,8 @@ class Resources:
             md["generation"] = gen + 1 if meta.spec_part(new) != meta.spec_part(current) else gen
         if subresource == "status":
             # As the apiserver's status strategies: the rest of the object is the stored one,
-            # already validated; only defaults (which also fill a missing status) apply.
-            defaults.apply_defaults(new, rt.definition)
+            # already validated and defaulted; only the status' own defaults apply.
+            defaults.apply_status_defaults(new, rt.definition)
         else:
             default_and_validate(rt, new)
         self._record_manager(rt, new, obj, opts, operation, current)
@@ -342,11 +342,14 @@ class Resources:
             if dry_run:
                 return new
             try:
-                return await self.store.update(rt.key(namespace, name), new, int(pod["metadata"]["resourceVersion"]))
+                revision = await self.store.put(rt.key(namespace, name), new, int(pod["metadata"]["resourceVersion"]))
             except RevisionConflict:
                 continue
             except KeyNotFound as e:
                 raise errors.not_found("", "pods", name) from e
+            # `new` is this call's own decode of the stored pod: what reading the write back gives
+            new["metadata"]["resourceVersion"] = str(revision)
+            return new
         raise errors.conflict("", "pods", name)
 
     async def delete(

@@ -179,6 +179,14 @@ class Store:
         data, metadata_end = encode_located(value)
         return await self._submit(Write("update", key, data, expected_revision, metadata_end=metadata_end))
 
+    async def put(self, key: str, value: dict[str, Any], expected_revision: int | None = None) -> int:
+        """`update` for a caller that keeps its own value: returns the new revision, decodes nothing."""
+        data, metadata_end = encode_located(value)
+        write = Write("update", key, data, expected_revision, metadata_end=metadata_end)
+        self._writer.submit(write)
+        revision, _ = await write.future
+        return revision
+
     async def delete(self, key: str, expected_revision: int | None = None) -> dict[str, Any]:
         """Write a tombstone; returns the last value stamped with the tombstone's revision."""
         return await self._submit(Write("delete", key, None, expected_revision))

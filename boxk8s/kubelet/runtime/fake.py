@@ -14,9 +14,9 @@ import asyncio
 import hashlib
 import ipaddress
 import itertools
+import os
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -93,6 +93,7 @@ class FakeRuntime:
         net = ipaddress.ip_network(self.settings.pod_subnet, strict=False)
         self._ips = itertools.islice(net.hosts(), 1, None)  # the first host is the gateway
         self.missing_images: set[str] = set()
+        self._image_ids: dict[str, str] = {}
         self.probe_exit_codes: dict[str, int] = {}
         self.started = False
 
@@ -111,12 +112,15 @@ class FakeRuntime:
                                  f'Container image "{image}" is not present with pull policy of Never')
             raise ImageError("ErrImagePull", f"failed to pull and unpack image \"{image}\": pull access denied, "
                                              "repository does not exist or may require authorization")
-        return "sha256:" + hashlib.sha256(image.encode()).hexdigest()
+        image_id = self._image_ids.get(image)
+        if image_id is None:
+            image_id = self._image_ids[image] = "sha256:" + hashlib.sha256(image.encode()).hexdigest()
+        return image_id
 
     # ---- sandboxes ------------------------------------------------------------------------
     async def run_sandbox(self, config: SandboxConfig,
                           while_starting: Callable[[SandboxState], Awaitable[None]] | None = None) -> SandboxState:
-        sid = uuid.uuid4().hex + uuid.uuid4().hex
+        sid = os.urandom(32).hex()
         ip = "" if config.host_network else str(next(self._ips))
         sb = SandboxState(sid, config.namespace, config.pod_name, config.pod_uid, ip, True)
         self._sandboxes[sid] = sb
@@ -138,7 +142,7 @@ class FakeRuntime:
     async def create_container(self, sandbox: SandboxState, config: ContainerConfig) -> ContainerState:
         if sandbox.id not in self._sandboxes:
             raise RuntimeError(f"sandbox {sandbox.id[:12]} not found")
-        cid = uuid.uuid4().hex + uuid.uuid4().hex
+        cid = os.urandom(32).hex()
         labels = {
             LABEL_MANAGED: "true", LABEL_CLUSTER: self.settings.cluster, LABEL_NODE: self.settings.node,
             LABEL_NAMESPACE: sandbox.namespace, LABEL_POD_NAME: sandbox.pod_name, LABEL_POD_UID: sandbox.pod_uid,
