@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,26 +80,23 @@ def encode_located(value: dict[str, Any]) -> tuple[str, int]:
     """`encode`'s text, and the index in it of the closing brace of the top-level metadata
     (-1 if there is none): where `render` inserts the resourceVersion without parsing the text.
 
-    The text is json.dumps' own: the top-level members are encoded one by one and joined as it
-    joins them."""
+    The text is json.dumps' own: the object is encoded with a placeholder for its metadata (a
+    string no client can know), which is then replaced by the metadata's own encoding."""
     metadata = value.get("metadata")
     if isinstance(metadata, dict) and "resourceVersion" in metadata:
         metadata = {k: v for k, v in metadata.items() if k != "resourceVersion"}
-    if not isinstance(metadata, dict) or not all(type(k) is str for k in value):
-        return _ENCODER.encode(value if metadata is None else {**value, "metadata": metadata}), -1
-    enc = _ENCODER.encode
-    parts: list[str] = []
-    end = -1
-    offset = 1  # past "{"
-    for k, v in value.items():
-        if k == "metadata":
-            part = enc(k) + ":" + enc(metadata)
-            end = offset + len(part) - 1
-        else:
-            part = enc(k) + ":" + enc(v)
-        parts.append(part)
-        offset += len(part) + 1  # and its ","
-    return "{" + ",".join(parts) + "}", end
+    if not isinstance(metadata, dict):
+        return _ENCODER.encode(value), -1
+    text = _ENCODER.encode({**value, "metadata": _PLACEHOLDER})
+    at = text.find(_PLACEHOLDER_JSON)
+    if text.find(_PLACEHOLDER_JSON, at + 1) >= 0:  # the value holds the placeholder: not by chance
+        return _ENCODER.encode({**value, "metadata": metadata}), -1
+    md = _ENCODER.encode(metadata)
+    return text[:at] + md + text[at + len(_PLACEHOLDER_JSON):], at + len(md) - 1
+
+
+_PLACEHOLDER = "\x00metadata-" + os.urandom(16).hex()
+_PLACEHOLDER_JSON = _ENCODER.encode(_PLACEHOLDER)
 
 
 def decode(data: str, revision: int) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from boxk8s.store.model import Change, decode, encode, encode_located, render
+from boxk8s.store.model import _PLACEHOLDER, Change, decode, encode, encode_located, render
 
 scalars = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=8)
 values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
@@ -75,3 +75,10 @@ def test_a_change_renders_once() -> None:
     assert change.rendered_json() is first
     # rows read back from the table do not know where metadata ends: the same bytes, the long way
     assert Change("ADDED", "/k", 5, data, 0, None).rendered_json() == first
+
+
+def test_a_value_holding_the_placeholder_is_still_encoded_right() -> None:
+    obj = {"spec": {"x": _PLACEHOLDER, "metadata": _PLACEHOLDER}, "metadata": {"name": "a"}}
+    data, end = encode_located(obj)
+    assert data == json.dumps(obj, separators=(",", ":"))
+    assert render(data, 3, end) == _full_render(data, 3)
