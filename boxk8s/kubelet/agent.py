@@ -155,8 +155,10 @@ class Kubelet:
         worker = self.workers.get(uid)
         if worker is None:
             self._spawn(uid, new, [], [])
-        else:
+        elif not _same_version(worker.pod, new):
             worker.set_pod(new)
+        # else: the echo of the worker's own status write, whose result it holds already (the
+        # same resourceVersion is the same object): a sync for it would find nothing to do
 
     async def _watch_runtime(self) -> None:
         """Exits are learned from events (then inspected), not by polling."""
@@ -208,3 +210,11 @@ class Kubelet:
 
     def worker_for(self, pod: Obj) -> PodWorker | None:
         return self.workers.get((pod.get("metadata") or {}).get("uid", ""))
+
+
+def _same_version(held: Obj | None, new: Obj) -> bool:
+    if held is None:
+        return False
+    rv = held["metadata"].get("resourceVersion")
+    return bool(rv) and rv == new["metadata"].get("resourceVersion") and held["metadata"].get("uid") == \
+        new["metadata"].get("uid")

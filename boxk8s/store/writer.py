@@ -183,11 +183,13 @@ class Writer:
         if rows:
             async with self._conn.begin():
                 await self._conn.execute(insert(kine), rows)
-        # committed (fsynced): make it visible, then acknowledge
+        # committed (fsynced): make it visible, acknowledge, publish. All in one synchronous
+        # step, so no task sees one without the others; acknowledging first only means that
+        # writers resume before watchers: a component holding the result of its own write
+        # then recognises the echo of it (a kubelet's worker need not sync again for it).
         for key, head in overlay.items():
             self._heads.put(key, head)
         self.revision = revision
-        self._hub.publish(changes)
         applied = iter(changes)
         for write, error in outcomes:
             if error is not None:
@@ -196,6 +198,7 @@ class Writer:
                 change = next(applied)
                 if not write.future.done():
                     write.future.set_result((change.revision, change.value))
+        self._hub.publish(changes)
 
     async def _compact(self, op: Compaction) -> None:
         target = min(op.revision, self.revision)

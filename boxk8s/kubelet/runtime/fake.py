@@ -5,7 +5,10 @@ Behaviour, kept simple and predictable:
 - an app container runs until stopped (exit code 0 on stop); an init container exits 0 at once;
 - a command ending in `exit N` exits with N at once, `true` with 0, `false` with 1;
 - exec probes return `probe_exit_codes.get(container name, 0)`; logs are whatever `append_log` wrote.
-Changes are published to `watch_events()` subscribers, as Docker events would be.
+Changes the kubelet did not make itself (exits: scripted, stopped, killed, OOM) are published to
+`watch_events()` subscribers, as Docker events would be. What the kubelet's own calls did (run,
+create, start, remove) is not: those calls return the new state, and a wake-up for them only
+made the pod's worker run a second sync that found nothing to do.
 """
 
 from __future__ import annotations
@@ -124,13 +127,10 @@ class FakeRuntime:
         ip = "" if config.host_network else str(next(self._ips))
         sb = SandboxState(sid, config.namespace, config.pod_name, config.pod_uid, ip, True)
         self._sandboxes[sid] = sb
-        self._publish(config.pod_uid)
         return sb
 
     async def remove_sandbox(self, sandbox_id: str) -> None:
-        sb = self._sandboxes.pop(sandbox_id, None)
-        if sb is not None:
-            self._publish(sb.pod_uid)
+        self._sandboxes.pop(sandbox_id, None)
 
     def kill_sandbox(self, sandbox_id: str) -> None:
         """Simulate a sandbox dying (tests)."""
@@ -160,7 +160,7 @@ class FakeRuntime:
     async def start_container(self, container_id: str) -> ContainerState:
         c = self._get(container_id)
         c.state = replace(c.state, status="running", started_at=_stamp(self._now()))
-        self._changed(c)
+        c.changed.set()
         code = self._scripted_exit(c.config)
         if code is not None:
             asyncio.get_running_loop().call_soon(self._exit, container_id, code)
@@ -207,7 +207,6 @@ class FakeRuntime:
         c = self._containers.pop(container_id, None)
         if c is not None:
             c.changed.set()
-            self._publish(c.state.pod_uid)
 
     async def inspect_container(self, container_id: str) -> ContainerState | None:
         c = self._containers.get(container_id)

@@ -7,6 +7,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from boxk8s.kubelet.agent import _same_version
 from boxk8s.kubelet.clock import SystemClock
 from boxk8s.kubelet.runtime.base import RuntimeSettings
 from boxk8s.kubelet.runtime.fake import FakeRuntime
@@ -77,3 +78,12 @@ async def test_an_exit_is_reported_as_terminated_before_back_off_makes_it_waitin
     # Each crash is shown as Error first (what kubectl get -w prints), then the first restart is
     # immediate and the second crash waits in CrashLoopBackOff.
     assert seen == [("Running", 0), ("Error", 0), ("Running", 1), ("Error", 1), ("CrashLoopBackOff", 1)], seen
+
+
+def test_the_echo_of_a_workers_own_write_is_recognised() -> None:
+    held = {"metadata": {"uid": "u", "resourceVersion": "7"}}
+    assert _same_version(held, {"metadata": {"uid": "u", "resourceVersion": "7"}})
+    assert not _same_version(held, {"metadata": {"uid": "u", "resourceVersion": "8"}})
+    assert not _same_version(held, {"metadata": {"uid": "v", "resourceVersion": "7"}})
+    assert not _same_version(None, {"metadata": {"uid": "u", "resourceVersion": "7"}})
+    assert not _same_version({"metadata": {"uid": "u"}}, {"metadata": {"uid": "u"}})
