@@ -155,10 +155,13 @@ class Kubelet:
         worker = self.workers.get(uid)
         if worker is None:
             self._spawn(uid, new, [], [])
-        elif not _same_version(worker.pod, new):
+        elif _same_version(worker.pod, new):
+            # The echo of the worker's own status write, whose result it holds already (the same
+            # resourceVersion is the same object): a sync would find nothing to do. It takes the
+            # informer's copy all the same, so that a pod is held once in memory, not twice.
+            worker.pod = worker.last_pod = new
+        else:
             worker.set_pod(new)
-        # else: the echo of the worker's own status write, whose result it holds already (the
-        # same resourceVersion is the same object): a sync for it would find nothing to do
 
     async def _watch_runtime(self) -> None:
         """Exits are learned from events (then inspected), not by polling."""

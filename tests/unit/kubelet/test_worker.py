@@ -7,7 +7,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from boxk8s.kubelet.agent import _same_version
+from boxk8s.kubelet.agent import Kubelet, _same_version
 from boxk8s.kubelet.clock import SystemClock
 from boxk8s.kubelet.runtime.base import RuntimeSettings
 from boxk8s.kubelet.runtime.fake import FakeRuntime
@@ -87,3 +87,32 @@ def test_the_echo_of_a_workers_own_write_is_recognised() -> None:
     assert not _same_version(held, {"metadata": {"uid": "v", "resourceVersion": "7"}})
     assert not _same_version(None, {"metadata": {"uid": "u", "resourceVersion": "7"}})
     assert not _same_version({"metadata": {"uid": "u"}}, {"metadata": {"uid": "u"}})
+
+
+class RecordingWorker:
+    def __init__(self, pod: dict[str, Any]) -> None:
+        self.pod: dict[str, Any] | None = pod
+        self.last_pod: dict[str, Any] | None = pod
+        self.woken_with: list[dict[str, Any] | None] = []
+
+    def set_pod(self, pod: dict[str, Any] | None) -> None:
+        self.pod = pod
+        self.woken_with.append(pod)
+
+
+def test_the_kubelet_hands_over_the_echo_without_waking_the_worker(tmp_path: Path) -> None:
+    kubelet = Kubelet(StubClient(crashing_pod()), FakeRuntime(), NodeSettings("node-1", fake=True),  # type: ignore[arg-type]
+                      KubeletSettings(), tmp_path, run_node_agent=False)
+    kubelet._adopted = True
+    kubelet._tg = object()  # type: ignore[assignment]
+    own = crashing_pod()  # what the worker's own status write returned
+    worker = RecordingWorker(own)
+    kubelet.workers[UID] = worker  # type: ignore[assignment]
+    echo = copy.deepcopy(own)
+    kubelet._on_pod("MODIFIED", own, echo)
+    assert worker.pod is echo and worker.last_pod is echo  # one copy of the pod kept: the informer's
+    assert worker.woken_with == []
+    newer = copy.deepcopy(own)
+    newer["metadata"]["resourceVersion"] = "2"
+    kubelet._on_pod("MODIFIED", echo, newer)
+    assert worker.woken_with == [newer]
