@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -21,16 +21,17 @@ BOOKMARK_INTERVAL = 60.0
 MIN_REQUEST_TIMEOUT = 1800  # the apiserver's --min-request-timeout
 
 
-async def _with_bookmarks(
-    events: AsyncIterator[tuple[str, dict[str, Any]]], interval: float, enabled: bool
-) -> AsyncIterator[tuple[str, dict[str, Any]] | None]:
+Item = TypeVar("Item")
+
+
+async def _with_bookmarks(events: AsyncIterator[Item], interval: float, enabled: bool) -> AsyncIterator[Item | None]:
     """Yield events; yield None when `interval` passes without one (time for a bookmark)."""
     if not enabled:  # the common case: no task per event
         async for item in events:
             yield item
         return
     it = events.__aiter__()
-    nxt: asyncio.Task[tuple[str, dict[str, Any]]] | None = None
+    nxt: asyncio.Task[Item] | None = None
     try:
         while True:
             if nxt is None:
@@ -80,16 +81,12 @@ async def serve_watch(
             raise errors.Invalid(
                 "resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
             )
+    if not (accept.table or accept.partial_metadata or label or field):
+        return await _serve_plain_watch(request, resources, rt, namespace, rv, timeout, bookmarks, send_initial)
     events = await resources.watch(
         rt, namespace, resource_version=rv, label=label, field=field, send_initial=send_initial
     )
-    resp = web.StreamResponse(status=200)
-    resp.content_type = "application/json"
-    if accept.table:
-        resp.headers["Content-Type"] = TABLE_TYPE
-    resp.headers["Cache-Control"] = "no-cache, private"
-    resp.enable_chunked_encoding()
-    await resp.prepare(request)
+    resp = await _start(request, accept.table)
 
     last_rv = rv or "0"
     first_table = True
@@ -127,6 +124,56 @@ async def serve_watch(
         pass
     except errors.ApiError as e:
         await resp.write(encode("ERROR", e.status()))
+    except ConnectionResetError:
+        return resp  # the client went away: nothing to finish
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
+    with contextlib.suppress(ConnectionResetError):
+        await resp.write_eof()
+    return resp
+
+
+async def _start(request: web.Request, table: bool) -> web.StreamResponse:
+    resp = web.StreamResponse(status=200)
+    resp.content_type = "application/json"
+    if table:
+        resp.headers["Content-Type"] = TABLE_TYPE
+    resp.headers["Cache-Control"] = "no-cache, private"
+    resp.enable_chunked_encoding()
+    await resp.prepare(request)
+    return resp
+
+
+async def _serve_plain_watch(
+    request: web.Request, resources: Resources, rt: ResourceType, namespace: str | None, rv: str,
+    timeout: float, bookmarks: bool, send_initial: bool | None,
+) -> web.StreamResponse:
+    """The common watch (JSON, no selector): objects come encoded, once for every such watcher,
+    and each event is written as `{"type":…,"object":…}` around those bytes — what dumps of the
+    event would give."""
+    events = await resources.watch_rendered(rt, namespace, resource_version=rv, send_initial=send_initial)
+    resp = await _start(request, False)
+    last_rv = rv or "0"
+
+    def bookmark(obj: dict[str, Any]) -> bytes:
+        return dumps({"type": "BOOKMARK", "object": {"kind": rt.kind, "apiVersion": rt.api_version, **obj}}) + b"\n"
+
+    try:
+        async with asyncio.timeout(timeout):
+            async for item in _with_bookmarks(events, BOOKMARK_INTERVAL, bookmarks):
+                if item is None:
+                    await resp.write(bookmark({"metadata": {"resourceVersion": last_rv}}))
+                    continue
+                ev_type, obj, last_rv = item
+                if isinstance(obj, dict):  # the end of the initial events
+                    if bookmarks or send_initial is not None:
+                        await resp.write(bookmark(obj))
+                    continue
+                await resp.write(b"".join((b'{"type":"', ev_type.encode(), b'","object":', obj, b"}\n")))
+    except TimeoutError:
+        pass
+    except errors.ApiError as e:
+        await resp.write(dumps({"type": "ERROR", "object": e.status()}) + b"\n")
     except ConnectionResetError:
         return resp  # the client went away: nothing to finish
     finally:

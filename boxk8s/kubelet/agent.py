@@ -155,6 +155,11 @@ class Kubelet:
         worker = self.workers.get(uid)
         if worker is None:
             self._spawn(uid, new, [], [])
+        elif _same_version(worker.pod, new):
+            # The echo of the worker's own status write, whose result it holds already (the same
+            # resourceVersion is the same object): a sync would find nothing to do. It takes the
+            # informer's copy all the same, so that a pod is held once in memory, not twice.
+            worker.pod = worker.last_pod = new
         else:
             worker.set_pod(new)
 
@@ -208,3 +213,11 @@ class Kubelet:
 
     def worker_for(self, pod: Obj) -> PodWorker | None:
         return self.workers.get((pod.get("metadata") or {}).get("uid", ""))
+
+
+def _same_version(held: Obj | None, new: Obj) -> bool:
+    if held is None:
+        return False
+    rv = held["metadata"].get("resourceVersion")
+    return bool(rv) and rv == new["metadata"].get("resourceVersion") and held["metadata"].get("uid") == \
+        new["metadata"].get("uid")

@@ -421,3 +421,35 @@ def apply_defaults(obj: Obj, definition: str) -> None:
     fn = _BY_DEFINITION.get(definition)
     if fn is not None:
         fn(obj)
+
+
+def _pod_status(obj: Obj) -> None:
+    status = _dict(obj, "status")
+    _set(status, "phase", "Pending")
+    if status.get("qosClass") is None:
+        spec = obj.get("spec")
+        status["qosClass"] = qos_class(spec if isinstance(spec, dict) else {})
+
+
+def _phase(value: str) -> Callable[[Obj], None]:
+    def fill(obj: Obj) -> None:
+        _set(_dict(obj, "status"), "phase", value)
+    return fill
+
+
+# What apply_defaults sets under a top-level status (the only part a /status write takes).
+_STATUS_BY_DEFINITION: dict[str, Callable[[Obj], None]] = {
+    "io.k8s.api.core.v1.Pod": _pod_status,
+    "io.k8s.api.core.v1.Service": lambda obj: _set(_dict(obj, "status"), "loadBalancer", {}),
+    "io.k8s.api.core.v1.Namespace": _phase("Active"),
+    "io.k8s.api.core.v1.PersistentVolumeClaim": _phase("Pending"),
+    "io.k8s.api.core.v1.PersistentVolume": _phase("Pending"),
+}
+
+
+def apply_status_defaults(obj: Obj, definition: str) -> None:
+    """apply_defaults for an object whose every part but its status is already defaulted (a
+    /status write: the rest is the stored object): the same result, without walking the spec."""
+    fn = _STATUS_BY_DEFINITION.get(definition)
+    if fn is not None:
+        fn(obj)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
-import uuid
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,8 +13,18 @@ _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _BOOKKEEPING_KEYS = ("metadata", "status", "kind", "apiVersion")
 
 
+_last_second: tuple[int, str] = (-1, "")
+
+
 def now_rfc3339() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The current time to the second, as metadata timestamps carry it (formatted once a second:
+    every write stamps one or more)."""
+    global _last_second
+    now = time.time()
+    second = int(now)
+    if _last_second[0] != second:
+        _last_second = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return _last_second[1]
 
 
 def now_rfc3339_micro() -> str:
@@ -34,8 +45,13 @@ def generate_name(prefix: str) -> str:
     return prefix[: 63 - 5] + "".join(random.choices(_NAME_ALPHABET, k=5))
 
 
+_VARIANT = "89ab"
+
+
 def new_uid() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID as text, as str(uuid.uuid4()) but without building a UUID."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
 def spec_part(obj: dict[str, Any]) -> dict[str, Any]:

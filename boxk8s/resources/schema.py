@@ -276,6 +276,8 @@ class _Node:
     props: dict[str, _Node] = field(default_factory=dict)
     required: tuple[str, ...] = ()
     elem: _Node | None = None  # array items / map values
+    # _missing's walk: composite props (not status/metadata) -> their position in props
+    walk: dict[str, int] | None = field(default=None, repr=False)
 
 
 def _go_name(definition: str) -> str:
@@ -581,6 +583,17 @@ def _dedupe(errs: list[FieldError]) -> list[FieldError]:
     return out
 
 
+_EMPTY = (None, "", [], {})
+_COMPOSITE = ("object", "array", "map")
+
+
+def _walk(n: _Node) -> dict[str, int]:
+    if n.walk is None:
+        n.walk = {k: i for i, (k, child) in enumerate(n.props.items())
+                  if child.kind in _COMPOSITE and k not in ("status", "metadata")}
+    return n.walk
+
+
 def _missing(value: Any, node: _Node, path: str) -> list[FieldError]:
     """Schema-required fields that are absent or empty (skipping status and metadata)."""
     out: list[FieldError] = []
@@ -589,13 +602,17 @@ def _missing(value: Any, node: _Node, path: str) -> list[FieldError]:
         v, n, p = stack.pop()
         if n.kind == "object" and isinstance(v, dict):
             for r in n.required:
-                if v.get(r) in (None, "", [], {}):
+                if v.get(r) in _EMPTY:
                     out.append(required(f"{p}.{r}" if p else r))
-            for k, child in n.props.items():
-                if child.kind in ("object", "array", "map") and k not in ("status", "metadata"):
-                    sub = v.get(k)
-                    if sub is not None:
-                        stack.append((sub, child, f"{p}.{k}" if p else k))
+            # The fields the value has (few) rather than all the schema knows (many), visited
+            # in schema order as before.
+            walk = n.walk if n.walk is not None else _walk(n)
+            found = [(walk[k], k, sub) for k, sub in v.items() if sub is not None and k in walk]
+            if len(found) > 1:
+                found.sort(key=_first)
+            props = n.props
+            for _, k, sub in found:
+                stack.append((sub, props[k], f"{p}.{k}" if p else k))
         elif n.kind == "array" and isinstance(v, list) and n.elem is not None and n.elem.kind == "object":
             for i in range(len(v) - 1, -1, -1):
                 stack.append((v[i], n.elem, f"{p}[{i}]"))
@@ -603,6 +620,10 @@ def _missing(value: Any, node: _Node, path: str) -> list[FieldError]:
             for k, sub in v.items():
                 stack.append((sub, n.elem, f"{p}[{k}]"))
     return out
+
+
+def _first(item: tuple[int, str, Any]) -> int:
+    return item[0]
 
 
 # metadata ---------------------------------------------------------------------------------

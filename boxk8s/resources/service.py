@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from boxk8s import errors
-from boxk8s.resources import allocate, meta, patch, registry, status
+from boxk8s.resources import allocate, defaults, meta, patch, registry, status
 from boxk8s.resources.admission import WriteOptions, decode, default_and_validate
 from boxk8s.resources.registry import ResourceType
-from boxk8s.store import Compacted, KeyExists, KeyNotFound, RevisionConflict, Store
+from boxk8s.store import Compacted, KeyExists, KeyNotFound, RevisionConflict, Store, Watch
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,9 @@ class Resources:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._allocation_lock = asyncio.Lock()  # Service IPs and ports: list-then-write must not interleave
+        # namespace -> revision of its object when last found accepting writes (every namespaced
+        # create checks it; a new revision of the namespace means a new look)
+        self._open_namespaces: dict[str, int] = {}
 
     # ---- reads ----------------------------------------------------------------------------
     async def get(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
@@ -288,7 +291,12 @@ class Resources:
         if rt.has_spec:
             gen = int(cur_md.get("generation") or 1)
             md["generation"] = gen + 1 if meta.spec_part(new) != meta.spec_part(current) else gen
-        default_and_validate(rt, new)
+        if subresource == "status":
+            # As the apiserver's status strategies: the rest of the object is the stored one,
+            # already validated and defaulted; only the status' own defaults apply.
+            defaults.apply_status_defaults(new, rt.definition)
+        else:
+            default_and_validate(rt, new)
         self._record_manager(rt, new, obj, opts, operation, current)
         md["resourceVersion"] = cur_md["resourceVersion"]
         if new == current:
@@ -334,11 +342,14 @@ class Resources:
             if dry_run:
                 return new
             try:
-                return await self.store.update(rt.key(namespace, name), new, int(pod["metadata"]["resourceVersion"]))
+                revision = await self.store.put(rt.key(namespace, name), new, int(pod["metadata"]["resourceVersion"]))
             except RevisionConflict:
                 continue
             except KeyNotFound as e:
                 raise errors.not_found("", "pods", name) from e
+            # `new` is this call's own decode of the stored pod: what reading the write back gives
+            new["metadata"]["resourceVersion"] = str(revision)
+            return new
         raise errors.conflict("", "pods", name)
 
     async def delete(
@@ -454,17 +465,43 @@ class Resources:
                 initial.append(("BOOKMARK", {"metadata": {
                     "resourceVersion": str(since), "annotations": {"k8s.io/initial-events-end": "true"}}}))
         else:
-            try:
-                since = int(resource_version)
-            except ValueError as e:
-                raise errors.BadRequest(f"invalid resourceVersion {resource_version!r}") from e
+            since = _watch_revision(resource_version)
+        # The previous value only matters for telling selector entries and exits apart.
+        live = await self._open_watch(prefix, since, with_prev=bool(label or field))
+        return _watch_events(initial, live, matches if (label or field) else None)
+
+    async def watch_rendered(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        *,
+        resource_version: str = "",
+        send_initial: bool | None = None,
+    ) -> AsyncIterator[tuple[str, bytes | dict[str, Any], str]]:
+        """`watch` without selectors, for clients that want JSON: (type, the object as the JSON
+        bytes `list_rendered` gives, its resourceVersion). Each change is rendered once for all
+        such watchers and never decoded for them; the end-of-initial-events BOOKMARK is a dict."""
+        prefix = rt.key_prefix(namespace)
+        initial: list[tuple[str, bytes | dict[str, Any], str]] = []
+        if send_initial if send_initial is not None else resource_version in ("", "0"):
+            rows, since = await self.store.list_rendered(prefix)
+            initial = [("ADDED", item, str(since)) for _, item in rows]
+            if send_initial:
+                initial.append(("BOOKMARK", {"metadata": {
+                    "resourceVersion": str(since), "annotations": {"k8s.io/initial-events-end": "true"}}},
+                    str(since)))
+        else:
+            since = _watch_revision(resource_version)
+        live = await self._open_watch(prefix, since, with_prev=False)
+        return _rendered_events(initial, live)
+
+    async def _open_watch(self, prefix: str, since: int, *, with_prev: bool) -> Watch:
         try:
-            # The previous value only matters for telling selector entries and exits apart.
-            live = self.store.watch(prefix, since, with_prev=bool(label or field))
+            live = self.store.watch(prefix, since, with_prev=with_prev)
             await live.__aenter__()
         except Compacted as e:
             raise errors.Expired(f"too old resource version: {since} ({e.compact_revision})") from e
-        return _watch_events(initial, live, matches if (label or field) else None)
+        return live
 
     def _allocating(self, rt: ResourceType) -> contextlib.AbstractAsyncContextManager[Any]:
         return self._allocation_lock if rt.kind == "Service" else contextlib.nullcontext()
@@ -490,8 +527,12 @@ class Resources:
     async def _namespace_accepts_writes(self, namespace: str) -> None:
         ns_rt = registry.find("", "v1", "namespaces")
         assert ns_rt is not None
+        key = ns_rt.key(None, namespace)
+        revision = self.store.head_revision(key)
+        if revision is not None and self._open_namespaces.get(namespace) == revision:
+            return
         try:
-            ns = await self.store.get(ns_rt.key(None, namespace))
+            ns = await self.store.get(key)
         except KeyNotFound as e:
             raise errors.not_found("", "namespaces", namespace) from e
         if ns["metadata"].get("deletionTimestamp"):
@@ -499,6 +540,9 @@ class Resources:
                 f"unable to create new content in namespace {namespace} because it is being terminated",
                 name=namespace, kind="namespaces",
             )
+        if len(self._open_namespaces) > 4096:
+            self._open_namespaces.clear()
+        self._open_namespaces[namespace] = int(ns["metadata"]["resourceVersion"])
 
     def _record_manager(
         self,
@@ -567,6 +611,29 @@ async def _watch_events(
                 yield "DELETED", ev.value
     finally:
         await live.__aexit__(None, None, None)
+
+
+async def _rendered_events(
+    initial: list[tuple[str, bytes | dict[str, Any], str]], live: Watch
+) -> AsyncIterator[tuple[str, bytes | dict[str, Any], str]]:
+    try:
+        for item in initial:
+            yield item
+        while True:
+            try:
+                change = await live.next_change()
+            except StopAsyncIteration:
+                return
+            yield change.type, change.rendered_json(), str(change.revision)
+    finally:
+        await live.__aexit__(None, None, None)
+
+
+def _watch_revision(resource_version: str) -> int:
+    try:
+        return int(resource_version)
+    except ValueError as e:
+        raise errors.BadRequest(f"invalid resourceVersion {resource_version!r}") from e
 
 
 def _owned_metadata(obj: dict[str, Any]) -> dict[str, Any]:

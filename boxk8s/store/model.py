@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,12 @@ class WatchEvent:
     prev_value: dict[str, Any] | None  # the value before this event (None for ADDED)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Change:
     """A committed row as the hub carries it: JSON text, decoded per consumer so that no two
-    consumers ever share a dict."""
+    consumers ever share a dict. `metadata_end` locates the value's metadata (see
+    `encode_located`; -1 when unknown, as for rows read back from the table); `rendered` caches
+    `rendered_json()` for every HTTP watcher that wants it."""
 
     type: str
     key: str
@@ -36,11 +39,19 @@ class Change:
     value: str
     prev_revision: int
     prev_value: str | None
+    metadata_end: int = -1
+    rendered: bytes | None = field(default=None, compare=False, repr=False)
 
     def event(self, with_prev: bool = True) -> WatchEvent:
         """Decode for one consumer; without `with_prev` the previous value is not decoded (None)."""
         prev = None if self.prev_value is None or not with_prev else decode(self.prev_value, self.prev_revision)
         return WatchEvent(self.type, self.key, self.revision, decode(self.value, self.revision), prev)
+
+    def rendered_json(self) -> bytes:
+        """The value as API responses carry it (`render`), computed once for all who ask."""
+        if self.rendered is None:
+            self.rendered = render(self.value, self.revision, self.metadata_end)
+        return self.rendered
 
 
 @dataclass(slots=True)
@@ -48,20 +59,44 @@ class Head:
     """The newest row of a key. `value is None` marks a delete tombstone.
 
     `rendered` caches `render(value, revision)` once a list asked for it (a new write makes a
-    new head, so it never goes stale)."""
+    new head, so it never goes stale); `metadata_end` as in Change."""
 
     revision: int
     create_revision: int
     value: str | None
     rendered: bytes | None = field(default=None, compare=False, repr=False)
+    metadata_end: int = field(default=-1, compare=False)
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 def encode(value: dict[str, Any]) -> str:
     """JSON text of an object as stored: resourceVersion is not stored, the row id is."""
+    return encode_located(value)[0]
+
+
+def encode_located(value: dict[str, Any]) -> tuple[str, int]:
+    """`encode`'s text, and the index in it of the closing brace of the top-level metadata
+    (-1 if there is none): where `render` inserts the resourceVersion without parsing the text.
+
+    The text is json.dumps' own: the object is encoded with a placeholder for its metadata (a
+    string no client can know), which is then replaced by the metadata's own encoding."""
     metadata = value.get("metadata")
     if isinstance(metadata, dict) and "resourceVersion" in metadata:
-        value = {**value, "metadata": {k: v for k, v in metadata.items() if k != "resourceVersion"}}
-    return json.dumps(value, separators=(",", ":"))
+        metadata = {k: v for k, v in metadata.items() if k != "resourceVersion"}
+    if not isinstance(metadata, dict):
+        return _ENCODER.encode(value), -1
+    text = _ENCODER.encode({**value, "metadata": _PLACEHOLDER})
+    at = text.find(_PLACEHOLDER_JSON)
+    if text.find(_PLACEHOLDER_JSON, at + 1) >= 0:  # the value holds the placeholder: not by chance
+        return _ENCODER.encode({**value, "metadata": metadata}), -1
+    md = _ENCODER.encode(metadata)
+    return text[:at] + md + text[at + len(_PLACEHOLDER_JSON):], at + len(md) - 1
+
+
+_PLACEHOLDER = "\x00metadata-" + os.urandom(16).hex()
+_PLACEHOLDER_JSON = _ENCODER.encode(_PLACEHOLDER)
 
 
 def decode(data: str, revision: int) -> dict[str, Any]:
@@ -74,8 +109,16 @@ def decode(data: str, revision: int) -> dict[str, Any]:
     return value
 
 
-def render(data: str, revision: int) -> bytes:
-    """An object as API responses carry it: compact UTF-8 JSON, resourceVersion stamped."""
+def render(data: str, revision: int, metadata_end: int = -1) -> bytes:
+    """An object as API responses carry it: compact UTF-8 JSON, resourceVersion stamped.
+
+    With `metadata_end` (from `encode_located`) the resourceVersion is spliced into the stored
+    text, which then is already that JSON, unless it escapes characters (stored text is ASCII;
+    the API writes UTF-8): decoding and encoding again gives the same bytes."""
+    if metadata_end > 0 and "\\u" not in data:
+        stamp = f'"resourceVersion":"{revision}"' if data[metadata_end - 1] == "{" else \
+            f',"resourceVersion":"{revision}"'
+        return (data[:metadata_end] + stamp + data[metadata_end:]).encode()
     return json.dumps(decode(data, revision), separators=(",", ":"), ensure_ascii=False).encode()
 
 

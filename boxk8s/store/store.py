@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from . import schema
 from .cache import Heads
 from .errors import Compacted, KeyNotFound, StoreError
-from .model import Change, Head, StoreSettings, decode, encode, prefix_end, render
+from .model import Change, Head, StoreSettings, decode, encode_located, prefix_end, render
 from .watch import Hub, Watch
 from .writer import Compaction, Write, Writer
 
@@ -119,6 +119,12 @@ class Store:
             raise KeyNotFound(key)
         return decode(head.value, head.revision)
 
+    def head_revision(self, key: str) -> int | None:
+        """The revision of a live key's newest version (None if absent): a cheap way to learn
+        that a key changed since it was last read, without decoding it."""
+        head = self._heads.get(key)
+        return None if head is None or head.value is None else head.revision
+
     async def list(
         self, prefix: str, revision: int | None = None, *, start_after: str = "", limit: int = 0
     ) -> tuple[list[dict[str, Any]], int]:
@@ -154,7 +160,7 @@ class Store:
             if head.value is None:
                 continue
             if head.rendered is None:
-                head.rendered = render(head.value, head.revision)
+                head.rendered = render(head.value, head.revision, head.metadata_end)
             out.append((key, head.rendered))
         return out, self._writer.revision
 
@@ -164,12 +170,22 @@ class Store:
     # -- writes --
 
     async def create(self, key: str, value: dict[str, Any]) -> dict[str, Any]:
-        return await self._submit(Write("create", key, encode(value), None))
+        data, metadata_end = encode_located(value)
+        return await self._submit(Write("create", key, data, None, metadata_end=metadata_end))
 
     async def update(
         self, key: str, value: dict[str, Any], expected_revision: int | None = None
     ) -> dict[str, Any]:
-        return await self._submit(Write("update", key, encode(value), expected_revision))
+        data, metadata_end = encode_located(value)
+        return await self._submit(Write("update", key, data, expected_revision, metadata_end=metadata_end))
+
+    async def put(self, key: str, value: dict[str, Any], expected_revision: int | None = None) -> int:
+        """`update` for a caller that keeps its own value: returns the new revision, decodes nothing."""
+        data, metadata_end = encode_located(value)
+        write = Write("update", key, data, expected_revision, metadata_end=metadata_end)
+        self._writer.submit(write)
+        revision, _ = await write.future
+        return revision
 
     async def delete(self, key: str, expected_revision: int | None = None) -> dict[str, Any]:
         """Write a tombstone; returns the last value stamped with the tombstone's revision."""

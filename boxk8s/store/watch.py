@@ -111,13 +111,18 @@ class Watch:
         return self
 
     async def __anext__(self) -> WatchEvent:
+        return (await self.next_change()).event(self._with_prev)
+
+    async def next_change(self) -> Change:
+        """The next change undecoded (for a consumer that wants the JSON text, not a dict);
+        raises StopAsyncIteration at the end, as __anext__."""
         while True:
             if self._closed:
                 raise StopAsyncIteration
             if self._backlog:
                 change = self._backlog.popleft()
                 self._last = change.revision
-                return change.event(self._with_prev)
+                return change
             if not self._backlog_done:
                 await self._fill_backlog()
                 continue
@@ -126,7 +131,7 @@ class Watch:
                 if change.revision <= self._last:
                     continue  # defensive: already replayed
                 self._last = change.revision
-                return change.event(self._with_prev)
+                return change
             self._wakeup.clear()
             await self._wakeup.wait()
 

@@ -38,6 +38,7 @@ class Write:
     data: str | None  # JSON text (None for delete)
     expected: int | None  # compare-and-swap revision
     future: asyncio.Future[tuple[int, str]] = field(default_factory=asyncio.Future)
+    metadata_end: int = -1  # see model.encode_located
 
 
 @dataclass(slots=True)
@@ -58,8 +59,8 @@ def plan(write: Write, head: Head | None, revision: int) -> tuple[dict[str, Any]
         assert write.data is not None
         prev_revision = head.revision if head is not None else 0
         row = _row(revision, write.key, 1, 0, revision, prev_revision, write.data)
-        return row, Head(revision, revision, write.data), Change(
-            "ADDED", write.key, revision, write.data, prev_revision, None
+        return row, Head(revision, revision, write.data, metadata_end=write.metadata_end), Change(
+            "ADDED", write.key, revision, write.data, prev_revision, None, write.metadata_end
         )
     if not live:
         raise KeyNotFound(write.key)
@@ -71,13 +72,13 @@ def plan(write: Write, head: Head | None, revision: int) -> tuple[dict[str, Any]
     if write.kind == "update":
         assert write.data is not None
         row = _row(revision, write.key, 0, 0, head.create_revision, head.revision, write.data)
-        return row, Head(revision, head.create_revision, write.data), Change(
-            "MODIFIED", write.key, revision, write.data, head.revision, head.value
+        return row, Head(revision, head.create_revision, write.data, metadata_end=write.metadata_end), Change(
+            "MODIFIED", write.key, revision, write.data, head.revision, head.value, write.metadata_end
         )
     # delete: the tombstone carries the last value, so a replayed DELETED event has it
     row = _row(revision, write.key, 0, 1, head.create_revision, head.revision, head.value)
     return row, Head(revision, head.create_revision, None), Change(
-        "DELETED", write.key, revision, head.value, head.revision, head.value
+        "DELETED", write.key, revision, head.value, head.revision, head.value, head.metadata_end
     )
 
 
@@ -182,11 +183,13 @@ class Writer:
         if rows:
             async with self._conn.begin():
                 await self._conn.execute(insert(kine), rows)
-        # committed (fsynced): make it visible, then acknowledge
+        # committed (fsynced): make it visible, acknowledge, publish. All in one synchronous
+        # step, so no task sees one without the others; acknowledging first only means that
+        # writers resume before watchers: a component holding the result of its own write
+        # then recognises the echo of it (a kubelet's worker need not sync again for it).
         for key, head in overlay.items():
             self._heads.put(key, head)
         self.revision = revision
-        self._hub.publish(changes)
         applied = iter(changes)
         for write, error in outcomes:
             if error is not None:
@@ -195,6 +198,7 @@ class Writer:
                 change = next(applied)
                 if not write.future.done():
                     write.future.set_result((change.revision, change.value))
+        self._hub.publish(changes)
 
     async def _compact(self, op: Compaction) -> None:
         target = min(op.revision, self.revision)

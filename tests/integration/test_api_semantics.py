@@ -168,6 +168,23 @@ async def test_status_subresource(api: Api) -> None:
     assert got["status"]["readyReplicas"] == 1
 
 
+async def test_pod_status_write_ignores_the_body_spec_and_defaults_the_status(api: Api) -> None:
+    obj = await api.ok("POST", PODS, body=pod("ps"))
+    body = json.loads(json.dumps(obj))
+    body["spec"]["containers"] = [{"name": ""}]  # invalid, but a status write does not take it
+    body["status"] = {"conditions": [{"type": "Ready", "status": "False"}]}
+    after = await api.ok("PUT", f"{PODS}/ps/status", body=body)
+    assert after["spec"] == obj["spec"]
+    assert after["status"]["conditions"] == [{"type": "Ready", "status": "False"}]
+    assert after["status"]["phase"] == "Pending" and after["status"]["qosClass"] == "BestEffort"
+    assert int(after["metadata"]["resourceVersion"]) > int(obj["metadata"]["resourceVersion"])
+    # the main resource still validates
+    body = json.loads(json.dumps(after))
+    body["metadata"]["labels"] = {"bad label": "x"}
+    code, status, _ = await api.put(f"{PODS}/ps", body)
+    assert_status(code, status, 422, "Invalid")
+
+
 async def test_scale_subresource(api: Api) -> None:
     await api.ok("POST", DEPLOYS, body=deployment("sc", replicas=2))
     scale = await api.ok("GET", f"{DEPLOYS}/sc/scale")

@@ -5,7 +5,10 @@ Behaviour, kept simple and predictable:
 - an app container runs until stopped (exit code 0 on stop); an init container exits 0 at once;
 - a command ending in `exit N` exits with N at once, `true` with 0, `false` with 1;
 - exec probes return `probe_exit_codes.get(container name, 0)`; logs are whatever `append_log` wrote.
-Changes are published to `watch_events()` subscribers, as Docker events would be.
+Changes the kubelet did not make itself (exits: scripted, stopped, killed, OOM) are published to
+`watch_events()` subscribers, as Docker events would be. What the kubelet's own calls did (run,
+create, start, remove) is not: those calls return the new state, and a wake-up for them only
+made the pod's worker run a second sync that found nothing to do.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ import asyncio
 import hashlib
 import ipaddress
 import itertools
+import os
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -93,6 +96,7 @@ class FakeRuntime:
         net = ipaddress.ip_network(self.settings.pod_subnet, strict=False)
         self._ips = itertools.islice(net.hosts(), 1, None)  # the first host is the gateway
         self.missing_images: set[str] = set()
+        self._image_ids: dict[str, str] = {}
         self.probe_exit_codes: dict[str, int] = {}
         self.started = False
 
@@ -111,22 +115,22 @@ class FakeRuntime:
                                  f'Container image "{image}" is not present with pull policy of Never')
             raise ImageError("ErrImagePull", f"failed to pull and unpack image \"{image}\": pull access denied, "
                                              "repository does not exist or may require authorization")
-        return "sha256:" + hashlib.sha256(image.encode()).hexdigest()
+        image_id = self._image_ids.get(image)
+        if image_id is None:
+            image_id = self._image_ids[image] = "sha256:" + hashlib.sha256(image.encode()).hexdigest()
+        return image_id
 
     # ---- sandboxes ------------------------------------------------------------------------
     async def run_sandbox(self, config: SandboxConfig,
                           while_starting: Callable[[SandboxState], Awaitable[None]] | None = None) -> SandboxState:
-        sid = uuid.uuid4().hex + uuid.uuid4().hex
+        sid = os.urandom(32).hex()
         ip = "" if config.host_network else str(next(self._ips))
         sb = SandboxState(sid, config.namespace, config.pod_name, config.pod_uid, ip, True)
         self._sandboxes[sid] = sb
-        self._publish(config.pod_uid)
         return sb
 
     async def remove_sandbox(self, sandbox_id: str) -> None:
-        sb = self._sandboxes.pop(sandbox_id, None)
-        if sb is not None:
-            self._publish(sb.pod_uid)
+        self._sandboxes.pop(sandbox_id, None)
 
     def kill_sandbox(self, sandbox_id: str) -> None:
         """Simulate a sandbox dying (tests)."""
@@ -138,7 +142,7 @@ class FakeRuntime:
     async def create_container(self, sandbox: SandboxState, config: ContainerConfig) -> ContainerState:
         if sandbox.id not in self._sandboxes:
             raise RuntimeError(f"sandbox {sandbox.id[:12]} not found")
-        cid = uuid.uuid4().hex + uuid.uuid4().hex
+        cid = os.urandom(32).hex()
         labels = {
             LABEL_MANAGED: "true", LABEL_CLUSTER: self.settings.cluster, LABEL_NODE: self.settings.node,
             LABEL_NAMESPACE: sandbox.namespace, LABEL_POD_NAME: sandbox.pod_name, LABEL_POD_UID: sandbox.pod_uid,
@@ -156,7 +160,7 @@ class FakeRuntime:
     async def start_container(self, container_id: str) -> ContainerState:
         c = self._get(container_id)
         c.state = replace(c.state, status="running", started_at=_stamp(self._now()))
-        self._changed(c)
+        c.changed.set()
         code = self._scripted_exit(c.config)
         if code is not None:
             asyncio.get_running_loop().call_soon(self._exit, container_id, code)
@@ -203,7 +207,6 @@ class FakeRuntime:
         c = self._containers.pop(container_id, None)
         if c is not None:
             c.changed.set()
-            self._publish(c.state.pod_uid)
 
     async def inspect_container(self, container_id: str) -> ContainerState | None:
         c = self._containers.get(container_id)

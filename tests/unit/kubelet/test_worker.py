@@ -7,6 +7,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from boxk8s.kubelet.agent import Kubelet, _same_version
 from boxk8s.kubelet.clock import SystemClock
 from boxk8s.kubelet.runtime.base import RuntimeSettings
 from boxk8s.kubelet.runtime.fake import FakeRuntime
@@ -77,3 +78,41 @@ async def test_an_exit_is_reported_as_terminated_before_back_off_makes_it_waitin
     # Each crash is shown as Error first (what kubectl get -w prints), then the first restart is
     # immediate and the second crash waits in CrashLoopBackOff.
     assert seen == [("Running", 0), ("Error", 0), ("Running", 1), ("Error", 1), ("CrashLoopBackOff", 1)], seen
+
+
+def test_the_echo_of_a_workers_own_write_is_recognised() -> None:
+    held = {"metadata": {"uid": "u", "resourceVersion": "7"}}
+    assert _same_version(held, {"metadata": {"uid": "u", "resourceVersion": "7"}})
+    assert not _same_version(held, {"metadata": {"uid": "u", "resourceVersion": "8"}})
+    assert not _same_version(held, {"metadata": {"uid": "v", "resourceVersion": "7"}})
+    assert not _same_version(None, {"metadata": {"uid": "u", "resourceVersion": "7"}})
+    assert not _same_version({"metadata": {"uid": "u"}}, {"metadata": {"uid": "u"}})
+
+
+class RecordingWorker:
+    def __init__(self, pod: dict[str, Any]) -> None:
+        self.pod: dict[str, Any] | None = pod
+        self.last_pod: dict[str, Any] | None = pod
+        self.woken_with: list[dict[str, Any] | None] = []
+
+    def set_pod(self, pod: dict[str, Any] | None) -> None:
+        self.pod = pod
+        self.woken_with.append(pod)
+
+
+def test_the_kubelet_hands_over_the_echo_without_waking_the_worker(tmp_path: Path) -> None:
+    kubelet = Kubelet(StubClient(crashing_pod()), FakeRuntime(), NodeSettings("node-1", fake=True),  # type: ignore[arg-type]
+                      KubeletSettings(), tmp_path, run_node_agent=False)
+    kubelet._adopted = True
+    kubelet._tg = object()  # type: ignore[assignment]
+    own = crashing_pod()  # what the worker's own status write returned
+    worker = RecordingWorker(own)
+    kubelet.workers[UID] = worker  # type: ignore[assignment]
+    echo = copy.deepcopy(own)
+    kubelet._on_pod("MODIFIED", own, echo)
+    assert worker.pod is echo and worker.last_pod is echo  # one copy of the pod kept: the informer's
+    assert worker.woken_with == []
+    newer = copy.deepcopy(own)
+    newer["metadata"]["resourceVersion"] = "2"
+    kubelet._on_pod("MODIFIED", echo, newer)
+    assert worker.woken_with == [newer]

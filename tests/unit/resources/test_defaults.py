@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from boxk8s.resources.defaults import apply_defaults, image_pull_policy
+from boxk8s.resources.defaults import apply_defaults, apply_status_defaults, image_pull_policy
 from boxk8s.resources.schema import type_errors, unknown_fields, validate
 
 
@@ -156,3 +156,34 @@ def test_unknown_definitions_are_left_alone() -> None:
     obj: dict[str, Any] = {"data": {"a": "b"}}
     apply_defaults(obj, "io.k8s.api.core.v1.ConfigMap")
     assert obj == {"data": {"a": "b"}}
+
+
+STATUS_SAMPLES = {
+    "io.k8s.api.core.v1.Pod": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [
+        {"name": "c", "image": "i", "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]}},
+    "io.k8s.api.core.v1.Service": {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+                                   "spec": {"ports": [{"port": 80}]}},
+    "io.k8s.api.core.v1.Namespace": {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}},
+    "io.k8s.api.core.v1.PersistentVolumeClaim": {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                                                 "metadata": {"name": "c"}, "spec": {}},
+    "io.k8s.api.core.v1.PersistentVolume": {"apiVersion": "v1", "kind": "PersistentVolume",
+                                            "metadata": {"name": "v"}, "spec": {}},
+    "io.k8s.api.apps.v1.Deployment": deployment(),
+    "io.k8s.api.core.v1.ConfigMap": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "m"}},
+}
+
+
+@pytest.mark.parametrize("definition", sorted(STATUS_SAMPLES))
+@pytest.mark.parametrize("status", [None, {}, {"phase": "Running"}, {"conditions": [{"type": "Ready"}]}])
+def test_status_defaults_are_what_full_defaults_do_to_a_stored_object(definition: str, status: Any) -> None:
+    stored = copy.deepcopy(STATUS_SAMPLES[definition])
+    apply_defaults(stored, definition)
+    full, partial = copy.deepcopy(stored), copy.deepcopy(stored)
+    for obj in (full, partial):
+        if status is None:
+            obj.pop("status", None)
+        else:
+            obj["status"] = copy.deepcopy(status)
+    apply_defaults(full, definition)
+    apply_status_defaults(partial, definition)
+    assert partial == full

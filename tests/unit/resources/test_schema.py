@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from boxk8s.resources import schema
 from boxk8s.resources.schema import (
     FieldError,
     decode_errors,
@@ -311,3 +312,27 @@ def test_fast_enough_for_configmaps() -> None:
         assert not type_errors(obj, CONFIGMAP)
         assert not validate(obj, CONFIGMAP)
     assert (time.perf_counter() - start) / n < 0.0005  # well over 2,000/s even on a slow CI machine
+
+
+def test_missing_fields_are_reported_in_schema_order_at_every_depth() -> None:
+    obj = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+           "spec": {"template": {"metadata": {}, "spec": {
+               "volumes": [{"name": "v", "configMap": {"items": [{"key": ""}]}}],
+               "containers": [{"name": "", "env": [{"name": ""}]},
+                              {"image": "x", "volumeMounts": [{"name": "v"}]}],
+               "initContainers": [{"name": "i"}],
+               "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                   "nodeSelectorTerms": [{"matchExpressions": [{"key": ""}]}]}}}}},
+               "selector": {"matchExpressions": [{"key": "a"}]}}}
+    terms = "spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms"
+    assert [e.field for e in schema._missing(obj, schema._root("io.k8s.api.apps.v1.Deployment"), "")] == [
+        "spec.template.spec.volumes[0].configMap.items[0].key",
+        "spec.template.spec.volumes[0].configMap.items[0].path",
+        "spec.template.spec.containers[0].name",
+        "spec.template.spec.containers[0].env[0].name",
+        "spec.template.spec.containers[1].name",
+        "spec.template.spec.containers[1].volumeMounts[0].mountPath",
+        f"{terms}[0].matchExpressions[0].key",
+        f"{terms}[0].matchExpressions[0].operator",
+        "spec.selector.matchExpressions[0].operator",
+    ]

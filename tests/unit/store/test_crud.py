@@ -146,3 +146,20 @@ async def test_list_rendered_is_the_list_encoded_and_follows_writes(store: Store
     assert rev == store.current_revision
     paged, _ = await store.list_rendered("/", start_after="/other/c", limit=1)
     assert [k for k, _ in paged] == ["/pods/default/a"]
+
+
+async def test_put_returns_the_revision_and_watchers_see_it(store: Store) -> None:
+    created = await store.create("/k", pod("a", v=1))
+    rv = int(created["metadata"]["resourceVersion"])
+    async with store.watch("/k", rv) as w:
+        value = pod("a", v=2)
+        value["metadata"]["resourceVersion"] = str(rv)  # not stored, as with update
+        revision = await store.put("/k", value, expected_revision=rv)
+        assert revision > rv and store.head_revision("/k") == revision
+        ev = await w.__anext__()
+        assert ev.type == "MODIFIED" and ev.revision == revision
+        assert ev.value == {**value, "metadata": {"name": "a", "resourceVersion": str(revision)}}
+    with pytest.raises(RevisionConflict):
+        await store.put("/k", pod("a", v=3), expected_revision=rv)
+    assert (await store.get("/k"))["spec"] == {"v": 2}
+    assert store.head_revision("/missing") is None

@@ -195,3 +195,21 @@ async def test_close_ends_watches(settings: StoreSettings) -> None:
     waiter = asyncio.create_task(take(watch, 1))
     await store.close()
     assert await waiter == []
+
+
+async def test_a_writer_resumes_before_watchers_see_its_change(store: Store) -> None:
+    """So that a component holding the result of its own write recognises the echo of it."""
+    created = await store.create("/order/a", pod("a"))
+    order: list[str] = []
+    async with store.watch("/order/", int(created["metadata"]["resourceVersion"])) as w:
+
+        async def watcher() -> None:
+            await w.__anext__()
+            order.append("watcher")
+
+        async def writer() -> None:
+            await store.update("/order/a", pod("a", v=1))
+            order.append("writer")
+
+        await asyncio.gather(watcher(), writer())
+    assert order == ["writer", "watcher"]
