@@ -159,7 +159,7 @@ class Kubelet:
             # The echo of the worker's own status write, whose result it holds already (the same
             # resourceVersion is the same object): a sync would find nothing to do. It takes the
             # informer's copy all the same, so that a pod is held once in memory, not twice.
-            worker.pod = worker.last_pod = new
+            worker.set_pod(new, wake=False)
         else:
             worker.set_pod(new)
 

@@ -179,11 +179,14 @@ async def prepare_volumes(pod: Mapping[str, Any], runtime: ContainerRuntime, *, 
                           secrets: Mapping[str, Mapping[str, Any] | None],
                           pod_ip: str = "", host_ip: str = "") -> dict[str, VolumeSource]:
     """Set up every volume of the pod; raises VolumeError."""
+    volumes = (pod.get("spec") or {}).get("volumes") or []
+    if not volumes:
+        return {}
     md = pod.get("metadata") or {}
     uid, ns = md.get("uid", ""), md.get("namespace", "default")
     base = pod_dir(state_dir, uid).resolve() / "volumes"
     out: dict[str, VolumeSource] = {}
-    for v in (pod.get("spec") or {}).get("volumes") or []:
+    for v in volumes:
         name = v.get("name", "")
         try:
             files = project_files(v, pod, configmaps=configmaps, secrets=secrets, pod_ip=pod_ip, host_ip=host_ip)

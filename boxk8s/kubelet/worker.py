@@ -102,11 +102,12 @@ class PodWorker:
         return pod_key(self.last_pod or {"metadata": {"name": self.uid}})
 
     # ---- inputs from the kubelet ----------------------------------------------------------
-    def set_pod(self, pod: Obj | None) -> None:
+    def set_pod(self, pod: Obj | None, *, wake: bool = True) -> None:
         self.pod = pod
         if pod is not None:
             self.last_pod = pod
-        self.wake()
+        if wake:
+            self.wake()
 
     def wake(self) -> None:
         self._wake.set()

@@ -95,9 +95,12 @@ class RecordingWorker:
         self.last_pod: dict[str, Any] | None = pod
         self.woken_with: list[dict[str, Any] | None] = []
 
-    def set_pod(self, pod: dict[str, Any] | None) -> None:
+    def set_pod(self, pod: dict[str, Any] | None, *, wake: bool = True) -> None:
         self.pod = pod
-        self.woken_with.append(pod)
+        if pod is not None:
+            self.last_pod = pod
+        if wake:
+            self.woken_with.append(pod)
 
 
 def test_the_kubelet_hands_over_the_echo_without_waking_the_worker(tmp_path: Path) -> None:
