@@ -268,15 +268,16 @@ class DockerRuntime:
 
     async def run_sandbox(self, config: SandboxConfig,
                           while_starting: Callable[[SandboxState], Awaitable[None]] | None = None) -> SandboxState:
-        # The name holds the pod uid, so a create that conflicts finds this pod's earlier sandbox:
-        # no list round trip on the usual path.
         if config.solo and not config.host_network and self.addresses.enabled:
+            # No container: the pod's one container will be on the network itself, with this IP.
             try:
                 ip = self.addresses.allocate(config.pod_uid)
             except AddressesExhausted as exc:
                 raise DockerError(f"cannot give pod {config.namespace}/{config.pod_name} an IP: {exc}", 503) from exc
             return SandboxState(specs.solo_sandbox_id(config.pod_uid), config.namespace, config.pod_name,
                                 config.pod_uid, ip, True, config)
+        # The name holds the pod uid, so a create that conflicts finds this pod's earlier sandbox:
+        # no list round trip on the usual path.
         name = specs.sandbox_name(self.settings, config)
         spec = specs.sandbox_spec(self.settings, config)
         container_id = await self._create_sandbox(spec, name, config)
