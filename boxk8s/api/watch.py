@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -93,7 +93,7 @@ async def serve_watch(
 
     def encode(ev_type: str, obj: dict[str, Any]) -> bytes:
         nonlocal first_table
-        if ev_type in ("BOOKMARK", "ERROR"):
+        if ev_type == "BOOKMARK":
             body: dict[str, Any] = obj
         elif accept.table:
             body = tables.table(rt, [obj], include_object=include_object)
@@ -106,28 +106,39 @@ async def serve_watch(
             body = obj
         return dumps({"type": ev_type, "object": body}) + b"\n"
 
+    async def write_events() -> None:
+        nonlocal last_rv
+        async for item in _with_bookmarks(events, BOOKMARK_INTERVAL, bookmarks):
+            if item is None:
+                mark = {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {"resourceVersion": last_rv}}
+                await resp.write(encode("BOOKMARK", mark))
+                continue
+            ev_type, obj = item
+            if ev_type == "BOOKMARK":
+                if not bookmarks and send_initial is None:
+                    continue
+                obj = {"kind": rt.kind, "apiVersion": rt.api_version, **obj}
+            last_rv = obj.get("metadata", {}).get("resourceVersion", last_rv)
+            await resp.write(encode(ev_type, obj))
+
+    return await _pump(resp, events, timeout, write_events)
+
+
+async def _pump(resp: web.StreamResponse, events: Any, timeout: float,
+                write_events: Callable[[], Awaitable[None]]) -> web.StreamResponse:
+    """Write the events until the watch's timeout. An API error ends the stream with an ERROR
+    event, a client that went away ends it without one; the event source is closed either way."""
     try:
         async with asyncio.timeout(timeout):
-            async for item in _with_bookmarks(events, BOOKMARK_INTERVAL, bookmarks):
-                if item is None:
-                    mark = {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {"resourceVersion": last_rv}}
-                    await resp.write(encode("BOOKMARK", mark))
-                    continue
-                ev_type, obj = item
-                if ev_type == "BOOKMARK":
-                    if not bookmarks and send_initial is None:
-                        continue
-                    obj = {"kind": rt.kind, "apiVersion": rt.api_version, **obj}
-                last_rv = obj.get("metadata", {}).get("resourceVersion", last_rv)
-                await resp.write(encode(ev_type, obj))
+            await write_events()
     except TimeoutError:
         pass
     except errors.ApiError as e:
-        await resp.write(encode("ERROR", e.status()))
+        await resp.write(dumps({"type": "ERROR", "object": e.status()}) + b"\n")
     except ConnectionResetError:
         return resp  # the client went away: nothing to finish
     finally:
-        await events.aclose()  # type: ignore[attr-defined]
+        await events.aclose()
     with contextlib.suppress(ConnectionResetError):
         await resp.write_eof()
     return resp
@@ -158,26 +169,17 @@ async def _serve_plain_watch(
     def bookmark(obj: dict[str, Any]) -> bytes:
         return dumps({"type": "BOOKMARK", "object": {"kind": rt.kind, "apiVersion": rt.api_version, **obj}}) + b"\n"
 
-    try:
-        async with asyncio.timeout(timeout):
-            async for item in _with_bookmarks(events, BOOKMARK_INTERVAL, bookmarks):
-                if item is None:
-                    await resp.write(bookmark({"metadata": {"resourceVersion": last_rv}}))
-                    continue
-                ev_type, obj, last_rv = item
-                if isinstance(obj, dict):  # the end of the initial events
-                    if bookmarks or send_initial is not None:
-                        await resp.write(bookmark(obj))
-                    continue
-                await resp.write(b"".join((b'{"type":"', ev_type.encode(), b'","object":', obj, b"}\n")))
-    except TimeoutError:
-        pass
-    except errors.ApiError as e:
-        await resp.write(dumps({"type": "ERROR", "object": e.status()}) + b"\n")
-    except ConnectionResetError:
-        return resp  # the client went away: nothing to finish
-    finally:
-        await events.aclose()  # type: ignore[attr-defined]
-    with contextlib.suppress(ConnectionResetError):
-        await resp.write_eof()
-    return resp
+    async def write_events() -> None:
+        nonlocal last_rv
+        async for item in _with_bookmarks(events, BOOKMARK_INTERVAL, bookmarks):
+            if item is None:
+                await resp.write(bookmark({"metadata": {"resourceVersion": last_rv}}))
+                continue
+            ev_type, obj, last_rv = item
+            if isinstance(obj, dict):  # the end of the initial events
+                if bookmarks or send_initial is not None:
+                    await resp.write(bookmark(obj))
+                continue
+            await resp.write(b"".join((b'{"type":"', ev_type.encode(), b'","object":', obj, b"}\n")))
+
+    return await _pump(resp, events, timeout, write_events)

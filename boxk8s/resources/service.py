@@ -458,12 +458,11 @@ class Resources:
             return not (field and not field(obj))
 
         initial: list[tuple[str, dict[str, Any]]] = []
-        if send_initial if send_initial is not None else resource_version in ("", "0"):
+        if _wants_initial(send_initial, resource_version):
             items, since = await self.store.list(prefix)
             initial = [("ADDED", item) for item in items if matches(item)]
             if send_initial:
-                initial.append(("BOOKMARK", {"metadata": {
-                    "resourceVersion": str(since), "annotations": {"k8s.io/initial-events-end": "true"}}}))
+                initial.append(("BOOKMARK", _initial_events_end(since)))
         else:
             since = _watch_revision(resource_version)
         # The previous value only matters for telling selector entries and exits apart.
@@ -483,13 +482,11 @@ class Resources:
         such watchers and never decoded for them; the end-of-initial-events BOOKMARK is a dict."""
         prefix = rt.key_prefix(namespace)
         initial: list[tuple[str, bytes | dict[str, Any], str]] = []
-        if send_initial if send_initial is not None else resource_version in ("", "0"):
+        if _wants_initial(send_initial, resource_version):
             rows, since = await self.store.list_rendered(prefix)
             initial = [("ADDED", item, str(since)) for _, item in rows]
             if send_initial:
-                initial.append(("BOOKMARK", {"metadata": {
-                    "resourceVersion": str(since), "annotations": {"k8s.io/initial-events-end": "true"}}},
-                    str(since)))
+                initial.append(("BOOKMARK", _initial_events_end(since), str(since)))
         else:
             since = _watch_revision(resource_version)
         live = await self._open_watch(prefix, since, with_prev=False)
@@ -627,6 +624,17 @@ async def _rendered_events(
             yield change.type, change.rendered_json(), str(change.revision)
     finally:
         await live.__aexit__(None, None, None)
+
+
+def _wants_initial(send_initial: bool | None, resource_version: str) -> bool:
+    """Whether a watch starts with the current objects as ADDED events: as asked, or by default
+    when it names no resourceVersion (or "0")."""
+    return send_initial if send_initial is not None else resource_version in ("", "0")
+
+
+def _initial_events_end(revision: int) -> dict[str, Any]:
+    """The BOOKMARK that ends the initial events of a watch with sendInitialEvents."""
+    return {"metadata": {"resourceVersion": str(revision), "annotations": {"k8s.io/initial-events-end": "true"}}}
 
 
 def _watch_revision(resource_version: str) -> int:
