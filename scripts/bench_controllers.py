@@ -19,13 +19,12 @@ import shutil
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_api import Conn, Server, rss_kib, start_server, wait_ready  # noqa: E402
-from bench_pods import IMAGE, cleanup_docker, docker_run_until_running  # noqa: E402
+from bench_api import Conn, rss_kib, start_server, wait_ready  # noqa: E402
+from bench_pods import IMAGE, docker_cluster, docker_run_until_running  # noqa: E402
 
 
 def deployment(name: str, replicas: int) -> dict[str, Any]:
@@ -74,22 +73,13 @@ async def run(args: argparse.Namespace, work: Path) -> None:
 
 
 async def run_docker(args: argparse.Namespace, work: Path) -> None:
-    cluster = f"bench-{uuid.uuid4().hex[:6]}"
-    server: Server | None = None
-    try:
-        server = start_server(work, "docker", extra_args=[
-            "--nodes", "1", "--cluster-name", cluster, "--pod-subnet", args.pod_subnet])
-        _, conn = await wait_ready(server)
+    async with docker_cluster(work, args.pod_subnet) as conn:
         await deployments_ready(conn, [deployment("warmup", 1)], 1, 120)
         await delete_deployments(conn, ["warmup"])
         ours = await deployments_ready(conn, [deployment("twenty", 20)], 20, 300)
         theirs = docker_run_until_running(20)
         print(f"Deployment of 20 replicas → 20 Ready: {ours * 1000:.0f} ms   20 × docker run -d → running "
               f"{theirs * 1000:.0f} ms   ratio {ours / theirs:.2f} (target <= 1.5)")
-    finally:
-        if server is not None:
-            server.stop()
-        cleanup_docker(cluster)
 
 
 async def run_fake(args: argparse.Namespace, work: Path) -> None:

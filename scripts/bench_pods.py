@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -164,13 +165,25 @@ async def run(args: argparse.Namespace, work: Path) -> None:
         await run_fake(args, work)
 
 
-async def run_docker(args: argparse.Namespace, work: Path) -> None:
+@contextlib.asynccontextmanager
+async def docker_cluster(work: Path, pod_subnet: str) -> AsyncIterator[Conn]:
+    """A boxk8s server with one Docker node, on a cluster of its own whose Docker objects are
+    removed afterwards."""
     cluster = f"bench-{uuid.uuid4().hex[:6]}"
     server: Server | None = None
     try:
         server = start_server(work, "docker", extra_args=[
-            "--nodes", "1", "--cluster-name", cluster, "--pod-subnet", args.pod_subnet])
+            "--nodes", "1", "--cluster-name", cluster, "--pod-subnet", pod_subnet])
         _, conn = await wait_ready(server)
+        yield conn
+    finally:
+        if server is not None:
+            server.stop()
+        cleanup_docker(cluster)
+
+
+async def run_docker(args: argparse.Namespace, work: Path) -> None:
+    async with docker_cluster(work, args.pod_subnet) as conn:
         await create_pods_until_ready(conn, ["warmup"])  # sandbox image, first network attach
         docker_run_until_running(1)
         ours, theirs = [], []
@@ -184,10 +197,6 @@ async def run_docker(args: argparse.Namespace, work: Path) -> None:
               f"docker run -d → running {m_theirs * 1000:.0f} ms   ratio {m_ours / m_theirs:.2f} (target <= 1.3)")
         print(f"20 pods at once, all Ready:              boxk8s {b20 * 1000:.0f} ms   "
               f"20 × docker run -d → running {d20 * 1000:.0f} ms   ratio {b20 / d20:.2f}")
-    finally:
-        if server is not None:
-            server.stop()
-        cleanup_docker(cluster)
 
 
 async def run_fake(args: argparse.Namespace, work: Path) -> None:
