@@ -210,7 +210,7 @@ def is_solo(pod: Mapping[str, Any]) -> bool:
     spec = pod.get("spec") or {}
     return (len(spec.get("containers") or []) == 1 and not spec.get("initContainers")
             and not spec.get("ephemeralContainers") and not spec.get("hostNetwork")
-            and not spec.get("shareProcessNamespace") and not spec.get("hostIPC") and not spec.get("hostPID"))
+            and not spec.get("shareProcessNamespace"))
 
 
 # ---- the plan --------------------------------------------------------------------------------

@@ -344,7 +344,6 @@ class DockerRuntime:
             state = specs.solo_sandbox_state(c.get("Labels") or {})
             if state is not None:
                 solo.setdefault(state.pod_uid, state)
-                self.addresses.reserve(state.pod_uid, state.ip)
         return sandboxes + list(solo.values())
 
     # --- containers ------------------------------------------------------------------------------
