@@ -12,9 +12,9 @@ from aiohttp import web
 from boxk8s import errors
 from boxk8s.api import discovery
 from boxk8s.api.handlers import ResourceHandler
-from boxk8s.api.podstreams import PodStreams
 from boxk8s.api.request import MAX_BODY
 from boxk8s.api.respond import json_response
+from boxk8s.client.podstreams import PodStreams
 from boxk8s.resources import openapi
 from boxk8s.resources.service import Resources
 

@@ -9,10 +9,10 @@ from aiohttp import web
 
 from boxk8s import errors
 from boxk8s.api import request as rq
-from boxk8s.api.podstreams import PodStreams
 from boxk8s.api.respond import json_response, render_json_list, render_list, render_object, success_status
 from boxk8s.api.streams import serve_exec, serve_log
 from boxk8s.api.watch import serve_watch
+from boxk8s.client.podstreams import PodStreams
 from boxk8s.resources import selectors
 from boxk8s.resources.admission import WriteOptions
 from boxk8s.resources.service import PATCH_TYPES, Resources

@@ -22,7 +22,7 @@ from multidict import MultiMapping
 
 from boxk8s import errors
 from boxk8s.api import channel as ch
-from boxk8s.api.podstreams import ExecStream, LogOptions, PodStreams
+from boxk8s.client.podstreams import ExecStream, LogOptions, PodStreams
 from boxk8s.resources import registry
 from boxk8s.resources.service import Resources
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from boxk8s.scheduler.filters import pod_matches_node_selector_and_affinity, untolerated_taint
+from boxk8s.resources.scheduling import pod_matches_node_selector_and_affinity, untolerated_taint
 
 Obj = dict[str, Any]
 

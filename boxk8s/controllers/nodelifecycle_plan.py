@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from boxk8s.resources.scheduling import tolerates
+
 Obj = dict[str, Any]
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
@@ -103,17 +105,6 @@ def plan_taints(taints: list[Obj], ready: str, now: datetime) -> list[Obj] | Non
         added.append(t)
     new = kept + added
     return None if new == taints else new
-
-
-def tolerates(toleration: Obj, taint: Obj) -> bool:
-    if toleration.get("effect") and toleration.get("effect") != taint.get("effect"):
-        return False
-    key = toleration.get("key") or ""
-    if key and key != taint.get("key"):
-        return False
-    if toleration.get("operator", "Equal") == "Exists":
-        return True
-    return bool(key) and (toleration.get("value") or "") == (taint.get("value") or "")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from boxk8s.scheduler.quantity import parse_quantity
+from boxk8s.resources.quantity import parse_quantity
 
 Obj = dict[str, Any]
 _C_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

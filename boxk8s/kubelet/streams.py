@@ -1,4 +1,4 @@
-"""pods/log and pods/exec served from the kubelets (boxk8s.api.podstreams.PodStreams).
+"""pods/log and pods/exec served from the kubelets (boxk8s.client.podstreams.PodStreams).
 
 `KubeletStreams(kubelets)` looks a pod's kubelet up by `spec.nodeName` in a mapping of
 running kubelets by node name (the cluster keeps it current). Errors carry upstream's wording.
@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from boxk8s import errors
-from boxk8s.api.podstreams import ExecStream, LogOptions
+from boxk8s.client.podstreams import ExecStream, LogOptions
 from boxk8s.kubelet.agent import Kubelet
 from boxk8s.kubelet.clock import SystemClock, parse_rfc3339
 from boxk8s.kubelet.plan import instances_by_name

@@ -35,7 +35,7 @@ from boxk8s.kubelet.volumes import (
     container_mounts,
     prepare_volumes,
 )
-from boxk8s.scheduler.quantity import milli_value, value
+from boxk8s.resources.quantity import milli_value, value
 
 if TYPE_CHECKING:
     from boxk8s.kubelet.agent import Kubelet

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from boxk8s.scheduler.quantity import QuantityError, milli_value, value
+from boxk8s.resources.quantity import QuantityError, milli_value, value
 
 CPU = "cpu"
 MEMORY = "memory"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from boxk8s.scheduler.filters import node_selector_term_matches, tolerates
+from boxk8s.resources.scheduling import node_selector_term_matches, tolerates
 from boxk8s.scheduler.nodeinfo import CPU, MEMORY, NodeInfo, PodUsage
 
 MAX_NODE_SCORE = 100

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from boxk8s import errors
-from boxk8s.api.podstreams import LogOptions
 from boxk8s.client import Client, Kind
+from boxk8s.client.podstreams import LogOptions
 from boxk8s.cluster import bootstrap
 from boxk8s.kubelet.agent import Kubelet
 from boxk8s.kubelet.runtime.base import RuntimeSettings

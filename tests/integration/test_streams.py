@@ -28,8 +28,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from boxk8s import errors
 from boxk8s.api.app import ApiSettings, build_app
-from boxk8s.api.podstreams import LogOptions
 from boxk8s.api.streams import serve_exec, serve_log
+from boxk8s.client.podstreams import LogOptions
 from boxk8s.cluster import bootstrap
 from boxk8s.resources import registry
 from boxk8s.resources.service import Resources

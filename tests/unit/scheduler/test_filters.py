@@ -11,7 +11,6 @@ from boxk8s.scheduler.filters import (
     node_unschedulable,
     run_filters,
     taint_toleration,
-    tolerates,
 )
 
 from .helpers import info, node, pod
@@ -62,23 +61,6 @@ def test_node_unschedulable() -> None:
 # --- TaintToleration ----------------------------------------------------------------------------
 
 T = {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}
-
-
-@pytest.mark.parametrize(("toleration", "taint", "expected"), [
-    ({"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}, T, True),
-    ({"key": "dedicated", "value": "gpu"}, T, True),  # empty operator means Equal, empty effect any
-    ({"key": "dedicated", "operator": "Equal", "value": "cpu"}, T, False),
-    ({"key": "dedicated", "operator": "Exists"}, T, True),
-    ({"key": "other", "operator": "Exists"}, T, False),
-    ({"operator": "Exists"}, T, True),  # empty key with Exists tolerates everything
-    ({"operator": "Exists", "effect": "NoExecute"}, T, False),  # ...but the effect must match
-    ({"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}, T, True),
-    ({"key": "dedicated", "operator": "Exists", "effect": "PreferNoSchedule"}, T, False),
-    ({"key": "k", "operator": "Equal", "value": ""}, {"key": "k", "effect": "NoSchedule"}, True),
-    ({"key": "k", "operator": "Bogus"}, {"key": "k", "effect": "NoSchedule"}, False),
-])
-def test_tolerates(toleration: dict[str, str], taint: dict[str, str], expected: bool) -> None:
-    assert tolerates(toleration, taint) is expected
 
 
 @pytest.mark.parametrize(("taint", "tolerations", "expected"), [

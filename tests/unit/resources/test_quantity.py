@@ -2,7 +2,7 @@ from fractions import Fraction
 
 import pytest
 
-from boxk8s.scheduler.quantity import QuantityError, format_millis, milli_value, parse_quantity, value
+from boxk8s.resources.quantity import QuantityError, format_millis, milli_value, parse_quantity, value
 
 
 @pytest.mark.parametrize(("text", "exact"), [

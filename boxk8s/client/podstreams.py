@@ -1,4 +1,8 @@
-"""What the API needs from kubelets to serve pods/log and pods/exec (the kubelet implements it)."""
+"""The contract between the API server and the kubelets for pods/log and pods/exec (the kubelet implements it).
+
+It sits in `client` because both sides use it and neither may import the other: the API serves
+the streams, each kubelet produces them.
+"""
 
 from __future__ import annotations
 
