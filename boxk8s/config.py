@@ -7,6 +7,14 @@ from pathlib import Path
 
 
 @dataclass(frozen=True)
+class ControllerSettings:
+    """What the controller manager's controllers take from the cluster's settings."""
+
+    node_grace_seconds: float = 40.0  # node-monitor-grace-period: no heartbeat this long → Unknown
+    pod_eviction_seconds: float | None = None  # replaces the default 300 s not-ready/unreachable tolerations
+
+
+@dataclass(frozen=True)
 class ClusterSettings:
     state_dir: Path = field(default_factory=lambda: Path(".boxk8s"))
     host: str = "127.0.0.1"
@@ -26,6 +34,11 @@ class ClusterSettings:
     heartbeat_seconds: float = 10.0
     node_grace_seconds: float = 40.0  # node-monitor-grace-period: no heartbeat this long → Unknown
     pod_eviction_seconds: float = -1.0  # ≥ 0: replaces the default 300 s not-ready/unreachable tolerations
+
+    @property
+    def controllers(self) -> ControllerSettings:
+        eviction = self.pod_eviction_seconds
+        return ControllerSettings(self.node_grace_seconds, None if eviction < 0 else eviction)
 
     @property
     def db_path(self) -> Path:

@@ -61,9 +61,9 @@ class Client:
     async def create(self, rt: ResourceType, namespace: str | None, obj: dict[str, Any]) -> dict[str, Any]:
         return await self.resources.create(rt, namespace, obj, self._opts())
 
-    async def update(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    async def update(self, rt: ResourceType, obj: dict[str, Any], subresource: str = "") -> dict[str, Any]:
         md = obj["metadata"]
-        return await self.resources.update(rt, md.get("namespace"), md["name"], obj, self._opts())
+        return await self.resources.update(rt, md.get("namespace"), md["name"], obj, self._opts(), subresource)
 
     async def update_status(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
         md = obj["metadata"]
@@ -74,6 +74,10 @@ class Client:
     async def patch(self, rt: ResourceType, namespace: str | None, name: str, body: Any,
                     patch_type: str = "merge", subresource: str = "") -> dict[str, Any]:
         return await self.resources.patch(rt, namespace, name, patch_type, body, self._opts(), subresource)
+
+    async def bind(self, namespace: str, name: str, node: str) -> dict[str, Any]:
+        """pods/binding: set spec.nodeName once (the scheduler's write); returns the bound pod."""
+        return await self.resources.bind(namespace, name, node)
 
     async def delete(self, rt: ResourceType, namespace: str | None, name: str,
                      options: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:

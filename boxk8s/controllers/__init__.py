@@ -1,30 +1,50 @@
-"""The controller manager's controllers. `CONTROLLERS` is what the supervisor starts, in order."""
+"""The controller manager's controllers, and the factories the supervisor builds them from."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
+from boxk8s.client import Client, InformerFactory
+from boxk8s.config import ControllerSettings
 from boxk8s.controllers.base import Controller
 from boxk8s.controllers.cronjob import CronJobController
 from boxk8s.controllers.daemonset import DaemonSetController
 from boxk8s.controllers.deployment import DeploymentController
 from boxk8s.controllers.garbagecollector import GarbageCollector
 from boxk8s.controllers.job import JobController
+from boxk8s.controllers.namespace import NamespaceController
 from boxk8s.controllers.nodelifecycle import NodeLifecycleController
 from boxk8s.controllers.pvc import PersistentVolumeBinder
 from boxk8s.controllers.replicaset import ReplicaSetController
 from boxk8s.controllers.statefulset import StatefulSetController
 from boxk8s.controllers.ttl import TTLAfterFinishedController
 
-CONTROLLERS: list[type[Controller]] = [
-    ReplicaSetController,
-    DeploymentController,
-    StatefulSetController,
-    DaemonSetController,
-    JobController,
-    CronJobController,
-    TTLAfterFinishedController,
-    PersistentVolumeBinder,
-    GarbageCollector,
-    NodeLifecycleController,
-]
+# Builds one controller from its client (named for its field manager) and the shared informers.
+ControllerFactory = Callable[[Client, InformerFactory], Controller]
 
-__all__ = ["CONTROLLERS", "Controller"]
+
+def default_controllers(settings: ControllerSettings) -> list[ControllerFactory]:
+    """What the controller manager runs, in start order; each takes the settings it needs explicitly."""
+    return [
+        NamespaceController,
+        ReplicaSetController,
+        DeploymentController,
+        StatefulSetController,
+        DaemonSetController,
+        JobController,
+        CronJobController,
+        TTLAfterFinishedController,
+        PersistentVolumeBinder,
+        GarbageCollector,
+        functools.partial(NodeLifecycleController, settings=settings),
+    ]
+
+
+def controller_name(make: ControllerFactory) -> str:
+    """The field manager a controller's writes carry (its class's `name`)."""
+    target = make.func if isinstance(make, functools.partial) else make
+    return target.name if isinstance(target, type) and issubclass(target, Controller) else "controller"
+
+
+__all__ = ["Controller", "ControllerFactory", "controller_name", "default_controllers"]

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from boxk8s import errors
+from boxk8s.client import Client, InformerFactory, Kind
+from boxk8s.controllers.base import Controller
+from boxk8s.events import EventRecorder
 from boxk8s.resources import meta, registry
-from boxk8s.resources.service import Resources
 
 log = logging.getLogger(__name__)
 
 FINALIZER = "kubernetes"
-NAMESPACES = registry.find("", "v1", "namespaces")
 RETRY_SECONDS = 1.0
 # Content is purged this long after the namespace is marked for deletion. The real controller
 # needs a discovery pass first; without a pause we would race `kubectl delete -f` of a file that
@@ -29,81 +30,65 @@ def plan_namespace_finalize(remaining: int, finalizers: list[str]) -> str:
     return "wait" if remaining else "finalize"
 
 
-class NamespaceController:
-    def __init__(self, resources: Resources) -> None:
-        self.resources = resources
-        self.queue: asyncio.Queue[str] = asyncio.Queue()
-        self.pending: set[str] = set()
+class NamespaceController(Controller):
+    """Purges a terminating namespace's content, then removes the `kubernetes` finalizer.
 
-    def enqueue(self, name: str) -> None:
-        if name not in self.pending:
-            self.pending.add(name)
-            self.queue.put_nowait(name)
+    Upstream: pkg/controller/namespace (NamespaceController.syncNamespaceFromKey and
+    namespacedResourcesDeleter.Delete), which also runs on an informer and a rate-limited queue.
+    """
 
-    async def run(self) -> None:
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._watch(), name="namespace-controller-watch")
-            tg.create_task(self._work(), name="namespace-controller-worker")
+    name = "namespace-controller"
+    workers = 1
 
-    async def _watch(self) -> None:
-        assert NAMESPACES is not None
-        while True:  # level-triggered: re-list whenever the watch ends
-            events = await self.resources.watch(NAMESPACES, None)
-            async for _type, ns in events:
-                if ns["metadata"].get("deletionTimestamp"):
-                    self.enqueue(ns["metadata"]["name"])
+    def __init__(self, client: Client, factory: InformerFactory, recorder: EventRecorder | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        super().__init__(client, factory, recorder)
+        assert Kind.NAMESPACE is not None
+        self.clock = clock
+        self.namespaces = factory.informer(Kind.NAMESPACE)
+        self.namespaces.add_handler(self._on_namespace)
 
-    async def _work(self) -> None:
-        while True:
-            name = await self.queue.get()
-            self.pending.discard(name)
-            try:
-                again = await self.reconcile(name)
-            except errors.ApiError as e:
-                log.warning("namespace/%s: %s", name, e.message)
-                again = True
-            if again:
-                asyncio.get_running_loop().call_later(RETRY_SECONDS, self.enqueue, name)
+    def _on_namespace(self, _kind: str, _old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        if new is not None and new["metadata"].get("deletionTimestamp"):
+            self.enqueue(new)
 
-    async def reconcile(self, name: str) -> bool:
-        """Returns True to requeue."""
-        assert NAMESPACES is not None
+    async def reconcile(self, key: str) -> float | None:
+        """None when done; seconds after which to look again while content remains."""
+        assert Kind.NAMESPACE is not None
         try:
-            ns = await self.resources.get(NAMESPACES, None, name)
+            ns = await self.client.get(Kind.NAMESPACE, None, key)
         except errors.NotFound:
-            return False
+            return None
         deleting_since = meta.parse_time(ns["metadata"].get("deletionTimestamp"))
         if deleting_since is None:
-            return False
-        wait = PURGE_DELAY_SECONDS - (datetime.now(UTC) - deleting_since).total_seconds()
+            return None
+        wait = PURGE_DELAY_SECONDS - (self.clock() - deleting_since).total_seconds()
         if wait > 0:
-            asyncio.get_running_loop().call_later(wait, self.enqueue, name)
-            return False
-        remaining = await self._delete_content(name)
+            return wait
+        remaining = await self._delete_content(key)
         finalizers = list((ns.get("spec") or {}).get("finalizers") or [])
         action = plan_namespace_finalize(remaining, finalizers)
         if action == "wait":
-            return True
+            return RETRY_SECONDS
         if action == "finalize":
             body: dict[str, Any] = {
-                "metadata": {"name": name, "resourceVersion": ns["metadata"]["resourceVersion"]},
+                "metadata": {"name": key, "resourceVersion": ns["metadata"]["resourceVersion"]},
                 "spec": {"finalizers": [f for f in finalizers if f != FINALIZER]},
             }
-            await self.resources.update(NAMESPACES, None, name, body, subresource="finalize")
-        return False
+            await self.client.update(Kind.NAMESPACE, body, subresource="finalize")
+        return None
 
     async def _delete_content(self, namespace: str) -> int:
         remaining = 0
         for rt in registry.RESOURCES:
             if not rt.namespaced:
                 continue
-            items, _ = await self.resources.list(rt, namespace)
-            for item in items:
+            for item in await self.client.list(rt, namespace):
                 if item["metadata"].get("deletionTimestamp"):
                     remaining += 1
                     continue
                 try:
-                    _obj, gone = await self.resources.delete(rt, namespace, item["metadata"]["name"])
+                    _obj, gone = await self.client.delete(rt, namespace, item["metadata"]["name"])
                 except errors.NotFound:
                     continue
                 remaining += 0 if gone else 1

@@ -20,6 +20,7 @@ from boxk8s import errors
 from boxk8s.client import Client, Kind
 from boxk8s.client.factory import InformerFactory
 from boxk8s.client.informer import NODE_INDEX, node_index
+from boxk8s.config import ControllerSettings
 from boxk8s.controllers.base import Controller, split_key
 from boxk8s.controllers.nodelifecycle_plan import fmt, plan_evictions, plan_node_health, plan_taints
 from boxk8s.events import EventRecorder
@@ -28,18 +29,19 @@ log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 LEASE_NAMESPACE = "kube-node-lease"
-DEFAULT_GRACE_SECONDS = 40.0  # node-monitor-grace-period
 
 
 class NodeLifecycleController(Controller):
     name = "node-lifecycle-controller"
 
     def __init__(self, client: Client, factory: InformerFactory, recorder: EventRecorder | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 settings: ControllerSettings | None = None) -> None:
         super().__init__(client, factory, recorder)
         self.clock = clock
-        self.grace_seconds = DEFAULT_GRACE_SECONDS
-        self.eviction_seconds: float | None = None  # None: the pods' own tolerationSeconds
+        settings = settings or ControllerSettings()
+        self.grace_seconds = settings.node_grace_seconds
+        self.eviction_seconds = settings.pod_eviction_seconds  # None: the pods' own tolerationSeconds
         self.nodes = factory.informer(Kind.NODE)
         self.leases = factory.informer(Kind.LEASE)
         self.pods = factory.informer(Kind.POD)
@@ -47,12 +49,6 @@ class NodeLifecycleController(Controller):
         self.nodes.add_handler(lambda _t, _old, new: self.enqueue(new))
         self.leases.add_handler(self._on_lease)
         self.pods.add_handler(self._on_pod)
-
-    def configure(self, settings: Any) -> None:
-        """Take the cluster's settings (node_grace_seconds, pod_eviction_seconds) when it has them."""
-        self.grace_seconds = float(getattr(settings, "node_grace_seconds", self.grace_seconds))
-        eviction = getattr(settings, "pod_eviction_seconds", None)
-        self.eviction_seconds = None if eviction is None or eviction < 0 else float(eviction)
 
     def _on_lease(self, _kind: str, _old: Obj | None, new: Obj | None) -> None:
         if new is not None and new["metadata"].get("namespace") == LEASE_NAMESPACE:

@@ -164,7 +164,7 @@ class Scheduler:
             key = pod_key(pod)
             md = pod["metadata"]
             try:
-                await self.client.resources.bind(md["namespace"], md["name"], node)
+                await self.client.bind(md["namespace"], md["name"], node)
             except asyncio.CancelledError:
                 raise
             except errors.NotFound:

@@ -8,6 +8,7 @@ small pool of reader connections (WAL lets them run beside the writer).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 from typing import Any
@@ -45,11 +46,7 @@ class Store:
         self._writer = writer
         self._heads = heads
         self._hub = hub
-        # The writer belongs to the store, not to the supervisor: writes must work from open()
-        # to close() whether or not run() is being awaited.
-        self._writer_task = asyncio.get_running_loop().create_task(
-            writer.run(), name="store-writer"
-        )
+        self._standalone: asyncio.Task[None] | None = None  # run() of a store opened without a supervisor
         self._closed = False
 
     @classmethod
@@ -78,14 +75,24 @@ class Store:
         log.info("store opened at %s, revision %d, compacted at %d", settings.path, revision, compacted)
         return cls(settings, engine, readers, conn, writer, heads, hub)
 
+    @classmethod
+    async def open_standalone(cls, settings: StoreSettings) -> Store:
+        """A store that runs its own writer until close(): for tests and tools with no supervisor."""
+        store = await cls.open(settings)
+        store._standalone = asyncio.get_running_loop().create_task(store.run(), name="store")
+        return store
+
     async def close(self) -> None:
-        """Finish pending writes, end every watch, release the database."""
+        """Finish pending writes, end every watch, release the database (after run() has ended)."""
         if self._closed:
             return
         self._closed = True
         self._writer.stop()
         try:
-            await self._writer_task
+            if self._standalone is not None:
+                self._standalone.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._standalone
         finally:
             self._hub.close_all()
             await self._conn.close()
@@ -93,7 +100,25 @@ class Store:
             await self._readers.dispose()
 
     async def run(self) -> None:
-        """Background compaction until cancelled (run it as a supervised task)."""
+        """The writer and background compaction: the supervisor's first task, stopped last.
+
+        Writes are accepted only while this runs. Cancelled, it still commits (and acknowledges)
+        every write submitted before, then ends: a supervisor stopping in reverse order has stopped
+        every writer above the store by then.
+        """
+        async with asyncio.TaskGroup() as tg:
+            writer = tg.create_task(self._writer.run(), name="store-writer")
+            compaction = tg.create_task(self._compact_periodically(), name="store-compaction")
+            try:
+                await asyncio.shield(writer)  # ends early only if the writer failed or close() stopped it
+            except asyncio.CancelledError:
+                self._writer.stop()
+                await writer
+                raise
+            finally:
+                compaction.cancel()
+
+    async def _compact_periodically(self) -> None:
         while True:
             await asyncio.sleep(self.settings.compaction_interval)
             try:

@@ -53,7 +53,7 @@ def container_names(containers: list[dict[str, str]]) -> list[str]:
 
 
 async def delete_key(state: Path, key: str) -> None:
-    store = await Store.open(StoreSettings(path=state / "state.db"))
+    store = await Store.open_standalone(StoreSettings(path=state / "state.db"))
     try:
         await store.delete(key)
     finally:

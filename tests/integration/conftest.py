@@ -15,9 +15,10 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from boxk8s.api.app import ApiSettings, build_app
-from boxk8s.cluster import bootstrap
+from boxk8s.cluster import running
+from boxk8s.config import ClusterSettings
 from boxk8s.resources.service import Resources
-from boxk8s.store import Store, StoreSettings
+from boxk8s.store import Store
 
 TOKEN = "t"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -99,21 +100,19 @@ def assert_status(code: int, body: Any, expected_code: int | None = None, reason
 
 
 @contextlib.asynccontextmanager
-async def running_api(path: Path) -> AsyncIterator[Api]:
-    store = await Store.open(StoreSettings(path=path))
-    try:
-        resources = Resources(store)
-        await bootstrap(resources)
-        app = build_app(resources, ApiSettings(token=TOKEN))
+async def running_api(state_dir: Path) -> AsyncIterator[Api]:
+    """The store and resource layer as assemble() builds them (no controllers, nodes or scheduler), and
+    the API app over plain HTTP in aiohttp's test server."""
+    settings = ClusterSettings(state_dir=state_dir)
+    async with running(settings, controllers=[], nodes=[], scheduler=False, serve_api=False) as c:
+        app = build_app(c.resources, ApiSettings(token=TOKEN))
         async with TestClient(TestServer(app)) as client:
-            yield Api(client, store, resources)
-    finally:
-        await store.close()
+            yield Api(client, c.store, c.resources)
 
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
-    async with running_api(tmp_path / "state.db") as a:
+    async with running_api(tmp_path) as a:
         yield a
 
 

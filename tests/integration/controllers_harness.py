@@ -9,18 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from boxk8s.client import Client, InformerFactory, Kind
-from boxk8s.cluster import bootstrap
+from boxk8s.client import Client, InformerFactory
+from boxk8s.cluster import running
+from boxk8s.config import ClusterSettings
 from boxk8s.controllers.base import Controller
-from boxk8s.events import EventRecorder
-from boxk8s.kubelet import simulate
 from boxk8s.kubelet.agent import Kubelet
-from boxk8s.kubelet.runtime.base import RuntimeSettings
 from boxk8s.kubelet.runtime.fake import FakeRuntime
 from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
 from boxk8s.resources.service import Resources
-from boxk8s.scheduler import Scheduler
-from boxk8s.store import Store, StoreSettings
 from tests.integration.waiting import wait_for_condition
 
 DEADLINE = 15.0
@@ -33,7 +29,6 @@ class Harness:
     client: Client
     resources: Resources
     controllers: list[Controller]
-    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     kubelets: dict[str, Kubelet] = field(default_factory=dict)
     runtimes: dict[str, FakeRuntime] = field(default_factory=dict)
 
@@ -49,39 +44,17 @@ async def eventually(check: Callable[[], Awaitable[Any]], deadline: float = DEAD
 async def harness(tmp: Path, controllers: list[Callable[[Client, InformerFactory], Controller]],
                   nodes: int = 0, node_settings: Callable[[str], NodeSettings] | None = None,
                   ) -> AsyncIterator[Harness]:
-    store = await Store.open(StoreSettings(path=tmp / "db"))
-    resources = Resources(store)
-    await bootstrap(resources)
-    factory = InformerFactory(Client(resources, "kube-controller-manager"))
-    built = [make(Client(resources, "test-controller"), factory) for make in controllers]
-    h = Harness(Client(resources, "test"), resources, built)
-    shared_nodes = factory.informer(Kind.NODE)  # the kubelets view it, as in the cluster
-    try:
-        h.tasks.append(asyncio.create_task(factory.run(), name="informers"))
-        h.tasks += [asyncio.create_task(c.run(), name=c.name) for c in built]
-        if nodes:
-            sched_client = Client(resources, "default-scheduler")
-            h.tasks.append(asyncio.create_task(
-                Scheduler(sched_client, EventRecorder(sched_client, "default-scheduler")).run(), name="scheduler"))
-        for i in range(1, nodes + 1):
-            name = f"node-{i}"
-            runtime = FakeRuntime(RuntimeSettings(cluster="test", node=name, state_dir=tmp / name))
-            await runtime.start()
-            settings = node_settings(name) if node_settings else NodeSettings(name, fake=True)
-            kubelet = Kubelet(Client(resources, "kubelet"), runtime, settings, FAST, tmp / name)
-            h.kubelets[name], h.runtimes[name] = kubelet, runtime
-            h.tasks.append(asyncio.create_task(simulate.run_kubelet(kubelet, shared_nodes), name=f"kubelet-{name}"))
+    """The cluster as `boxk8s up` assembles it (assemble()), narrowed to these controllers and `nodes`
+    simulated nodes (a scheduler runs when there are nodes), with fast kubelet back-offs."""
+    planned = [node_settings(f"node-{i}") if node_settings else NodeSettings(f"node-{i}", fake=True)
+               for i in range(1, nodes + 1)]
+    settings = ClusterSettings(state_dir=tmp, cluster_name="test", stop_timeout=DEADLINE)
+    async with running(settings, controllers=controllers, nodes=planned, kubelet=FAST,
+                       scheduler=bool(nodes), serve_api=False) as c:
+        h = Harness(Client(c.resources, "test"), c.resources, c.controllers, kubelets=c.kubelets,
+                    runtimes={name: r for name, r in c.runtimes.items() if isinstance(r, FakeRuntime)})
         async with asyncio.timeout(DEADLINE):
             for k in h.kubelets.values():
                 await k.ready.wait()
-            await factory.wait_synced()
+            await c.informers.wait_synced()
         yield h
-    finally:
-        for t in reversed(h.tasks):
-            t.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
-        for r in h.runtimes.values():
-            with contextlib.suppress(Exception):
-                await r.close()
-        await store.close()

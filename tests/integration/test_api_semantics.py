@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from boxk8s.client import Client, InformerFactory
 from boxk8s.controllers.namespace import NamespaceController
 from tests.integration.conftest import (
     AUTH,
@@ -251,13 +252,16 @@ async def test_delete_returns_status_or_object(api: Api) -> None:
 
 @contextlib.asynccontextmanager
 async def namespace_controller(api: Api) -> AsyncIterator[None]:
-    task = asyncio.get_running_loop().create_task(NamespaceController(api.resources).run())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    """The namespace controller as the controller manager runs it: its own client, shared informers."""
+    factory = InformerFactory(Client(api.resources, "kube-controller-manager"))
+    controller = NamespaceController(Client(api.resources, NamespaceController.name), factory)
+    async with asyncio.TaskGroup() as tg:
+        tasks = [tg.create_task(factory.run()), tg.create_task(controller.run())]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
 
 
 async def test_namespace_deletion(api: Api) -> None:

@@ -55,7 +55,7 @@ async def eventually(check: Callable[[], Awaitable[Any]], deadline: float = DEAD
 
 @pytest.fixture
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    store = await Store.open(StoreSettings(path=tmp_path / "db"))
+    store = await Store.open_standalone(StoreSettings(path=tmp_path / "db"))
     resources = Resources(store)
     await bootstrap(resources)
     client = Client(resources, "kubelet")

@@ -41,7 +41,7 @@ class StepClock:
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[Client]:
-    store = await Store.open(StoreSettings(path=tmp_path / "db"))
+    store = await Store.open_standalone(StoreSettings(path=tmp_path / "db"))
     try:
         resources = Resources(store)
         await bootstrap(resources)

@@ -48,7 +48,7 @@ def pod(name: str, cpu: str = "100m", memory: str = "64Mi", **spec: Any) -> dict
 
 @contextlib.asynccontextmanager
 async def scheduler_env(path: Path, nodes: int = 3, settings: SchedulerSettings | None = None) -> AsyncIterator[Env]:
-    store = await Store.open(StoreSettings(path=path))
+    store = await Store.open_standalone(StoreSettings(path=path))
     try:
         resources = Resources(store)
         await bootstrap(resources)

@@ -60,7 +60,7 @@ class Env:
 @contextlib.asynccontextmanager
 async def controller_env(tmp: Path, nodes: int = 2) -> AsyncIterator[Env]:
     """Store, scheduler, kubelets on fake nodes, and the StatefulSet, DaemonSet and PVC controllers."""
-    store = await Store.open(StoreSettings(path=tmp / "db"))
+    store = await Store.open_standalone(StoreSettings(path=tmp / "db"))
     try:
         resources = Resources(store)
         await bootstrap(resources)

@@ -161,7 +161,7 @@ class Env:
 
 @contextlib.asynccontextmanager
 async def running(path: Path, streams: Any = None) -> AsyncIterator[Env]:
-    store = await Store.open(StoreSettings(path=path))
+    store = await Store.open_standalone(StoreSettings(path=path))
     try:
         resources = Resources(store)
         await bootstrap(resources)
@@ -297,7 +297,7 @@ async def test_log_of_an_unscheduled_pod_is_empty(env: Env) -> None:
 
 
 async def test_without_a_kubelet_streams_are_not_served(tmp_path: Path) -> None:
-    store = await Store.open(StoreSettings(path=tmp_path / "db"))
+    store = await Store.open_standalone(StoreSettings(path=tmp_path / "db"))
     try:
         resources = Resources(store)
         await bootstrap(resources)
@@ -510,7 +510,7 @@ async def _kubectl(port: int, cache: Path, *args: str, stdin: bytes | None = Non
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
 async def test_real_kubectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
-    store = await Store.open(StoreSettings(path=tmp_path / "db"))
+    store = await Store.open_standalone(StoreSettings(path=tmp_path / "db"))
     runner: web.AppRunner | None = None
     try:
         resources = Resources(store)

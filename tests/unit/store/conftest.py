@@ -15,7 +15,7 @@ def settings(tmp_path: Path) -> StoreSettings:
 
 @pytest.fixture
 async def store(settings: StoreSettings) -> AsyncIterator[Store]:
-    opened = await Store.open(settings)
+    opened = await Store.open_standalone(settings)
     try:
         yield opened
     finally:

@@ -48,7 +48,7 @@ async def _drain(store: Store, since: int):  # type: ignore[no-untyped-def]
 async def test_compaction_removes_rows_and_survives_restart(settings: StoreSettings) -> None:
     import sqlite3
 
-    store = await Store.open(settings)
+    store = await Store.open_standalone(settings)
     await _history(store)
     await store.compact(45)
     await store.close()
@@ -58,7 +58,7 @@ async def test_compaction_removes_rows_and_survives_restart(settings: StoreSetti
     finally:
         db.close()
     assert rows == 5  # one row per live key
-    store = await Store.open(settings)
+    store = await Store.open_standalone(settings)
     try:
         assert store.compact_revision == 45 and store.current_revision == 45
         with pytest.raises(Compacted):
@@ -72,7 +72,7 @@ async def test_compaction_removes_rows_and_survives_restart(settings: StoreSetti
 
 
 async def test_default_compaction_keeps_window(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    store = await Store.open(StoreSettings(path=tmp_path / "db", compaction_keep=10))
+    store = await Store.open_standalone(StoreSettings(path=tmp_path / "db", compaction_keep=10))
     try:
         await _history(store)
         assert await store.compact() == 35

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 async def test_restart_keeps_objects_and_revisions(settings: StoreSettings) -> None:
-    store = await Store.open(settings)
+    store = await Store.open_standalone(settings)
     for i in range(20):
         await store.create(f"/k/{i}", pod(str(i)))
     for i in range(0, 20, 3):
@@ -24,7 +24,7 @@ async def test_restart_keeps_objects_and_revisions(settings: StoreSettings) -> N
     before, rev = await store.list("/")
     await store.close()
 
-    store = await Store.open(settings)
+    store = await Store.open_standalone(settings)
     try:
         assert store.current_revision == rev
         after, rev_after = await store.list("/")
@@ -37,12 +37,12 @@ async def test_restart_keeps_objects_and_revisions(settings: StoreSettings) -> N
 
 
 async def test_revisions_never_reused_after_deleting_newest_rows(settings: StoreSettings) -> None:
-    store = await Store.open(settings)
+    store = await Store.open_standalone(settings)
     await store.create("/a", pod("a"))
     await store.delete("/a")
     await store.compact(store.current_revision)  # removes every row
     await store.close()
-    store = await Store.open(settings)
+    store = await Store.open_standalone(settings)
     try:
         assert store.current_revision == 2
         assert (await store.create("/b", pod("b")))["metadata"]["resourceVersion"] == "3"
@@ -84,7 +84,7 @@ async def test_kill_9_loses_no_acknowledged_write(settings: StoreSettings) -> No
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     finally:
         db.close()
-    store = await Store.open(settings)
+    store = await Store.open_standalone(settings)
     try:
         for key, rv in acked.items():
             assert (await store.get(key))["metadata"]["resourceVersion"] == rv

@@ -126,7 +126,7 @@ async def _watch_scenario(
     ops: list[tuple[str, int]], split: int, since_back: int, concurrency: int
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        store = await Store.open(StoreSettings(path=Path(tmp) / "db"))
+        store = await Store.open_standalone(StoreSettings(path=Path(tmp) / "db"))
         try:
             log: list[tuple[int, str, str]] = []  # (revision, type, key) of every applied write
 
@@ -164,7 +164,7 @@ async def _watch_scenario(
 
 
 async def test_slow_watcher_is_closed_and_writers_keep_going(tmp_path: Path) -> None:
-    store = await Store.open(StoreSettings(path=tmp_path / "db", watch_queue_size=10))
+    store = await Store.open_standalone(StoreSettings(path=tmp_path / "db", watch_queue_size=10))
     try:
         slow = store.watch("/")
         healthy = store.watch("/")
@@ -190,7 +190,7 @@ async def test_slow_watcher_is_closed_and_writers_keep_going(tmp_path: Path) -> 
 
 
 async def test_close_ends_watches(settings: StoreSettings) -> None:
-    store = await Store.open(settings)
+    store = await Store.open_standalone(settings)
     watch = store.watch("/")
     waiter = asyncio.create_task(take(watch, 1))
     await store.close()

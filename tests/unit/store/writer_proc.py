@@ -15,7 +15,7 @@ TASKS = 8
 
 
 async def main(path: Path) -> None:
-    store = await Store.open(StoreSettings(path=path))
+    store = await Store.open_standalone(StoreSettings(path=path))
 
     async def loop(task: int) -> None:
         i = 0

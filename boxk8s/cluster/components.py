@@ -1,0 +1,113 @@
+"""Assembly: every component of one cluster built and wired, nothing started yet.
+
+`assemble()` is the one place components are wired together; the cluster and the integration
+tests both use it, so what the tests run is what `boxk8s up` runs. It opens the store (its
+closing goes on the caller's exit stack) and constructs the rest; `supervisor.supervise()`
+starts them in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from boxk8s import nodes as node_plan
+from boxk8s.api.app import ApiSettings, build_app
+from boxk8s.api.server import ApiServer
+from boxk8s.client import Client, Informer, InformerFactory, Kind
+from boxk8s.config import ClusterSettings
+from boxk8s.controllers import Controller, ControllerFactory, controller_name, default_controllers
+from boxk8s.events import EventRecorder
+from boxk8s.kubelet.agent import Kubelet
+from boxk8s.kubelet.runtime import ContainerRuntime, RuntimeSettings
+from boxk8s.kubelet.runtime.addresses import PodAddresses
+from boxk8s.kubelet.runtime.fake import FakeRuntime
+from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
+from boxk8s.kubelet.streams import KubeletStreams
+from boxk8s.resources.service import Resources
+from boxk8s.scheduler import Scheduler
+from boxk8s.store import Store, StoreSettings
+from boxk8s.tls import Credentials, ensure_credentials
+
+NODE_ADDRESS = "127.0.0.1"  # every node's InternalIP (pods' hostIP): the one machine
+
+
+@dataclass
+class Components:
+    """One cluster's parts, in the order supervise() starts them."""
+
+    settings: ClusterSettings
+    store: Store
+    resources: Resources
+    informers: InformerFactory  # shared by the scheduler, the controllers and the kubelets
+    node_informer: Informer  # the kubelets' simulated stops view it
+    runtimes: dict[str, ContainerRuntime]  # by node name; started by the supervisor, one after the other
+    api: ApiServer | None = None
+    credentials: Credentials | None = None  # with the API: its CA, certificate and token
+    scheduler: Scheduler | None = None
+    controllers: list[Controller] = field(default_factory=list)
+    kubelets: dict[str, Kubelet] = field(default_factory=dict)
+
+
+def kubelet_settings(settings: ClusterSettings) -> KubeletSettings:
+    base = settings.crashloop_base_seconds
+    return KubeletSettings(crashloop_base_seconds=base, image_backoff_base_seconds=base)
+
+
+def _runtime(node: NodeSettings, settings: RuntimeSettings, addresses: PodAddresses) -> ContainerRuntime:
+    if node.fake:
+        return FakeRuntime(settings)
+    from boxk8s.kubelet.runtime.docker import (
+        DockerRuntime,  # only when Docker nodes exist: aiodocker is slow to import
+    )
+
+    return DockerRuntime(settings, addresses=addresses)
+
+
+async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, *,
+                   controllers: Sequence[ControllerFactory] | None = None,
+                   nodes: Sequence[NodeSettings] | None = None,
+                   kubelet: KubeletSettings | None = None,
+                   scheduler: bool = True,
+                   serve_api: bool = True) -> Components:
+    """Build one cluster. Tests narrow it: `controllers` (default: the controller manager's),
+    `nodes` (default: planned from the settings and the host), the kubelets' settings, whether a
+    scheduler runs and whether the HTTPS API listens."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    store = await Store.open(StoreSettings(
+        path=settings.db_path, compaction_interval=settings.compaction_interval,
+        compaction_keep=settings.compaction_keep,
+    ))
+    stack.push_async_callback(store.close)
+    resources = Resources(store)
+    factory = InformerFactory(Client(resources, "kube-controller-manager"))
+    shared_pods = factory.informer(Kind.POD)  # every kubelet and the scheduler view this one
+    shared_nodes = factory.informer(Kind.NODE)  # and this one
+    c = Components(settings, store, resources, factory, shared_nodes, runtimes={})
+
+    if scheduler:
+        client = Client(resources, "default-scheduler")
+        c.scheduler = Scheduler(client, EventRecorder(client, "default-scheduler"), pods=shared_pods, nodes=shared_nodes)
+    makers = default_controllers(settings.controllers) if controllers is None else controllers
+    c.controllers = [make(Client(resources, controller_name(make)), factory) for make in makers]
+
+    planned = node_plan.plan_nodes(settings, node_plan.host_resources()) if nodes is None else nodes
+    if planned:
+        name = node_plan.cluster_name(settings.state_dir, settings.cluster_name)
+        addresses = PodAddresses(settings.pod_subnet)  # the fixed pod IPs: one book for all Docker nodes (one network)
+        for node in planned:
+            rs = RuntimeSettings(cluster=name, node=node.name, pod_subnet=settings.pod_subnet,
+                                 state_dir=settings.state_dir)
+            runtime = c.runtimes[node.name] = _runtime(node, rs, addresses)
+            c.kubelets[node.name] = Kubelet(
+                Client(resources, "kubelet"), runtime, node, kubelet or kubelet_settings(settings),
+                settings.state_dir, address=NODE_ADDRESS, pods=shared_pods)
+
+    if serve_api:
+        host = settings.host
+        c.credentials = ensure_credentials(settings.state_dir, [host] if host not in ("0.0.0.0", "::") else [])
+        app = build_app(resources, ApiSettings(host=host, port=settings.port, token=c.credentials.token),
+                        streams=KubeletStreams(c.kubelets))
+        c.api = ApiServer(app, host, settings.port, c.credentials.server_ssl_context())
+    return c

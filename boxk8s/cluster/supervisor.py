@@ -1,0 +1,65 @@
+"""Supervision: start the assembled components in order, stop them in reverse under one deadline.
+
+Every long-running coroutine is a named task of one TaskGroup; what was started is pushed on an
+AsyncExitStack, so stopping is leaving the stack (kopf's reactor spawns its root tasks the same
+way, then waits on a stop flag; aiohttp's runner owns the listener's cleanup).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from boxk8s.cluster.bootstrap import bootstrap
+from boxk8s.cluster.components import Components
+from boxk8s.kubelet import simulate
+
+log = logging.getLogger(__name__)
+
+
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _close(closable: Any) -> None:
+    """Closing one runtime must not keep the next from closing."""
+    try:
+        await closable.close()
+    except Exception:
+        log.exception("closing %s failed", type(closable).__name__)
+
+
+async def supervise(c: Components, stop: asyncio.Event, on_ready: Callable[[int | None], None] | None = None) -> None:
+    """Run the cluster until `stop` is set. Order: store → bootstrap → API → runtimes → informers →
+    scheduler → controllers → kubelets; then `on_ready(api_port)`. A task that fails stops them all."""
+    async with asyncio.TaskGroup() as tg:
+        started = contextlib.AsyncExitStack()
+
+        def spawn(coro: Coroutine[Any, Any, Any], name: str) -> None:
+            started.push_async_callback(_cancel, tg.create_task(coro, name=name))
+
+        try:
+            spawn(c.store.run(), "store")
+            await bootstrap(c.resources)
+            port = await started.enter_async_context(c.api.serving()) if c.api else None
+            for runtime in c.runtimes.values():  # one after the other: they share the cluster network
+                await runtime.start()
+                started.push_async_callback(_close, runtime)
+            spawn(c.informers.run(), "informers")  # every user has asked for its informers by now
+            if c.scheduler:
+                spawn(c.scheduler.run(), "scheduler")
+            for controller in c.controllers:
+                spawn(controller.run(), controller.name)
+            for name, kubelet in c.kubelets.items():
+                spawn(simulate.run_kubelet(kubelet, c.node_informer), f"kubelet-{name}")
+            if on_ready:
+                on_ready(port)
+            await stop.wait()
+        finally:
+            async with asyncio.timeout(c.settings.stop_timeout):
+                await started.aclose()
