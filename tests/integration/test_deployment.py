@@ -6,71 +6,27 @@ import asyncio
 import contextlib
 import copy
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from boxk8s.client import Client, InformerFactory, Kind
-from boxk8s.cluster import bootstrap
+from boxk8s.client import Kind
 from boxk8s.controllers.deployment import DeploymentController
 from boxk8s.controllers.deployment_plan import HASH_LABEL, REVISION
 from boxk8s.controllers.podutil import is_pod_ready
 from boxk8s.controllers.replicaset import ReplicaSetController
-from boxk8s.events import EventRecorder
-from boxk8s.kubelet.agent import Kubelet
-from boxk8s.kubelet.runtime.base import RuntimeSettings
-from boxk8s.kubelet.runtime.fake import FakeRuntime
-from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
-from boxk8s.resources.service import Resources
-from boxk8s.scheduler import Scheduler
-from boxk8s.store import Store, StoreSettings
+from tests.integration.controllers_harness import Harness, harness
 from tests.integration.waiting import wait_for_condition
 
 DEADLINE = 20.0
 NODES = ("node-1", "node-2")
-FAST = KubeletSettings(crashloop_base_seconds=0.2, crashloop_max_seconds=1.0, image_backoff_base_seconds=0.2,
-                       image_backoff_max_seconds=1.0, status_resync_seconds=0.5)
-
-
-@dataclass
-class Env:
-    client: Client
-    runtimes: list[FakeRuntime]
-    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    store = await Store.open_standalone(StoreSettings(path=tmp_path / "db"))
-    resources = Resources(store)
-    await bootstrap(resources)
-    client = Client(resources, "test")
-    e = Env(client, [])
-    try:
-        for i, node in enumerate(NODES):
-            rt = FakeRuntime(RuntimeSettings(cluster="test", node=node, state_dir=tmp_path / f"state{i}",
-                                             pod_subnet=f"10.{10 + i}.0.0/16"))
-            await rt.start()
-            e.runtimes.append(rt)
-            kubelet = Kubelet(Client(resources, "kubelet"), rt, NodeSettings(node, fake=True), FAST,
-                              tmp_path / f"state{i}")
-            e.tasks.append(asyncio.create_task(kubelet.run(), name=f"kubelet-{node}"))
-        sched_client = Client(resources, "default-scheduler")
-        e.tasks.append(asyncio.create_task(
-            Scheduler(sched_client, EventRecorder(sched_client, "default-scheduler")).run(), name="scheduler"))
-        factory = InformerFactory(Client(resources, "kube-controller-manager"))
-        controllers = [cls(Client(resources, cls.name), factory) for cls in (ReplicaSetController, DeploymentController)]
-        e.tasks.append(asyncio.create_task(factory.run(), name="informers"))
-        e.tasks += [asyncio.create_task(c.run(), name=c.name) for c in controllers]
-        yield e
-    finally:
-        for t in reversed(e.tasks):
-            t.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
-        await store.close()
+async def env(tmp_path: Path) -> AsyncIterator[Harness]:
+    async with harness(tmp_path, [ReplicaSetController, DeploymentController], nodes=len(NODES)) as h:
+        yield h
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], deadline: float = DEADLINE) -> Any:
@@ -94,7 +50,7 @@ def deployment(name: str = "web", replicas: int = 3, **spec: Any) -> dict[str, A
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "default"},
             "spec": body}
 
-async def set_env(env: Env, value: str, name: str = "web") -> None:
+async def set_env(env: Harness, value: str, name: str = "web") -> None:
     """Change the pod template (a new revision) by a strategic merge patch, as kubectl would: a
     get-then-update could meet the controller's own status write in between."""
     patch = {"spec": {"template": {"spec": {"containers": [{"name": "app", "env": [{"name": "V", "value": value}]}]}}}}
@@ -102,12 +58,12 @@ async def set_env(env: Env, value: str, name: str = "web") -> None:
 
 
 
-async def pods_of(env: Env, app: str = "web") -> list[dict[str, Any]]:
+async def pods_of(env: Harness, app: str = "web") -> list[dict[str, Any]]:
     pods = await env.client.list(Kind.POD, "default")
     return [p for p in pods if (p["metadata"].get("labels") or {}).get("app") == app]
 
 
-async def rollout_done(env: Env, name: str = "web") -> dict[str, Any]:
+async def rollout_done(env: Harness, name: str = "web") -> dict[str, Any]:
     """kubectl rollout status's test: observed, all updated, no old pods, all available."""
     async def check() -> dict[str, Any] | None:
         d = await env.client.get(Kind.DEPLOYMENT, "default", name)
@@ -120,7 +76,7 @@ async def rollout_done(env: Env, name: str = "web") -> dict[str, Any]:
     return await eventually(check)
 
 
-async def ready_pods(env: Env, count: int, app: str = "web") -> list[dict[str, Any]]:
+async def ready_pods(env: Harness, count: int, app: str = "web") -> list[dict[str, Any]]:
     async def check() -> list[dict[str, Any]] | None:
         live = [p for p in await pods_of(env, app) if not p["metadata"].get("deletionTimestamp")]
         ready = [p for p in live if is_pod_ready(p)]
@@ -128,7 +84,7 @@ async def ready_pods(env: Env, count: int, app: str = "web") -> list[dict[str, A
     return await eventually(check)
 
 
-async def test_deployment_of_three_becomes_three_ready_pods(env: Env) -> None:
+async def test_deployment_of_three_becomes_three_ready_pods(env: Harness) -> None:
     await env.client.create(Kind.DEPLOYMENT, "default", deployment())
     pods = await ready_pods(env, 3)
     d = await rollout_done(env)
@@ -163,7 +119,7 @@ async def test_deployment_of_three_becomes_three_ready_pods(env: Env) -> None:
     await eventually(events)
 
 
-async def test_deleted_pod_is_replaced(env: Env) -> None:
+async def test_deleted_pod_is_replaced(env: Harness) -> None:
     await env.client.create(Kind.DEPLOYMENT, "default", deployment())
     pods = await ready_pods(env, 3)
     victim = pods[0]["metadata"]["name"]
@@ -173,7 +129,7 @@ async def test_deleted_pod_is_replaced(env: Env) -> None:
     await rollout_done(env)
 
 
-async def test_replicaset_adopts_orphans_and_releases_strays(env: Env) -> None:
+async def test_replicaset_adopts_orphans_and_releases_strays(env: Harness) -> None:
     orphan = {"metadata": {"name": "orphan", "namespace": "default", "labels": {"app": "solo"}},
               "spec": {"containers": [{"name": "c", "image": "busybox", "command": ["sleep", "3600"]}],
                        "terminationGracePeriodSeconds": 0}}
@@ -200,7 +156,7 @@ async def test_replicaset_adopts_orphans_and_releases_strays(env: Env) -> None:
     await eventually(released)
 
 
-async def watch_bounds(env: Env, stop: asyncio.Event, replicas: int) -> tuple[int, int, list[str]]:
+async def watch_bounds(env: Harness, stop: asyncio.Event, replicas: int) -> tuple[int, int, list[str]]:
     """Watch pods: the fewest available (ready, not terminating) and the most live pods, seen at any time."""
     _items, rv = await env.client.list_with_revision(Kind.POD, "default")
     pods = {p["metadata"]["name"]: p for p in _items if (p["metadata"].get("labels") or {}).get("app") == "web"}
@@ -230,7 +186,7 @@ async def watch_bounds(env: Env, stop: asyncio.Event, replicas: int) -> tuple[in
 
 
 @pytest.mark.parametrize(("surge", "unavailable"), [(1, 0), (0, 1), ("50%", "25%")])
-async def test_rolling_update_respects_surge_and_unavailable(env: Env, surge: Any, unavailable: Any) -> None:
+async def test_rolling_update_respects_surge_and_unavailable(env: Harness, surge: Any, unavailable: Any) -> None:
     replicas = 4
     strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable}}
     await env.client.create(Kind.DEPLOYMENT, "default", deployment(replicas=replicas, strategy=strategy))
@@ -257,7 +213,7 @@ async def test_rolling_update_respects_surge_and_unavailable(env: Env, surge: An
         assert p["spec"]["containers"][0].get("env") == [{"name": "V", "value": "2"}]
 
 
-async def test_undo_returns_to_previous_template(env: Env) -> None:
+async def test_undo_returns_to_previous_template(env: Harness) -> None:
     """What `kubectl rollout undo` does: the previous revision's template patched back in."""
     await env.client.create(Kind.DEPLOYMENT, "default", deployment(replicas=2))
     d = await rollout_done(env)
@@ -281,7 +237,7 @@ async def test_undo_returns_to_previous_template(env: Env) -> None:
         assert "env" not in p["spec"]["containers"][0]
 
 
-async def test_recreate_scales_old_down_before_new_up(env: Env) -> None:
+async def test_recreate_scales_old_down_before_new_up(env: Harness) -> None:
     await env.client.create(Kind.DEPLOYMENT, "default", deployment(replicas=2, strategy={"type": "Recreate"}))
     await rollout_done(env)
     stop = asyncio.Event()
@@ -308,7 +264,7 @@ async def test_recreate_scales_old_down_before_new_up(env: Env) -> None:
     assert len(old_deleted) == 2 and max(old_deleted) < first_new, seen
 
 
-async def test_scale_and_pause(env: Env) -> None:
+async def test_scale_and_pause(env: Harness) -> None:
     await env.client.create(Kind.DEPLOYMENT, "default", deployment(replicas=2))
     await rollout_done(env)
     await env.client.patch(Kind.DEPLOYMENT, "default", "web", {"spec": {"paused": True}})
@@ -330,7 +286,7 @@ async def test_scale_and_pause(env: Env) -> None:
         assert p["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] == "now"
 
 
-async def test_revision_history_limit_deletes_old_replicasets(env: Env) -> None:
+async def test_revision_history_limit_deletes_old_replicasets(env: Harness) -> None:
     await env.client.create(Kind.DEPLOYMENT, "default", deployment(replicas=1, revisionHistoryLimit=1))
     for v in range(3):
         await rollout_done(env)
