@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from boxk8s import errors
@@ -30,7 +30,8 @@ def node_index(obj: dict[str, Any]) -> list[str]:
     return [node] if node else []
 
 
-def object_key(obj: dict[str, Any]) -> str:
+def object_key(obj: Mapping[str, Any]) -> str:
+    """client-go's cache.MetaNamespaceKeyFunc: `namespace/name`, or `name` for cluster-scoped objects."""
     md = obj["metadata"]
     return f"{md['namespace']}/{md['name']}" if md.get("namespace") else md["name"]
 

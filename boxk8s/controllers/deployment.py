@@ -17,7 +17,8 @@ from boxk8s.client.factory import InformerFactory
 from boxk8s.controllers import deployment_plan as plan
 from boxk8s.controllers import deployment_status as dstatus
 from boxk8s.controllers.base import Controller, split_key
-from boxk8s.controllers.podutil import get_controller_of, now_utc, plan_claims, with_owner, without_owner
+from boxk8s.controllers.podutil import get_controller_of, now_utc
+from boxk8s.controllers.refmanager import ControllerRefManager
 from boxk8s.controllers.replicaset_plan import matching_owners
 from boxk8s.events import NORMAL, WARNING, EventRecorder
 
@@ -33,6 +34,7 @@ class DeploymentController(Controller):
     def __init__(self, client: Client, factory: InformerFactory, recorder: EventRecorder | None = None) -> None:
         super().__init__(client, factory, recorder)
         self.deployments = factory.informer(Kind.DEPLOYMENT)
+        self.refs = ControllerRefManager(client, Kind.DEPLOYMENT, Kind.REPLICASET)
         self.replicasets = factory.informer(Kind.REPLICASET)
         self.pods = factory.informer(Kind.POD)
         self.deployments.add_handler(lambda _k, old, new: self.enqueue(new or old))
@@ -87,7 +89,7 @@ class DeploymentController(Controller):
                 d.setdefault("status", {})["observedGeneration"] = d["metadata"].get("generation")
                 await self.client.update_status(Kind.DEPLOYMENT, d)
             return None
-        rss = await self._claim(d, [rs for rs in self.replicasets.list()
+        rss = await self.refs.claim(d, [rs for rs in self.replicasets.list()
                                     if rs["metadata"].get("namespace") == namespace])
         run = _Sync(self, d, rss)
         if d["metadata"].get("deletionTimestamp"):
@@ -101,35 +103,6 @@ class DeploymentController(Controller):
         if plan.is_rolling(d):
             return await run.rolling()
         return await run.recreate()
-
-    async def _claim(self, d: Obj, candidates: list[Obj]) -> list[Obj]:
-        claims = plan_claims(d, d["spec"].get("selector"), candidates)
-        owned = [rs for rs in claims.owned if rs not in claims.adopt]
-        if claims.adopt:
-            fresh = await self._fresh(d)
-            if fresh is not None:
-                for rs in claims.adopt:
-                    if await self._write_owner(with_owner(rs, {**d, "apiVersion": "apps/v1", "kind": "Deployment"})):
-                        owned.append(rs)
-        for rs in claims.release:
-            await self._write_owner(without_owner(rs, d))
-        return owned
-
-    async def _fresh(self, d: Obj) -> Obj | None:
-        try:
-            fresh = await self.client.get(Kind.DEPLOYMENT, d["metadata"]["namespace"], d["metadata"]["name"])
-        except errors.NotFound:
-            return None
-        if fresh["metadata"].get("uid") != d["metadata"].get("uid") or fresh["metadata"].get("deletionTimestamp"):
-            return None
-        return fresh
-
-    async def _write_owner(self, rs: Obj) -> bool:
-        try:
-            await self.client.update(Kind.REPLICASET, rs)
-            return True
-        except (errors.NotFound, errors.Conflict):
-            return False
 
 
 class _Sync:

@@ -22,12 +22,10 @@ from boxk8s.controllers.podutil import (
     get_controller_of,
     is_pod_active,
     now_utc,
-    plan_claims,
     pod_controller_index,
     pod_from_template,
-    with_owner,
-    without_owner,
 )
+from boxk8s.controllers.refmanager import ControllerRefManager
 from boxk8s.controllers.replicaset_plan import (
     Expectations,
     calculate_status,
@@ -51,6 +49,7 @@ class ReplicaSetController(Controller):
     def __init__(self, client: Client, factory: InformerFactory, recorder: EventRecorder | None = None) -> None:
         super().__init__(client, factory, recorder)
         self.expectations = Expectations()
+        self.refs = ControllerRefManager(client, Kind.REPLICASET, Kind.POD)
         self.replicasets = factory.informer(Kind.REPLICASET)
         self.pods = factory.informer(Kind.POD)
         self.pods.add_index(POD_CONTROLLER_INDEX, pod_controller_index)
@@ -124,7 +123,7 @@ class ReplicaSetController(Controller):
         candidates = [p for p in (self.pods.by_index(POD_CONTROLLER_INDEX, f"{namespace}/{rs['metadata']['uid']}")
                                   + self.pods.by_index(POD_CONTROLLER_INDEX, f"{namespace}/"))
                       if is_pod_active(p)]
-        pods = await self._claim(rs, candidates)
+        pods = await self.refs.claim(rs, candidates)
         failure: tuple[str, str] | None = None
         error: Exception | None = None
         if needs_sync and not rs["metadata"].get("deletionTimestamp"):
@@ -146,38 +145,6 @@ class ReplicaSetController(Controller):
         if error is not None:
             raise error
         return next_availability_check(rs, pods, now)
-
-    async def _claim(self, rs: Obj, candidates: list[Obj]) -> list[Obj]:
-        """ClaimPods: adopt orphans that match, release owned pods that no longer do."""
-        claims = plan_claims(rs, rs["spec"].get("selector"), candidates)
-        if claims.adopt:
-            # canAdopt: a fresh read, so a ReplicaSet deleted or replaced meanwhile adopts nothing
-            try:
-                fresh = await self.client.get(Kind.REPLICASET, rs["metadata"]["namespace"], rs["metadata"]["name"])
-            except errors.NotFound:
-                fresh = None
-            if fresh is None or fresh["metadata"].get("uid") != rs["metadata"].get("uid") \
-                    or fresh["metadata"].get("deletionTimestamp"):
-                adopt_ok: set[str] = set()
-            else:
-                adopt_ok = set()
-                for pod in claims.adopt:
-                    if await self._write_owner(with_owner(pod, rs)):
-                        adopt_ok.add(pod["metadata"]["uid"])
-            claims.owned = [p for p in claims.owned
-                            if p not in claims.adopt or p["metadata"]["uid"] in adopt_ok]
-        for pod in claims.release:
-            await self._write_owner(without_owner(pod, rs))
-        return claims.owned
-
-    async def _write_owner(self, pod: Obj) -> bool:
-        try:
-            await self.client.update(Kind.POD, pod)
-            return True
-        except (errors.NotFound, errors.Conflict) as e:
-            log.info("pod/%s/%s: ownership not changed: %s", pod["metadata"].get("namespace"),
-                     pod["metadata"]["name"], e.message)
-            return False
 
     async def _manage(self, key: str, rs: Obj, pods: list[Obj]) -> None:
         plan = plan_replicas(int(rs["spec"].get("replicas", 1)), pods)

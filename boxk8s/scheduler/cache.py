@@ -11,12 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from boxk8s.client.informer import object_key
 from boxk8s.scheduler.nodeinfo import NodeInfo, PodUsage, is_terminal
-
-
-def pod_key(pod: Mapping[str, Any]) -> str:
-    md = pod["metadata"]
-    return f"{md.get('namespace', '')}/{md['name']}"
 
 
 class SchedulerCache:
@@ -66,7 +62,7 @@ class SchedulerCache:
         return node
 
     def assume(self, pod: Mapping[str, Any], node: str, usage: PodUsage | None = None) -> None:
-        key = pod_key(pod)
+        key = object_key(pod)
         self.assumed.add(key)
         self._place(key, node, usage or PodUsage.of(pod))
 
@@ -78,7 +74,7 @@ class SchedulerCache:
 
     def update_pod(self, pod: Mapping[str, Any]) -> str | None:
         """Record what the store says of a pod. Returns the node it was freed from, if any."""
-        key = pod_key(pod)
+        key = object_key(pod)
         node = (pod.get("spec") or {}).get("nodeName")
         if node and not is_terminal(pod):
             self.assumed.discard(key)
@@ -89,7 +85,7 @@ class SchedulerCache:
         return self._unplace(key)
 
     def remove_pod(self, pod: Mapping[str, Any]) -> str | None:
-        key = pod_key(pod)
+        key = object_key(pod)
         self.assumed.discard(key)
         return self._unplace(key)
 

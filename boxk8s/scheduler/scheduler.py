@@ -18,8 +18,9 @@ from typing import Any
 
 from boxk8s import errors
 from boxk8s.client import Client, Informer, Kind, WorkQueue
+from boxk8s.client.informer import object_key
 from boxk8s.events import NORMAL, WARNING, EventRecorder
-from boxk8s.scheduler.cache import SchedulerCache, pod_key
+from boxk8s.scheduler.cache import SchedulerCache
 from boxk8s.scheduler.nodeinfo import PodUsage, is_terminal
 from boxk8s.scheduler.plan import ScheduleMemo, plan_schedule
 
@@ -85,13 +86,13 @@ class Scheduler:
     def _on_pod(self, kind: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
         if kind == "DELETED":
             assert old is not None
-            key = pod_key(old)
+            key = object_key(old)
             self.unschedulable.discard(key)
             if self.cache.remove_pod(old) is not None:
                 self.retry_unschedulable()
             return
         assert new is not None
-        key = pod_key(new)
+        key = object_key(new)
         if old is not None and old.get("spec") == new.get("spec") and is_terminal(old) == is_terminal(new):
             freed = None  # e.g. a kubelet's status write: the placement is as it was
         else:
@@ -161,7 +162,7 @@ class Scheduler:
     async def _binder(self) -> None:
         while True:
             pod, node = await self._bindings.get()
-            key = pod_key(pod)
+            key = object_key(pod)
             md = pod["metadata"]
             try:
                 await self.client.bind(md["namespace"], md["name"], node)
