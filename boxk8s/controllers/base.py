@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from boxk8s import errors
 from boxk8s.client import Client, WorkQueue
 from boxk8s.client.factory import InformerFactory
 from boxk8s.client.informer import object_key
 from boxk8s.events import EventRecorder
+from boxk8s.resources.registry import ResourceType
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,17 @@ class Controller:
             key = owner_key(obj, kind)
             if key:
                 self.queue.add(key)
+
+    async def write_status(self, rt: ResourceType, obj: dict[str, Any], status: dict[str, Any]) -> None:
+        """Merge-patch `status` onto the status subresource when a field differs (gone meanwhile: nothing)."""
+        old = obj.get("status") or {}
+        if all(old.get(k) == v for k, v in status.items()):
+            return
+        md = obj["metadata"]
+        try:
+            await self.client.patch(rt, md.get("namespace"), md["name"], {"status": status}, "merge", "status")
+        except errors.NotFound:
+            pass
 
     async def reconcile(self, key: str) -> float | None:
         """Converge one object; return None when done, or seconds after which to look again."""

@@ -14,18 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
+from boxk8s.resources.meta import format_time, parse_time
+
 Obj = dict[str, Any]
 SCHEDULED_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp"
-
-
-def fmt(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def job_state(job: Obj) -> str | None:
@@ -76,11 +68,11 @@ def plan_cronjob(cj: Obj, jobs: list[Obj], now: datetime, local: tzinfo = UTC) -
         if state and j["metadata"].get("uid") in was_active:
             plan.events.append(("Normal", "SawCompletedJob", f"Saw completed job: {j['metadata']['name']}, "
                                                              f"condition: {state}"))
-    done = [parse((j.get("status") or {}).get("completionTime")) for j in jobs if job_state(j) == "Complete"]
-    latest = max([d for d in done if d] + ([parse(old.get("lastSuccessfulTime"))] if old.get("lastSuccessfulTime")
+    done = [parse_time((j.get("status") or {}).get("completionTime")) for j in jobs if job_state(j) == "Complete"]
+    latest = max([d for d in done if d] + ([parse_time(old.get("lastSuccessfulTime"))] if old.get("lastSuccessfulTime")
                                            else []), default=None)
     if latest is not None:
-        status["lastSuccessfulTime"] = fmt(latest)
+        status["lastSuccessfulTime"] = format_time(latest)
     plan.delete = _history(spec, jobs)
 
     def finish() -> CronPlan:
@@ -103,7 +95,7 @@ def plan_cronjob(cj: Obj, jobs: list[Obj], now: datetime, local: tzinfo = UTC) -
     local_now = now.astimezone(tz)
     nxt = croniter(schedule, local_now).get_next(datetime)
     plan.requeue = max((nxt - local_now).total_seconds(), 0.0) + 0.1
-    earliest = parse(old.get("lastScheduleTime")) or parse(cj["metadata"].get("creationTimestamp")) or now
+    earliest = parse_time(old.get("lastScheduleTime")) or parse_time(cj["metadata"].get("creationTimestamp")) or now
     deadline = spec.get("startingDeadlineSeconds")
     if deadline is not None:
         earliest = max(earliest, now - timedelta(seconds=int(deadline)))
@@ -111,7 +103,7 @@ def plan_cronjob(cj: Obj, jobs: list[Obj], now: datetime, local: tzinfo = UTC) -
     if scheduled <= earliest.astimezone(tz):
         return finish()  # nothing due since the last run
     if deadline is not None and scheduled + timedelta(seconds=int(deadline)) < now:
-        plan.events.append(("Warning", "MissSchedule", f"Missed scheduled time to start a job: {fmt(scheduled)}"))
+        plan.events.append(("Warning", "MissSchedule", f"Missed scheduled time to start a job: {format_time(scheduled)}"))
         return finish()
     name = job_name(cj["metadata"]["name"], scheduled)
     if any(j["metadata"]["name"] == name for j in jobs):
@@ -126,7 +118,7 @@ def plan_cronjob(cj: Obj, jobs: list[Obj], now: datetime, local: tzinfo = UTC) -
             if j["metadata"]["name"] not in plan.delete:
                 plan.delete.append(j["metadata"]["name"])
     plan.create, plan.job_name = scheduled, name
-    status["lastScheduleTime"] = fmt(scheduled)
+    status["lastScheduleTime"] = format_time(scheduled)
     return finish()
 
 

@@ -36,7 +36,6 @@ from boxk8s.controllers.revision import (
     CONTROLLER_REVISIONS,
     HISTORY_HASH_LABEL,
     REVISION_HASH_LABEL,
-    HashCollision,
     RevisionStore,
     hash_data,
     is_owned_by,
@@ -142,7 +141,8 @@ class DaemonSetController(Controller):
             return 1.0  # the pod cache has not caught up with our last writes; their events requeue us
         revisions = [r for r in self.revisions.list()
                      if r["metadata"].get("namespace") == ns and is_owned_by(r, md["uid"])]
-        update, collisions = await self._update_revision(ds, revisions)
+        update, collisions = await self.history.ensure_update_revision(
+            ds, revisions, lambda n: self._revision(ds, revisions, n))
         hash_ = (update["metadata"].get("labels") or {}).get(HISTORY_HASH_LABEL, "")
 
         template = spec.get("template") or {}
@@ -173,17 +173,12 @@ class DaemonSetController(Controller):
         waits = [w for p in owned.values() if (w := seconds_until_available(p, min_ready, now)) is not None]
         return min(waits) if waits else None
 
-    async def _update_revision(self, ds: Obj, revisions: list[Obj]) -> tuple[Obj, int]:
-        collisions = int((ds.get("status") or {}).get("collisionCount") or 0)
+    def _revision(self, ds: Obj, revisions: list[Obj], collisions: int) -> Obj:
         template = (ds.get("spec") or {}).get("template") or {}
-        while True:
-            h = hash_data(template, collisions)
-            wanted = new_revision(ds, KIND, template, next_revision_number(revisions), name_hash=h)
-            wanted["metadata"]["labels"][REVISION_HASH_LABEL] = h
-            try:
-                return await self.history.ensure(wanted, revisions), collisions
-            except HashCollision:
-                collisions += 1
+        h = hash_data(template, collisions)
+        wanted = new_revision(ds, KIND, template, next_revision_number(revisions), name_hash=h)
+        wanted["metadata"]["labels"][REVISION_HASH_LABEL] = h
+        return wanted
 
     async def _execute(self, key: str, ds: Obj, plan: Plan, pod_spec: Obj, hash_: str, owned: dict[str, Obj]) -> None:
         if not plan:
@@ -221,12 +216,4 @@ class DaemonSetController(Controller):
         status: Obj = {**counts, "observedGeneration": ds["metadata"].get("generation", 1)}
         if collisions:
             status["collisionCount"] = collisions
-        old = ds.get("status") or {}
-        if all(old.get(k) == v for k, v in status.items()):
-            return
-        md = ds["metadata"]
-        try:
-            await self.client.patch(Kind.DAEMONSET, md.get("namespace"), md["name"], {"status": status},
-                                    "merge", "status")
-        except errors.NotFound:
-            pass
+        await self.write_status(Kind.DAEMONSET, ds, status)

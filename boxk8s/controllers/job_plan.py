@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from boxk8s.resources import meta
+
 Obj = dict[str, Any]
 
 INDEX_KEY = "batch.kubernetes.io/job-completion-index"
@@ -24,14 +26,6 @@ DEADLINE_MESSAGE = "Job was active longer than specified deadline"
 COMPLETED_MESSAGE = "Reached expected number of succeeded pods"
 
 
-def fmt(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 @dataclass(frozen=True)
@@ -59,7 +53,7 @@ class PodView:
 def pod_view(pod: Obj) -> PodView:
     md, st = pod["metadata"], pod.get("status") or {}
     statuses = list(st.get("containerStatuses") or []) + list(st.get("initContainerStatuses") or [])
-    finished = [parse(((s.get("state") or {}).get("terminated") or {}).get("finishedAt")) for s in statuses]
+    finished = [meta.parse_time(((s.get("state") or {}).get("terminated") or {}).get("finishedAt")) for s in statuses]
     index = (md.get("annotations") or {}).get(INDEX_KEY, (md.get("labels") or {}).get(INDEX_KEY))
     return PodView(
         name=md["name"],
@@ -69,7 +63,7 @@ def pod_view(pod: Obj) -> PodView:
         restarts=sum(int(s.get("restartCount") or 0) for s in statuses),
         index=int(index) if index is not None and str(index).isdigit() else None,
         finished=max((f for f in finished if f), default=None),
-        created=parse(md.get("creationTimestamp")),
+        created=meta.parse_time(md.get("creationTimestamp")),
     )
 
 
@@ -101,11 +95,11 @@ def set_condition(status: Obj, ctype: str, value: str, reason: str, message: str
     for c in conditions:
         if c.get("type") == ctype:
             if c.get("status") != value:
-                c["lastTransitionTime"] = fmt(now)
-            c.update(status=value, reason=reason, message=message, lastProbeTime=fmt(now))
+                c["lastTransitionTime"] = meta.format_time(now)
+            c.update(status=value, reason=reason, message=message, lastProbeTime=meta.format_time(now))
             return
     conditions.append({"type": ctype, "status": value, "reason": reason, "message": message,
-                       "lastProbeTime": fmt(now), "lastTransitionTime": fmt(now)})
+                       "lastProbeTime": meta.format_time(now), "lastTransitionTime": meta.format_time(now)})
 
 
 def format_indexes(indexes: set[int]) -> str:
@@ -185,8 +179,8 @@ def plan_job(job: Obj, pods: list[PodView], now: datetime, backoff_base: float =
         set_condition(status, "Suspended", "False", "JobResumed", "Job resumed", now)
         plan.events.append(("Normal", "Resumed", "Job resumed"))
         status.pop("startTime", None)
-    start = parse(status.get("startTime")) or now
-    status["startTime"] = fmt(start)
+    start = meta.parse_time(status.get("startTime")) or now
+    status["startTime"] = meta.format_time(start)
 
     # Failure: too many failed pods (or restarts), or past the deadline.
     failure: tuple[str, str] | None = None
@@ -213,7 +207,7 @@ def plan_job(job: Obj, pods: list[PodView], now: datetime, backoff_base: float =
         plan.delete = [p.name for p in active]
         for ctype in ("SuccessCriteriaMet", "Complete"):
             set_condition(status, ctype, "True", "CompletionsReached", COMPLETED_MESSAGE, now)
-        status["completionTime"] = fmt(now)
+        status["completionTime"] = meta.format_time(now)
         plan.events.append(("Normal", "Completed", "Job completed"))
         plan.requeue = None
         return _counts(plan, status, [], terminating + active)

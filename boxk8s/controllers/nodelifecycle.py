@@ -22,8 +22,9 @@ from boxk8s.client.factory import InformerFactory
 from boxk8s.client.informer import NODE_INDEX, node_index
 from boxk8s.config import ControllerSettings
 from boxk8s.controllers.base import Controller, split_key
-from boxk8s.controllers.nodelifecycle_plan import fmt, plan_evictions, plan_node_health, plan_taints
+from boxk8s.controllers.nodelifecycle_plan import plan_evictions, plan_node_health, plan_taints
 from boxk8s.events import EventRecorder
+from boxk8s.resources.meta import format_time
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ class NodeLifecycleController(Controller):
             new = copy.deepcopy(pod)
             for c in new["status"]["conditions"]:
                 if c.get("type") == "Ready":
-                    c.update(status="False", lastTransitionTime=fmt(now))
+                    c.update(status="False", lastTransitionTime=format_time(now))
             try:
                 await self.client.update_status(Kind.POD, new)
             except (errors.NotFound, errors.Conflict) as e:
@@ -122,7 +123,7 @@ class NodeLifecycleController(Controller):
                           if c.get("type") != "DisruptionTarget"]
             conditions.append({"type": "DisruptionTarget", "status": "True", "reason": "DeletionByTaintManager",
                                "message": "Taint manager: deleting due to NoExecute taint",
-                               "lastTransitionTime": fmt(self.clock()), "lastProbeTime": None})
+                               "lastTransitionTime": format_time(self.clock()), "lastProbeTime": None})
             new["status"]["conditions"] = conditions
             pod = await self.client.update_status(Kind.POD, new)
             await self.recorder.event(pod, "Normal", "TaintManagerEviction", f"Marking for deletion Pod {key}")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from boxk8s.resources import meta
 from boxk8s.resources.scheduling import tolerates
 
 Obj = dict[str, Any]
@@ -27,14 +28,6 @@ CONDITION_TYPES = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 DEFAULT_TOLERATION_SECONDS = 300  # what the DefaultTolerationSeconds admission plugin adds
 
 
-def fmt(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def ready_status(node: Obj) -> str:
@@ -45,11 +38,11 @@ def ready_status(node: Obj) -> str:
 
 
 def last_heartbeat(node: Obj, lease: Obj | None) -> datetime | None:
-    times = [parse(c.get("lastHeartbeatTime")) for c in (node.get("status") or {}).get("conditions") or []
+    times = [meta.parse_time(c.get("lastHeartbeatTime")) for c in (node.get("status") or {}).get("conditions") or []
              if c.get("type") == "Ready"]
     if lease is not None:
-        times.append(parse((lease.get("spec") or {}).get("renewTime")))
-    times.append(parse(node["metadata"].get("creationTimestamp")))
+        times.append(meta.parse_time((lease.get("spec") or {}).get("renewTime")))
+    times.append(meta.parse_time(node["metadata"].get("creationTimestamp")))
     found = [t for t in times if t is not None]
     return max(found) if found else None
 
@@ -80,13 +73,13 @@ def plan_node_health(node: Obj, lease: Obj | None, now: datetime, grace: float) 
             seen.add(c["type"])
             if c.get("status") != "Unknown":
                 c.update(status="Unknown", reason=UNKNOWN_REASON, message=UNKNOWN_MESSAGE,
-                         lastTransitionTime=fmt(now))
+                         lastTransitionTime=meta.format_time(now))
         conditions.append(c)
     for ctype in CONDITION_TYPES:
         if ctype not in seen:
             conditions.append({"type": ctype, "status": "Unknown", "reason": UNKNOWN_REASON,
-                               "message": UNKNOWN_MESSAGE, "lastHeartbeatTime": fmt(now),
-                               "lastTransitionTime": fmt(now)})
+                               "message": UNKNOWN_MESSAGE, "lastHeartbeatTime": meta.format_time(now),
+                               "lastTransitionTime": meta.format_time(now)})
     return HealthPlan(conditions=conditions, ready="Unknown", became_not_ready=current == "True")
 
 
@@ -101,7 +94,7 @@ def plan_taints(taints: list[Obj], ready: str, now: datetime) -> list[Obj] | Non
     for k, effect in sorted(wanted - have):
         t: Obj = {"key": k, "effect": effect}
         if effect == "NoExecute":
-            t["timeAdded"] = fmt(now)
+            t["timeAdded"] = meta.format_time(now)
         added.append(t)
     new = kept + added
     return None if new == taints else new
@@ -137,7 +130,7 @@ def eviction_time(pod: Obj, taints: list[Obj], now: datetime, override: float | 
             seconds.append(max(float(s), 0.0))
     if not seconds:
         return Eviction(None)
-    since = min((parse(t.get("timeAdded")) or now for t in no_execute), default=now)
+    since = min((meta.parse_time(t.get("timeAdded")) or now for t in no_execute), default=now)
     return Eviction(since + timedelta(seconds=min(seconds)))
 
 

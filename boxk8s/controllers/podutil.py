@@ -184,10 +184,6 @@ def without_owner(obj: Obj, owner: Obj) -> Obj:
     return new
 
 
-def format_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 POD_CONTROLLER_INDEX = "namespace/controller-uid"
 
 

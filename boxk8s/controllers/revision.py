@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from boxk8s import errors
@@ -134,6 +134,20 @@ class RevisionStore:
             if found.get("data") != wanted["data"]:
                 raise HashCollision(wanted["metadata"]["name"]) from None
             return found
+
+    async def ensure_update_revision(self, owner: Obj, existing: list[Obj],
+                                     build: Callable[[int], Obj]) -> tuple[Obj, int]:
+        """The stored revision of the owner's template and the collision count that names it.
+
+        `build(collisions)` makes the wanted revision; a hash collision bumps the count and tries
+        again (getStatefulSetRevisions / constructHistory: status.collisionCount).
+        """
+        collisions = int((owner.get("status") or {}).get("collisionCount") or 0)
+        while True:
+            try:
+                return await self.ensure(build(collisions), existing), collisions
+            except HashCollision:
+                collisions += 1
 
     async def delete(self, namespace: str, names: Iterable[str]) -> None:
         assert CONTROLLER_REVISIONS is not None

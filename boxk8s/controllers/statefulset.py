@@ -21,7 +21,6 @@ from boxk8s.controllers.podutil import is_pod_available, is_pod_ready, seconds_u
 from boxk8s.controllers.revision import (
     CONTROLLER_REVISIONS,
     REVISION_HASH_LABEL,
-    HashCollision,
     RevisionStore,
     is_owned_by,
     is_terminating,
@@ -137,7 +136,9 @@ class StatefulSetController(Controller):
         ns, name = split_key(key)
         md, spec, status = sts["metadata"], sts.get("spec") or {}, sts.get("status") or {}
         revisions = self._owned(self.revisions.list(), ns, md["uid"])
-        update, collisions = await self._update_revision(sts, revisions)
+        template = spec.get("template") or {}
+        update, collisions = await self.history.ensure_update_revision(
+            sts, revisions, lambda n: new_revision(sts, KIND, template, next_revision_number(revisions), n))
         by_name = {r["metadata"]["name"]: r for r in revisions}
         by_name[update["metadata"]["name"]] = update
         current_name = status.get("currentRevision")
@@ -174,16 +175,6 @@ class StatefulSetController(Controller):
         await self.history.delete(ns or "default", stale)
         waits = [w for p in pods.values() if (w := seconds_until_available(p, min_ready, now)) is not None]
         return min(waits) if waits else None
-
-    async def _update_revision(self, sts: Obj, revisions: list[Obj]) -> tuple[Obj, int]:
-        collisions = int((sts.get("status") or {}).get("collisionCount") or 0)
-        template = (sts.get("spec") or {}).get("template") or {}
-        while True:
-            wanted = new_revision(sts, KIND, template, next_revision_number(revisions), collisions)
-            try:
-                return await self.history.ensure(wanted, revisions), collisions
-            except HashCollision:
-                collisions += 1
 
     async def _create(self, sts: Obj, action: Create, revision: Obj) -> None:
         ns = sts["metadata"].get("namespace")
@@ -233,12 +224,4 @@ class StatefulSetController(Controller):
 
     async def _write_status(self, sts: Obj, counts: dict[str, Any], collisions: int) -> None:
         status = {**counts, "observedGeneration": sts["metadata"].get("generation", 1), "collisionCount": collisions}
-        old = sts.get("status") or {}
-        if all(old.get(k) == v for k, v in status.items()):
-            return
-        md = sts["metadata"]
-        try:
-            await self.client.patch(Kind.STATEFULSET, md.get("namespace"), md["name"], {"status": status},
-                                    "merge", "status")
-        except errors.NotFound:
-            pass
+        await self.write_status(Kind.STATEFULSET, sts, status)

@@ -14,8 +14,9 @@ from boxk8s import errors
 from boxk8s.client import Client, Kind
 from boxk8s.client.factory import InformerFactory
 from boxk8s.controllers.base import Controller, split_key
-from boxk8s.controllers.job_plan import condition, is_finished, parse
+from boxk8s.controllers.job_plan import condition, is_finished
 from boxk8s.events import EventRecorder
+from boxk8s.resources.meta import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ def finish_time(job: Obj) -> datetime | None:
         return None
     status = job.get("status") or {}
     c = condition(status, state) or {}
-    return parse(status.get("completionTime")) or parse(c.get("lastTransitionTime"))
+    return parse_time(status.get("completionTime")) or parse_time(c.get("lastTransitionTime"))
 
 
 def plan_ttl(job: Obj, now: datetime) -> float | None:

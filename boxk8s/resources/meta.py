@@ -31,6 +31,13 @@ def now_rfc3339_micro() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def format_time(value: datetime) -> str:
+    """metav1.Time as JSON: RFC 3339 to the second, in UTC (a naive datetime is taken as UTC)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def parse_time(value: str | None) -> datetime | None:
     if not value:
         return None

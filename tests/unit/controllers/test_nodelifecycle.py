@@ -9,17 +9,17 @@ import pytest
 
 from boxk8s.controllers.nodelifecycle_plan import (
     eviction_time,
-    fmt,
     plan_evictions,
     plan_node_health,
     plan_taints,
 )
+from boxk8s.resources.meta import format_time
 
 NOW = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def ago(s: float) -> str:
-    return fmt(NOW - timedelta(seconds=s))
+    return format_time(NOW - timedelta(seconds=s))
 
 
 def node(ready: str = "True", beat: float = 5) -> dict[str, Any]:
@@ -47,7 +47,7 @@ def test_health(n: dict[str, Any], lease_: dict[str, Any] | None, stale: bool, b
         r = next(c for c in plan.conditions or [] if c["type"] == "Ready")
         assert (r["status"], r["reason"], r["message"]) == ("Unknown", "NodeStatusUnknown",
                                                             "Kubelet stopped posting node status.")
-        assert r["lastHeartbeatTime"] == ago(50) and r["lastTransitionTime"] == fmt(NOW)
+        assert r["lastHeartbeatTime"] == ago(50) and r["lastTransitionTime"] == format_time(NOW)
         assert {c["status"] for c in plan.conditions or []} == {"Unknown"}
     else:
         assert plan.recheck is not None and plan.recheck > 0
@@ -59,9 +59,9 @@ def test_already_unknown_is_not_rewritten() -> None:
     assert plan_node_health(n, None, NOW, 40).conditions is None
 
 
-UNR_NE = {"key": "node.kubernetes.io/unreachable", "effect": "NoExecute", "timeAdded": fmt(NOW)}
+UNR_NE = {"key": "node.kubernetes.io/unreachable", "effect": "NoExecute", "timeAdded": format_time(NOW)}
 UNR_NS = {"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule"}
-NR_NE = {"key": "node.kubernetes.io/not-ready", "effect": "NoExecute", "timeAdded": fmt(NOW)}
+NR_NE = {"key": "node.kubernetes.io/not-ready", "effect": "NoExecute", "timeAdded": format_time(NOW)}
 NR_NS = {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}
 USER = {"key": "dedicated", "value": "x", "effect": "NoSchedule"}
 
@@ -110,6 +110,6 @@ def test_no_execute_taints_only() -> None:
 
 def test_plan_evictions() -> None:
     pods = [pod([], name="now"), pod(DEFAULT_TOLERATIONS, name="later"),
-            pod([], name="going", deletionTimestamp=fmt(NOW))]
+            pod([], name="going", deletionTimestamp=format_time(NOW))]
     plan = plan_evictions(pods, [UNR_NE], NOW, 30)
     assert plan.evict == ["default/now"] and plan.recheck == 30
