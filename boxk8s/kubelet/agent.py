@@ -41,8 +41,7 @@ class Kubelet:
         self.settings = settings
         self.state_dir = Path(state_dir)
         self.clock: Clock = clock or SystemClock()
-        runtime_settings = getattr(runtime, "settings", None)
-        self.cluster = cluster or getattr(runtime_settings, "cluster", "boxk8s")
+        self.cluster = cluster or runtime.settings.cluster
         self.address = address  # the node's InternalIP: pods' hostIP
         self.run_node_agent = run_node_agent
         self.recorder = EventRecorder(client, "kubelet", node.name)
@@ -83,9 +82,9 @@ class Kubelet:
     def _start_node_agent(self, tg: asyncio.TaskGroup) -> None:
         from boxk8s.kubelet.node import NodeStatusAgent
 
-        runtime_version = "fake://" if self.runtime.name == "fake" else getattr(self.runtime, "runtime_version", None)
+        # Read now, not at construction: a runtime may learn its version only in start().
         self.node_agent = NodeStatusAgent(self.client, self.node, recorder=self.recorder, address=self.address,
-                                          runtime_version=runtime_version)
+                                          runtime_version=self.runtime.runtime_version)
         tg.create_task(self.node_agent.run(), name=f"kubelet-{self.node.name}-node-status")
 
     # ---- adoption -------------------------------------------------------------------------

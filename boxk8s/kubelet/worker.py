@@ -554,7 +554,7 @@ class PodWorker:
         async def attempt() -> Any:
             return await run_probe(probe, runtime=self.k.runtime, container_id=cid, container=spec,
                                    pod_ip=self.sandbox.ip if self.sandbox else "",
-                                   simulated_network=self.k.runtime.name == "fake")
+                                   simulated_network=self.k.runtime.simulated_network)
 
         def on_result(kind: ProbeKind, ok: bool | None, message: str) -> None:
             self._probe_result(cid, name, kind, ok, message)

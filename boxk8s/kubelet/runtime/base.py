@@ -139,7 +139,17 @@ class ExecSession(Protocol):
 
 
 class ContainerRuntime(Protocol):
-    name: str  # "docker" or "fake"
+    """What the kubelet may ask of a runtime: everything it needs is here or a declared
+    capability, so the kubelet never asks which runtime it has."""
+
+    name: str  # "docker" or "fake": the scheme of the containerIDs in pod status
+    settings: RuntimeSettings  # the cluster and node whose objects this runtime makes
+    # For Node.status.nodeInfo.containerRuntimeVersion ("docker://24.0.7", "fake://"); a
+    # runtime may learn it only in start().
+    runtime_version: str
+    # Pod IPs are not reachable (simulated nodes): network probes (httpGet, tcpSocket) pass
+    # without connecting.
+    simulated_network: bool
 
     async def start(self) -> None:
         """Connect, and create what the runtime needs (network, sandbox image)."""

@@ -87,6 +87,7 @@ def _errors(what: str) -> Iterator[None]:
 
 class DockerRuntime:
     name = "docker"
+    simulated_network = False  # pod IPs are real addresses on the cluster network
 
     def __init__(self, settings: RuntimeSettings, *, pull_timeout: float = 60.0,
                  addresses: PodAddresses | None = None) -> None:
