@@ -18,24 +18,12 @@ from typing import TYPE_CHECKING, Any
 from boxk8s import errors
 from boxk8s.client import Kind
 from boxk8s.kubelet import plan as p
-from boxk8s.kubelet.env import ConfigError, expand_command, referenced, resolve_env
+from boxk8s.kubelet.container_config import container_config, pull_policy, sandbox_config, uses_pod_ip
+from boxk8s.kubelet.env import ConfigError, referenced
 from boxk8s.kubelet.probes import ProbeKind, Prober, run_probe
-from boxk8s.kubelet.runtime.base import (
-    ContainerConfig,
-    ContainerState,
-    ImageError,
-    SandboxConfig,
-    SandboxState,
-)
+from boxk8s.kubelet.runtime.base import ContainerConfig, ContainerState, ImageError, SandboxState
 from boxk8s.kubelet.status import StatusInputs, compute_pod_status
-from boxk8s.kubelet.volumes import (
-    VolumeError,
-    VolumeSource,
-    cleanup_volumes,
-    container_mounts,
-    prepare_volumes,
-)
-from boxk8s.scheduler.quantity import milli_value, value
+from boxk8s.kubelet.volumes import VolumeError, VolumeSource, cleanup_volumes, prepare_volumes
 
 if TYPE_CHECKING:
     from boxk8s.kubelet.agent import Kubelet
@@ -278,18 +266,7 @@ class PodWorker:
             except VolumeError as e:
                 await self._event(WARNING, "FailedMount", str(e))
                 raise
-        md, spec = pod["metadata"], pod.get("spec") or {}
-        ns = md.get("namespace", "default")
-        hostname = spec.get("hostname") or md["name"]
-        aliases: tuple[str, ...] = ()
-        if spec.get("subdomain"):
-            sub = spec["subdomain"]
-            aliases = (f"{hostname}.{sub}", f"{hostname}.{sub}.{ns}", f"{hostname}.{sub}.{ns}.svc.cluster.local")
-        config = SandboxConfig(
-            namespace=ns, pod_name=md["name"], pod_uid=self.uid, hostname=hostname[:63], aliases=aliases,
-            dns_search=(f"{ns}.svc.cluster.local", "svc.cluster.local", "cluster.local"),
-            host_network=bool(spec.get("hostNetwork")), solo=self.k.settings.solo_pods and p.is_solo(pod),
-        )
+        config = sandbox_config(pod, self.uid, solo_pods=self.k.settings.solo_pods)
         try:
             self.sandbox = await self.k.runtime.run_sandbox(config, self._precreate)
         except Exception as e:
@@ -316,8 +293,7 @@ class PodWorker:
                 continue
             c = container_specs(pod)[a.name]
             image = c.get("image", "")
-            latest = image.endswith(":latest") or ":" not in image.rsplit("/", 1)[-1]
-            if (c.get("imagePullPolicy") or ("Always" if latest else "")) == "Always" or _uses_pod_ip(c):
+            if pull_policy(c) == "Always" or uses_pod_ip(c):
                 return
             try:
                 await self.k.runtime.ensure_image(image, "Never")
@@ -370,8 +346,7 @@ class PodWorker:
 
     async def _pull(self, c: Obj) -> str:
         image = c.get("image", "")
-        policy = c.get("imagePullPolicy") or ("Always" if image.endswith(":latest") or ":" not in
-                                              image.rsplit("/", 1)[-1] else "IfNotPresent")
+        policy = pull_policy(c)
         name = c["name"]
         if policy != "Always":
             try:
@@ -454,31 +429,11 @@ class PodWorker:
 
     def _container_config(self, c: Obj, a: p.StartContainer, configmaps: Mapping[str, Obj | None],
                           secrets: Mapping[str, Obj | None]) -> ContainerConfig:
-        pod = self.pod or {}
-        spec = pod.get("spec") or {}
-        env = resolve_env(pod, c, configmaps=configmaps, secrets=secrets,
-                          pod_ip=self.sandbox.ip if self.sandbox else "", host_ip=self.k.address,
-                          node_allocatable={"cpu": f"{self.k.node.cpu_millis}m",
-                                            "memory": str(self.k.node.memory_bytes)})
-        limits = (c.get("resources") or {}).get("limits") or {}
-        requests = (c.get("resources") or {}).get("requests") or {}
-        memory = value(limits["memory"]) if limits.get("memory") else 0
-        cpu_nano = milli_value(limits["cpu"]) * 1_000_000 if limits.get("cpu") else 0
-        req_cpu = requests.get("cpu") or limits.get("cpu")
-        shares = max(2, milli_value(req_cpu) * 1024 // 1000) if req_cpu else 0
-        sc = {**(spec.get("securityContext") or {}), **(c.get("securityContext") or {})}
-        user = ""
-        if sc.get("runAsUser") is not None:
-            user = str(sc["runAsUser"]) + (f":{sc['runAsGroup']}" if sc.get("runAsGroup") is not None else "")
-        return ContainerConfig(
-            name=c["name"], image=c.get("image", ""),
-            command=expand_command(c.get("command"), env), args=expand_command(c.get("args"), env),
-            env=tuple(env), working_dir=c.get("workingDir") or "",
-            mounts=container_mounts(c, self.volumes or {}, dict(env)), user=user,
-            memory_limit=memory, cpu_limit_nano=cpu_nano, cpu_shares=shares,
-            tty=bool(c.get("tty")), stdin=bool(c.get("stdin")), stdin_once=bool(c.get("stdinOnce")),
-            attempt=a.attempt, init=a.init, labels=((p.LABEL_SPEC_HASH, p.spec_hash(c)),),
-        )
+        return container_config(self.pod or {}, c, attempt=a.attempt, init=a.init, configmaps=configmaps,
+                                secrets=secrets, volumes=self.volumes or {},
+                                pod_ip=self.sandbox.ip if self.sandbox else "", host_ip=self.k.address,
+                                node_allocatable={"cpu": f"{self.k.node.cpu_millis}m",
+                                                  "memory": str(self.k.node.memory_bytes)})
 
     async def _kill(self, a: p.KillContainer) -> None:
         messages = {
@@ -639,12 +594,6 @@ class PodWorker:
         if pod is None:
             return
         await self.k.event(pod, type_, reason, message, container)
-
-
-def _uses_pod_ip(c: Obj) -> bool:
-    """Whether the container's env takes the pod IP, which is known only once the sandbox runs."""
-    return any(((e.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath") in ("status.podIP", "status.podIPs")
-               for e in c.get("env") or [])
 
 
 def _newer(a: Obj, b: Obj) -> bool:
