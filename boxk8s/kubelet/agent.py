@@ -21,6 +21,7 @@ from boxk8s.client import Client, Informer, Kind
 from boxk8s.client.informer import FilteredView, pod_node_name
 from boxk8s.events import EventRecorder
 from boxk8s.kubelet.clock import Clock, SystemClock
+from boxk8s.kubelet.context import WorkerContext, node_allocatable
 from boxk8s.kubelet.runtime.base import ContainerRuntime, ContainerState, SandboxState
 from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
 from boxk8s.kubelet.worker import PodWorker, field_path, pod_key
@@ -45,6 +46,10 @@ class Kubelet:
         self.address = address  # the node's InternalIP: pods' hostIP
         self.run_node_agent = run_node_agent
         self.recorder = EventRecorder(client, "kubelet", node.name)
+        # All a pod worker sees of its kubelet (fixed for the kubelet's life, shared by all).
+        self.worker_context = WorkerContext(
+            runtime=runtime, client=client, emit=self.event, clock=self.clock, settings=settings,
+            host_ip=address, cluster=self.cluster, state_dir=self.state_dir, node_allocatable=node_allocatable(node))
         # A shared pod informer (one decode per event for all kubelets), or one of our own.
         self.informer: Informer | FilteredView = (
             FilteredView(pods, self._mine, route=(pod_node_name, node.name)) if pods is not None
@@ -124,7 +129,7 @@ class Kubelet:
     def _spawn(self, uid: str, pod: Obj | None, sandboxes: list[SandboxState],
                containers: list[ContainerState]) -> PodWorker:
         assert self._tg is not None
-        worker = PodWorker(self, uid, pod, containers=containers)
+        worker = PodWorker(self.worker_context, uid, pod, containers=containers)
         worker.absorb(sandboxes, [])
         self.workers[uid] = worker
         name = pod_key(pod) if pod is not None else uid
@@ -202,6 +207,7 @@ class Kubelet:
 
     # ---- events and lookups ---------------------------------------------------------------
     async def event(self, pod: Obj, type_: str, reason: str, message: str, container: str = "") -> None:
+        """The workers' `EventEmitter`: about a pod, or one of its containers by its fieldPath."""
         if not self.node.normal_events and type_ == "Normal":
             return
         ref: Obj = {"kind": "Pod", "apiVersion": "v1", "metadata": pod.get("metadata") or {}}
