@@ -24,7 +24,7 @@ from boxk8s.kubelet.container_config import container_config, pull_policy, sandb
 from boxk8s.kubelet.context import WorkerContext
 from boxk8s.kubelet.env import ConfigError, referenced
 from boxk8s.kubelet.probes import ProbeKind, Prober, run_probe
-from boxk8s.kubelet.runtime.base import ContainerConfig, ContainerState, ImageError, SandboxState
+from boxk8s.kubelet.runtime.base import ContainerConfig, ContainerState, ImageError, SandboxState, StartError
 from boxk8s.kubelet.status import StatusInputs, compute_pod_status
 from boxk8s.kubelet.volumes import VolumeError, VolumeSource, cleanup_volumes, prepare_volumes
 
@@ -321,7 +321,8 @@ class PodWorker:
         try:
             state = await self.ctx.runtime.start_container(container_id)
         except Exception as e:
-            got = getattr(e, "state", None) or await self.ctx.runtime.inspect_container(container_id)
+            known = e.state if isinstance(e, StartError) else None
+            got = known or await self.ctx.runtime.inspect_container(container_id)
             if got is not None:
                 self.containers[got.id] = got
             await self._event(WARNING, "Failed", f"Error: {e}", name)

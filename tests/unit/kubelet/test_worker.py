@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from boxk8s.kubelet.clock import SystemClock
+from boxk8s.kubelet.clock import SystemClock, rfc3339
 from boxk8s.kubelet.context import WorkerContext, node_allocatable
-from boxk8s.kubelet.runtime.base import RuntimeSettings
+from boxk8s.kubelet.runtime.base import ContainerState, RuntimeSettings, StartError
 from boxk8s.kubelet.runtime.fake import FakeRuntime
 from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
 from boxk8s.kubelet.worker import PodWorker
@@ -57,3 +58,25 @@ async def test_an_exit_is_reported_as_terminated_before_back_off_makes_it_waitin
     # immediate and the second crash waits in CrashLoopBackOff.
     assert seen == [("Running", 0), ("Error", 0), ("Running", 1), ("Error", 1), ("CrashLoopBackOff", 1)], seen
     assert ("Warning", "BackOff", "app") in events.events, events.events  # told through the context
+
+
+class RefusingRuntime(FakeRuntime):
+    """Creates containers but will not start them, saying why as the Docker runtime does."""
+
+    async def start_container(self, container_id: str) -> ContainerState:
+        created = await self.inspect_container(container_id)
+        assert created is not None
+        err = StartError("cannot start container: exec: no such file")
+        err.state = replace(created, status="exited", exit_code=127, finished_at=rfc3339(self._now()),
+                            error="exec: no such file")
+        raise err
+
+
+async def test_a_container_that_would_not_start_is_recorded_as_the_runtime_saw_it(tmp_path: Path) -> None:
+    pod = crashing_pod()
+    client = StubClient(pod)
+    events = EventLog()
+    worker = PodWorker(worker_context(client, RefusingRuntime(), tmp_path, events), UID, pod)
+    await worker.sync()
+    assert worker.containers and {c.error for c in worker.containers.values()} == {"exec: no such file"}
+    assert ("Warning", "Failed", "app") in events.events
