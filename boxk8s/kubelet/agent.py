@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from boxk8s.client import Client, Informer, Kind
-from boxk8s.client.informer import FilteredView, pod_node_name
+from boxk8s.client.informer import FilteredView, object_key, pod_node_name
 from boxk8s.events import EventRecorder
 from boxk8s.kubelet.clock import Clock, SystemClock
+from boxk8s.kubelet.context import WorkerContext, node_allocatable
 from boxk8s.kubelet.runtime.base import ContainerRuntime, ContainerState, SandboxState
 from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
-from boxk8s.kubelet.worker import PodWorker, field_path, pod_key
+from boxk8s.kubelet.worker import PodWorker, field_path
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,14 @@ class Kubelet:
         self.settings = settings
         self.state_dir = Path(state_dir)
         self.clock: Clock = clock or SystemClock()
-        runtime_settings = getattr(runtime, "settings", None)
-        self.cluster = cluster or getattr(runtime_settings, "cluster", "boxk8s")
+        self.cluster = cluster or runtime.settings.cluster
         self.address = address  # the node's InternalIP: pods' hostIP
         self.run_node_agent = run_node_agent
         self.recorder = EventRecorder(client, "kubelet", node.name)
+        # All a pod worker sees of its kubelet (fixed for the kubelet's life, shared by all).
+        self.worker_context = WorkerContext(
+            runtime=runtime, client=client, emit=self.event, clock=self.clock, settings=settings,
+            host_ip=address, cluster=self.cluster, state_dir=self.state_dir, node_allocatable=node_allocatable(node))
         # A shared pod informer (one decode per event for all kubelets), or one of our own.
         self.informer: Informer | FilteredView = (
             FilteredView(pods, self._mine, route=(pod_node_name, node.name)) if pods is not None
@@ -83,9 +87,9 @@ class Kubelet:
     def _start_node_agent(self, tg: asyncio.TaskGroup) -> None:
         from boxk8s.kubelet.node import NodeStatusAgent
 
-        runtime_version = "fake://" if self.runtime.name == "fake" else getattr(self.runtime, "runtime_version", None)
+        # Read now, not at construction: a runtime may learn its version only in start().
         self.node_agent = NodeStatusAgent(self.client, self.node, recorder=self.recorder, address=self.address,
-                                          runtime_version=runtime_version)
+                                          runtime_version=self.runtime.runtime_version)
         tg.create_task(self.node_agent.run(), name=f"kubelet-{self.node.name}-node-status")
 
     # ---- adoption -------------------------------------------------------------------------
@@ -100,7 +104,7 @@ class Kubelet:
             if pod is None:
                 log.info("kubelet/%s: removing containers of gone pod %s", self.node.name, uid)
             else:
-                log.info("kubelet/%s: adopting pod/%s (%d containers)", self.node.name, pod_key(pod),
+                log.info("kubelet/%s: adopting pod/%s (%d containers)", self.node.name, object_key(pod),
                          len(containers.get(uid, [])))
             self._spawn(uid, pod, sandboxes.get(uid, []), containers.get(uid, []))
         for uid, pod in pods_by_uid.items():
@@ -125,10 +129,10 @@ class Kubelet:
     def _spawn(self, uid: str, pod: Obj | None, sandboxes: list[SandboxState],
                containers: list[ContainerState]) -> PodWorker:
         assert self._tg is not None
-        worker = PodWorker(self, uid, pod, containers=containers)
+        worker = PodWorker(self.worker_context, uid, pod, containers=containers)
         worker.absorb(sandboxes, [])
         self.workers[uid] = worker
-        name = pod_key(pod) if pod is not None else uid
+        name = object_key(pod) if pod is not None else uid
         self._tg.create_task(self._run_worker(worker), name=f"pod-worker-{name}")
         return worker
 
@@ -203,6 +207,7 @@ class Kubelet:
 
     # ---- events and lookups ---------------------------------------------------------------
     async def event(self, pod: Obj, type_: str, reason: str, message: str, container: str = "") -> None:
+        """The workers' `EventEmitter`: about a pod, or one of its containers by its fieldPath."""
         if not self.node.normal_events and type_ == "Normal":
             return
         ref: Obj = {"kind": "Pod", "apiVersion": "v1", "metadata": pod.get("metadata") or {}}

@@ -2,7 +2,9 @@
 
 The worker keeps what the runtime told it (sandbox, containers, refreshed by inspect after
 each event) and what Kubernetes keeps only in kubelet memory (back-off entries, waiting
-reasons, probe results). `plan.plan_pod_actions` decides; `_execute` performs.
+reasons, probe results). `plan.plan_pod_actions` decides; `_execute` performs. It sees its
+kubelet only through a `WorkerContext` (runtime, client, events, clock, settings, node facts);
+`container_config` turns the spec into what the runtime is given.
 """
 
 from __future__ import annotations
@@ -13,43 +15,25 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from boxk8s import errors
 from boxk8s.client import Kind
+from boxk8s.client.informer import object_key
 from boxk8s.kubelet import plan as p
-from boxk8s.kubelet.env import ConfigError, expand_command, referenced, resolve_env
+from boxk8s.kubelet.container_config import container_config, pull_policy, sandbox_config, uses_pod_ip
+from boxk8s.kubelet.context import WorkerContext
+from boxk8s.kubelet.env import ConfigError, referenced
 from boxk8s.kubelet.probes import ProbeKind, Prober, run_probe
-from boxk8s.kubelet.runtime.base import (
-    ContainerConfig,
-    ContainerState,
-    ImageError,
-    SandboxConfig,
-    SandboxState,
-)
+from boxk8s.kubelet.runtime.base import ContainerConfig, ContainerState, ImageError, SandboxState, StartError
 from boxk8s.kubelet.status import StatusInputs, compute_pod_status
-from boxk8s.kubelet.volumes import (
-    VolumeError,
-    VolumeSource,
-    cleanup_volumes,
-    container_mounts,
-    prepare_volumes,
-)
-from boxk8s.resources.quantity import milli_value, value
-
-if TYPE_CHECKING:
-    from boxk8s.kubelet.agent import Kubelet
+from boxk8s.kubelet.volumes import VolumeError, VolumeSource, cleanup_volumes, prepare_volumes
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 NORMAL, WARNING = "Normal", "Warning"
 MAX_ROUNDS = 12  # plan/execute rounds per sync before reporting status
-
-
-def pod_key(pod: Mapping[str, Any]) -> str:
-    md = pod.get("metadata") or {}
-    return f"{md.get('namespace', 'default')}/{md.get('name', '')}"
 
 
 def container_specs(pod: Mapping[str, Any] | None) -> dict[str, Obj]:
@@ -75,9 +59,12 @@ class ProbeResults:
 
 
 class PodWorker:
-    def __init__(self, kubelet: Kubelet, uid: str, pod: Obj | None, *,
+    """Runs one pod uid until it has terminated and been cleaned up; `ctx` is shared by all the
+    workers of a kubelet."""
+
+    def __init__(self, ctx: WorkerContext, uid: str, pod: Obj | None, *,
                  sandbox: SandboxState | None = None, containers: list[ContainerState] | None = None) -> None:
-        self.k = kubelet
+        self.ctx = ctx
         self.uid = uid
         self.pod = pod  # the newest object; None once it is gone from the store
         self.last_pod = pod  # the last one seen, for cleanup after it is gone
@@ -99,7 +86,7 @@ class PodWorker:
 
     @property
     def key(self) -> str:
-        return pod_key(self.last_pod or {"metadata": {"name": self.uid}})
+        return object_key(self.last_pod or {"metadata": {"name": self.uid}})
 
     # ---- inputs from the kubelet ----------------------------------------------------------
     def set_pod(self, pod: Obj | None, *, wake: bool = True) -> None:
@@ -134,9 +121,9 @@ class PodWorker:
                     wake_at = await self._sync_safely()
                     if self.done:
                         break
-                    delay = self.k.settings.status_resync_seconds
+                    delay = self.ctx.settings.status_resync_seconds
                     if wake_at is not None:
-                        delay = min(delay, max(wake_at - self.k.clock.now(), 0.0))
+                        delay = min(delay, max(wake_at - self.ctx.clock.now(), 0.0))
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(delay):
                             await self._wake.wait()
@@ -153,7 +140,7 @@ class PodWorker:
             delay = min(0.5 * 2 ** (self._failures - 1), 30.0)
             log.warning("pod/%s: sync failed (%s); retrying in %.1fs", self.key, e, delay,
                         exc_info=log.isEnabledFor(logging.DEBUG))
-            return self.k.clock.now() + delay
+            return self.ctx.clock.now() + delay
         self._failures = 0
         return wake_at
 
@@ -168,8 +155,8 @@ class PodWorker:
         actions: list[p.Action] = []
         for _round in range(MAX_ROUNDS):
             await self._report_exits()
-            actions = p.plan_pod_actions(self.pod, self._observed(), self.k.clock.now(), self.backoff,
-                                         self.k.settings)
+            actions = p.plan_pod_actions(self.pod, self._observed(), self.ctx.clock.now(), self.backoff,
+                                         self.ctx.settings)
             if not await self._execute(actions):
                 break
             await self._refresh()
@@ -200,7 +187,7 @@ class PodWorker:
         for cid, c in list(self.containers.items()):
             if c.status in ("exited",) and c.finished_at:
                 continue
-            state = await self.k.runtime.inspect_container(cid)
+            state = await self.ctx.runtime.inspect_container(cid)
             if state is None:
                 self.containers.pop(cid, None)
                 self.probes.forget(cid)
@@ -229,7 +216,7 @@ class PodWorker:
                     return False
                 progressed = True
             elif isinstance(a, p.RemoveSandbox):
-                await self.k.runtime.remove_sandbox(a.sandbox_id)
+                await self.ctx.runtime.remove_sandbox(a.sandbox_id)
                 self.sandbox = None
                 progressed = True
             elif isinstance(a, p.StartContainer):
@@ -239,11 +226,11 @@ class PodWorker:
                 await self._start_created(a)
                 progressed = True
             elif isinstance(a, p.StartCreated):
-                self.containers[a.container_id] = await self.k.runtime.start_container(a.container_id)
+                self.containers[a.container_id] = await self.ctx.runtime.start_container(a.container_id)
                 await self._event(NORMAL, "Started", f"Started container {a.name}", a.name)
                 progressed = True
             elif isinstance(a, p.RemoveContainer):
-                await self.k.runtime.remove_container(a.container_id)
+                await self.ctx.runtime.remove_container(a.container_id)
                 self.containers.pop(a.container_id, None)
                 self.probes.forget(a.container_id)
                 progressed = True
@@ -273,30 +260,19 @@ class PodWorker:
             try:
                 configmaps, secrets = await self._fetch_sources()
                 self.volumes = await prepare_volumes(
-                    pod, self.k.runtime, state_dir=self.k.state_dir, cluster=self.k.cluster,
-                    configmaps=configmaps, secrets=secrets, host_ip=self.k.address)
+                    pod, self.ctx.runtime, state_dir=self.ctx.state_dir, cluster=self.ctx.cluster,
+                    configmaps=configmaps, secrets=secrets, host_ip=self.ctx.host_ip)
             except VolumeError as e:
                 await self._event(WARNING, "FailedMount", str(e))
                 raise
-        md, spec = pod["metadata"], pod.get("spec") or {}
-        ns = md.get("namespace", "default")
-        hostname = spec.get("hostname") or md["name"]
-        aliases: tuple[str, ...] = ()
-        if spec.get("subdomain"):
-            sub = spec["subdomain"]
-            aliases = (f"{hostname}.{sub}", f"{hostname}.{sub}.{ns}", f"{hostname}.{sub}.{ns}.svc.cluster.local")
-        config = SandboxConfig(
-            namespace=ns, pod_name=md["name"], pod_uid=self.uid, hostname=hostname[:63], aliases=aliases,
-            dns_search=(f"{ns}.svc.cluster.local", "svc.cluster.local", "cluster.local"),
-            host_network=bool(spec.get("hostNetwork")), solo=self.k.settings.solo_pods and p.is_solo(pod),
-        )
+        config = sandbox_config(pod, self.uid, solo_pods=self.ctx.settings.solo_pods)
         try:
-            self.sandbox = await self.k.runtime.run_sandbox(config, self._precreate)
+            self.sandbox = await self.ctx.runtime.run_sandbox(config, self._precreate)
         except Exception as e:
             for cid in self._precreated:  # joined to a sandbox that is gone
                 self.containers.pop(cid, None)
                 with contextlib.suppress(Exception):
-                    await self.k.runtime.remove_container(cid)
+                    await self.ctx.runtime.remove_container(cid)
             self._precreated.clear()
             await self._event(WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {e}")
             raise
@@ -310,20 +286,19 @@ class PodWorker:
         if pod is None:
             return
         observed = p.PodObserved(replace(sandbox, running=True), tuple(self.containers.values()), {})
-        planned = p.plan_pod_actions(pod, observed, self.k.clock.now(), self.backoff, self.k.settings)
+        planned = p.plan_pod_actions(pod, observed, self.ctx.clock.now(), self.backoff, self.ctx.settings)
         for a in planned:
             if not isinstance(a, p.StartContainer):
                 continue
             c = container_specs(pod)[a.name]
             image = c.get("image", "")
-            latest = image.endswith(":latest") or ":" not in image.rsplit("/", 1)[-1]
-            if (c.get("imagePullPolicy") or ("Always" if latest else "")) == "Always" or _uses_pod_ip(c):
+            if pull_policy(c) == "Always" or uses_pod_ip(c):
                 return
             try:
-                await self.k.runtime.ensure_image(image, "Never")
+                await self.ctx.runtime.ensure_image(image, "Never")
                 configmaps, secrets = await self._fetch_sources()
-                state = await self.k.runtime.create_container(sandbox, self._container_config(c, a, configmaps,
-                                                                                            secrets))
+                config = self._container_config(c, a, configmaps, secrets)
+                state = await self.ctx.runtime.create_container(sandbox, config)
             except Exception as e:  # noqa: BLE001 - the usual path retries and reports it
                 log.debug("pod/%s: not created ahead (%s)", self.key, e)
                 return
@@ -340,9 +315,10 @@ class PodWorker:
     async def _start_created_container(self, name: str, container_id: str, c: Obj) -> None:
         """Start a created container and record it: Started event, postStart hook, or Failed."""
         try:
-            state = await self.k.runtime.start_container(container_id)
+            state = await self.ctx.runtime.start_container(container_id)
         except Exception as e:
-            got = getattr(e, "state", None) or await self.k.runtime.inspect_container(container_id)
+            known = e.state if isinstance(e, StartError) else None
+            got = known or await self.ctx.runtime.inspect_container(container_id)
             if got is not None:
                 self.containers[got.id] = got
             await self._event(WARNING, "Failed", f"Error: {e}", name)
@@ -360,7 +336,7 @@ class PodWorker:
 
         async def get(kind: Any, name: str) -> Obj | None:
             try:
-                return await self.k.client.get(kind, ns, name)
+                return await self.ctx.client.get(kind, ns, name)
             except errors.NotFound:
                 return None
 
@@ -370,12 +346,11 @@ class PodWorker:
 
     async def _pull(self, c: Obj) -> str:
         image = c.get("image", "")
-        policy = c.get("imagePullPolicy") or ("Always" if image.endswith(":latest") or ":" not in
-                                              image.rsplit("/", 1)[-1] else "IfNotPresent")
+        policy = pull_policy(c)
         name = c["name"]
         if policy != "Always":
             try:
-                image_id = await self.k.runtime.ensure_image(image, "Never")
+                image_id = await self.ctx.runtime.ensure_image(image, "Never")
             except ImageError as e:
                 if policy == "Never" or e.reason == "InvalidImageName":
                     raise
@@ -384,7 +359,7 @@ class PodWorker:
                 return image_id
         await self._event(NORMAL, "Pulling", f'Pulling image "{image}"', name)
         started = time.monotonic()
-        image_id = await self.k.runtime.ensure_image(image, policy)
+        image_id = await self.ctx.runtime.ensure_image(image, policy)
         took = time.monotonic() - started
         await self._event(NORMAL, "Pulled", f'Successfully pulled image "{image}" in {took:.3f}s', name)
         return image_id
@@ -393,8 +368,8 @@ class PodWorker:
         pod = self.pod
         assert pod is not None and self.sandbox is not None
         c = container_specs(pod)[a.name]
-        now = self.k.clock.now()
-        s = self.k.settings
+        now = self.ctx.clock.now()
+        s = self.ctx.settings
         try:
             await self._pull(c)
         except ImageError as e:
@@ -423,7 +398,7 @@ class PodWorker:
             await self._event(WARNING, "Failed", f"Error: {e}", a.name)
             return
         try:
-            state = await self.k.runtime.create_container(self.sandbox, config)
+            state = await self.ctx.runtime.create_container(self.sandbox, config)
         except Exception as e:
             self._fail_create(a.name, "CreateContainerError", str(e), now)
             await self._event(WARNING, "Failed", f"Error: {e}", a.name)
@@ -433,7 +408,7 @@ class PodWorker:
         await self._start_created_container(a.name, state.id, c)
 
     def _fail_create(self, name: str, reason: str, message: str, now: float) -> None:
-        s = self.k.settings
+        s = self.ctx.settings
         key = f"create/{name}"
         self.backoff[key] = p.next_backoff(self.backoff.get(key), now, s.image_backoff_base_seconds,
                                            s.image_backoff_max_seconds, p.reset_after(s), reason, message)
@@ -444,41 +419,20 @@ class PodWorker:
         if not command:
             return
         try:
-            code, out = await self.k.runtime.exec_probe(state.id, list(command), 30.0)
+            code, out = await self.ctx.runtime.exec_probe(state.id, list(command), 30.0)
         except Exception as e:  # noqa: BLE001 - any failure of the hook counts
             code, out = -1, str(e).encode()
         if code != 0:
             msg = f"PostStartHook failed: {out.decode(errors='replace').strip() or f'exit code {code}'}"
             await self._event(WARNING, "FailedPostStartHook", msg, c["name"])
-            await self.k.runtime.stop_container(state.id, p.MIN_GRACE_SECONDS)
+            await self.ctx.runtime.stop_container(state.id, p.MIN_GRACE_SECONDS)
 
     def _container_config(self, c: Obj, a: p.StartContainer, configmaps: Mapping[str, Obj | None],
                           secrets: Mapping[str, Obj | None]) -> ContainerConfig:
-        pod = self.pod or {}
-        spec = pod.get("spec") or {}
-        env = resolve_env(pod, c, configmaps=configmaps, secrets=secrets,
-                          pod_ip=self.sandbox.ip if self.sandbox else "", host_ip=self.k.address,
-                          node_allocatable={"cpu": f"{self.k.node.cpu_millis}m",
-                                            "memory": str(self.k.node.memory_bytes)})
-        limits = (c.get("resources") or {}).get("limits") or {}
-        requests = (c.get("resources") or {}).get("requests") or {}
-        memory = value(limits["memory"]) if limits.get("memory") else 0
-        cpu_nano = milli_value(limits["cpu"]) * 1_000_000 if limits.get("cpu") else 0
-        req_cpu = requests.get("cpu") or limits.get("cpu")
-        shares = max(2, milli_value(req_cpu) * 1024 // 1000) if req_cpu else 0
-        sc = {**(spec.get("securityContext") or {}), **(c.get("securityContext") or {})}
-        user = ""
-        if sc.get("runAsUser") is not None:
-            user = str(sc["runAsUser"]) + (f":{sc['runAsGroup']}" if sc.get("runAsGroup") is not None else "")
-        return ContainerConfig(
-            name=c["name"], image=c.get("image", ""),
-            command=expand_command(c.get("command"), env), args=expand_command(c.get("args"), env),
-            env=tuple(env), working_dir=c.get("workingDir") or "",
-            mounts=container_mounts(c, self.volumes or {}, dict(env)), user=user,
-            memory_limit=memory, cpu_limit_nano=cpu_nano, cpu_shares=shares,
-            tty=bool(c.get("tty")), stdin=bool(c.get("stdin")), stdin_once=bool(c.get("stdinOnce")),
-            attempt=a.attempt, init=a.init, labels=((p.LABEL_SPEC_HASH, p.spec_hash(c)),),
-        )
+        return container_config(self.pod or {}, c, attempt=a.attempt, init=a.init, configmaps=configmaps,
+                                secrets=secrets, volumes=self.volumes or {},
+                                pod_ip=self.sandbox.ip if self.sandbox else "", host_ip=self.ctx.host_ip,
+                                node_allocatable=self.ctx.node_allocatable)
 
     async def _kill(self, a: p.KillContainer) -> None:
         messages = {
@@ -493,15 +447,15 @@ class PodWorker:
         if a.pre_stop:
             started = time.monotonic()
             try:
-                code, out = await self.k.runtime.exec_probe(a.container_id, list(a.pre_stop), grace)
+                code, out = await self.ctx.runtime.exec_probe(a.container_id, list(a.pre_stop), grace)
             except Exception as e:  # noqa: BLE001 - a failing hook does not stop the kill
                 code, out = -1, str(e).encode()
             if code != 0:
                 await self._event(WARNING, "FailedPreStopHook",
                                   f"PreStopHook failed: {out.decode(errors='replace').strip()}", a.name)
             grace = max(grace - (time.monotonic() - started), p.MIN_GRACE_SECONDS)
-        await self.k.runtime.stop_container(a.container_id, grace)
-        state = await self.k.runtime.inspect_container(a.container_id)
+        await self.ctx.runtime.stop_container(a.container_id, grace)
+        state = await self.ctx.runtime.inspect_container(a.container_id)
         if state is None:
             self.containers.pop(a.container_id, None)
         else:
@@ -509,14 +463,14 @@ class PodWorker:
         self.probes.unhealthy.pop(a.container_id, None)
 
     async def _finish(self, a: p.FinishPod) -> None:
-        await cleanup_volumes(self.last_pod, self.uid, self.k.runtime, state_dir=self.k.state_dir,
-                              cluster=self.k.cluster)
+        await cleanup_volumes(self.last_pod, self.uid, self.ctx.runtime, state_dir=self.ctx.state_dir,
+                              cluster=self.ctx.cluster)
         self.sandbox = None
         if a.delete_object and self.pod is not None:
             md = self.pod["metadata"]
             with contextlib.suppress(errors.NotFound, errors.Conflict):
-                await self.k.client.delete(Kind.POD, md.get("namespace"), md["name"],
-                                           {"gracePeriodSeconds": 0, "preconditions": {"uid": self.uid}})
+                await self.ctx.client.delete(Kind.POD, md.get("namespace"), md["name"],
+                                             {"gracePeriodSeconds": 0, "preconditions": {"uid": self.uid}})
             log.info("pod/%s: terminated and deleted", self.key)
         self.done = True
 
@@ -552,15 +506,15 @@ class PodWorker:
                 return self.probes.started.get(cid, False)
 
         async def attempt() -> Any:
-            return await run_probe(probe, runtime=self.k.runtime, container_id=cid, container=spec,
+            return await run_probe(probe, runtime=self.ctx.runtime, container_id=cid, container=spec,
                                    pod_ip=self.sandbox.ip if self.sandbox else "",
-                                   simulated_network=self.k.runtime.name == "fake")
+                                   simulated_network=self.ctx.runtime.simulated_network)
 
         def on_result(kind: ProbeKind, ok: bool | None, message: str) -> None:
             self._probe_result(cid, name, kind, ok, message)
 
         try:
-            await Prober(kind, probe, attempt, self.k.clock, on_result, gate).run()
+            await Prober(kind, probe, attempt, self.ctx.clock, on_result, gate).run()
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -598,9 +552,9 @@ class PodWorker:
         pod = self.pod
         assert pod is not None
         inputs = StatusInputs(waiting=dict(self.waiting), ready=dict(self.probes.ready),
-                              started=dict(self.probes.started), runtime=self.k.runtime.name,
-                              host_ip=self.k.address)
-        status = compute_pod_status(pod, self._observed(), inputs, self.k.clock.now())
+                              started=dict(self.probes.started), runtime=self.ctx.runtime.name,
+                              host_ip=self.ctx.host_ip)
+        status = compute_pod_status(pod, self._observed(), inputs, self.ctx.clock.now())
         if status == pod.get("status"):
             return
         md = pod["metadata"]
@@ -610,12 +564,12 @@ class PodWorker:
         for _attempt in range(5):
             if current is None:
                 try:
-                    current = await self.k.client.get(Kind.POD, md.get("namespace"), md["name"])
+                    current = await self.ctx.client.get(Kind.POD, md.get("namespace"), md["name"])
                 except errors.NotFound:
                     return
                 if current["metadata"].get("uid") != self.uid:
                     return
-                status = compute_pod_status(current, self._observed(), inputs, self.k.clock.now())
+                status = compute_pod_status(current, self._observed(), inputs, self.ctx.clock.now())
                 if status == current.get("status"):
                     return
             cmd = current["metadata"]
@@ -625,7 +579,7 @@ class PodWorker:
                                  "uid": cmd.get("uid"), "resourceVersion": cmd.get("resourceVersion")}}
             current = None
             try:
-                updated = await self.k.client.update_status(Kind.POD, body)
+                updated = await self.ctx.client.update_status(Kind.POD, body)
             except errors.Conflict:
                 continue
             except errors.NotFound:
@@ -638,13 +592,7 @@ class PodWorker:
         pod = self.pod or self.last_pod
         if pod is None:
             return
-        await self.k.event(pod, type_, reason, message, container)
-
-
-def _uses_pod_ip(c: Obj) -> bool:
-    """Whether the container's env takes the pod IP, which is known only once the sandbox runs."""
-    return any(((e.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath") in ("status.podIP", "status.podIPs")
-               for e in c.get("env") or [])
+        await self.ctx.emit(pod, type_, reason, message, container)
 
 
 def _newer(a: Obj, b: Obj) -> bool:

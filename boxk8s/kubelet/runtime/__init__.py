@@ -10,6 +10,7 @@ from boxk8s.kubelet.runtime.base import (
     RuntimeSettings,
     SandboxConfig,
     SandboxState,
+    StartError,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "RuntimeSettings",
     "SandboxConfig",
     "SandboxState",
+    "StartError",
 ]

@@ -45,6 +45,14 @@ class ImageError(Exception):
         self.message = message
 
 
+class StartError(Exception):
+    """A created container the runtime could not start (bad command, missing mount source…).
+    `state`: what the runtime recorded of it (status, exit code, error), for the kubelet to
+    report without asking again; None if the runtime does not know."""
+
+    state: ContainerState | None = None
+
+
 @dataclass(frozen=True)
 class Mount:
     target: str  # path in the container
@@ -139,7 +147,17 @@ class ExecSession(Protocol):
 
 
 class ContainerRuntime(Protocol):
-    name: str  # "docker" or "fake"
+    """What the kubelet may ask of a runtime: everything it needs is here or a declared
+    capability, so the kubelet never asks which runtime it has."""
+
+    name: str  # "docker" or "fake": the scheme of the containerIDs in pod status
+    settings: RuntimeSettings  # the cluster and node whose objects this runtime makes
+    # For Node.status.nodeInfo.containerRuntimeVersion ("docker://24.0.7", "fake://"); a
+    # runtime may learn it only in start().
+    runtime_version: str
+    # Pod IPs are not reachable (simulated nodes): network probes (httpGet, tcpSocket) pass
+    # without connecting.
+    simulated_network: bool
 
     async def start(self) -> None:
         """Connect, and create what the runtime needs (network, sandbox image)."""
@@ -159,7 +177,9 @@ class ContainerRuntime(Protocol):
     async def create_container(self, sandbox: SandboxState, config: ContainerConfig) -> ContainerState:
         """Create (not start) a container joined to the sandbox's network namespace."""
 
-    async def start_container(self, container_id: str) -> ContainerState: ...
+    async def start_container(self, container_id: str) -> ContainerState:
+        """Start a created container. Raises StartError (or any error) if it would not start."""
+
     async def stop_container(self, container_id: str, grace_seconds: float) -> None:
         """SIGTERM (the image's stop signal), then SIGKILL after the grace period."""
 

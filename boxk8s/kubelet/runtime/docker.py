@@ -49,6 +49,7 @@ from boxk8s.kubelet.runtime.base import (
     RuntimeSettings,
     SandboxConfig,
     SandboxState,
+    StartError,
 )
 from boxk8s.kubelet.runtime.docker_streams import DockerExecSession, collect, frames, lines
 
@@ -68,9 +69,9 @@ class DockerError(RuntimeError):
         self.status = status
 
 
-class ContainerStartError(DockerError):
-    """Docker refused to start a container (bad command, missing mount source…); `state` has
-    what Docker recorded (status, exit code, error), for the kubelet to report."""
+class ContainerStartError(DockerError, StartError):
+    """Docker refused to start a container (the protocol's StartError); `state` has what Docker
+    recorded (status, exit code, error), for the kubelet to report."""
 
     def __init__(self, message: str, status: int, state: ContainerState | None) -> None:
         super().__init__(message, status)
@@ -87,6 +88,7 @@ def _errors(what: str) -> Iterator[None]:
 
 class DockerRuntime:
     name = "docker"
+    simulated_network = False  # pod IPs are real addresses on the cluster network
 
     def __init__(self, settings: RuntimeSettings, *, pull_timeout: float = 60.0,
                  addresses: PodAddresses | None = None) -> None:

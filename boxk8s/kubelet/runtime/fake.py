@@ -85,6 +85,8 @@ class FakeExecSession:
 
 class FakeRuntime:
     name = "fake"
+    runtime_version = "fake://"
+    simulated_network = True  # its pod IPs lead nowhere
 
     def __init__(self, settings: RuntimeSettings | None = None, *, now: Callable[[], float] = time.time) -> None:
         self.settings = settings or RuntimeSettings()

@@ -1,0 +1,168 @@
+"""Pod spec → runtime configs: tables of specs and what the runtime is given."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from boxk8s.kubelet.container_config import (
+    container_config,
+    pull_policy,
+    resource_limits,
+    run_as_user,
+    sandbox_config,
+    uses_pod_ip,
+)
+from boxk8s.kubelet.env import ConfigError
+from boxk8s.kubelet.plan import LABEL_SPEC_HASH, spec_hash
+from boxk8s.kubelet.runtime.base import Mount, SandboxConfig
+from boxk8s.kubelet.volumes import VolumeSource
+
+DIGEST = "sha256:" + "0" * 64
+
+
+def pod(spec: dict[str, Any] | None = None, name: str = "web", namespace: str = "dev") -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": namespace, "uid": "u-1"},
+            "spec": {"containers": [{"name": "app", "image": "busybox"}], **(spec or {})}}
+
+
+@pytest.mark.parametrize(("container", "expected"), [
+    ({"image": "busybox"}, "Always"),  # untagged means :latest
+    ({"image": "busybox:latest"}, "Always"),
+    ({"image": "registry:5000/busybox"}, "Always"),  # the registry's port is no tag
+    ({"image": "busybox:1.36"}, "IfNotPresent"),
+    ({"image": "registry:5000/team/busybox:1.36"}, "IfNotPresent"),
+    ({"image": f"busybox@{DIGEST}"}, "IfNotPresent"),
+    ({"image": f"busybox:latest@{DIGEST}"}, "IfNotPresent"),  # a digest pins it
+    ({}, "Always"),
+    ({"image": "busybox", "imagePullPolicy": "Never"}, "Never"),  # the spec's own wins
+    ({"image": "busybox:1.36", "imagePullPolicy": "Always"}, "Always"),
+    ({"image": "busybox", "imagePullPolicy": ""}, "Always"),  # empty: defaulted
+])
+def test_pull_policy(container: dict[str, Any], expected: str) -> None:
+    assert pull_policy(container) == expected
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ([], False),
+    ([{"name": "IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}], True),
+    ([{"name": "IPS", "valueFrom": {"fieldRef": {"fieldPath": "status.podIPs"}}}], True),
+    ([{"name": "HOST", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}}], False),
+    ([{"name": "A", "value": "status.podIP"}], False),
+])
+def test_uses_pod_ip(env: list[dict[str, Any]], expected: bool) -> None:
+    assert uses_pod_ip({"name": "app", "env": env}) is expected
+
+
+SEARCH = ("dev.svc.cluster.local", "svc.cluster.local", "cluster.local")
+
+
+@pytest.mark.parametrize(("spec", "solo_pods", "expected"), [
+    ({}, True, SandboxConfig("dev", "web", "u-1", "web", dns_search=SEARCH, solo=True)),
+    ({}, False, SandboxConfig("dev", "web", "u-1", "web", dns_search=SEARCH, solo=False)),
+    ({"hostname": "h"}, True, SandboxConfig("dev", "web", "u-1", "h", dns_search=SEARCH, solo=True)),
+    ({"hostname": "h", "subdomain": "s"}, True,
+     SandboxConfig("dev", "web", "u-1", "h", aliases=("h.s", "h.s.dev", "h.s.dev.svc.cluster.local"),
+                   dns_search=SEARCH, solo=True)),
+    ({"subdomain": "s"}, True,
+     SandboxConfig("dev", "web", "u-1", "web", aliases=("web.s", "web.s.dev", "web.s.dev.svc.cluster.local"),
+                   dns_search=SEARCH, solo=True)),
+    ({"hostname": "x" * 70}, True, SandboxConfig("dev", "web", "u-1", "x" * 63, dns_search=SEARCH, solo=True)),
+    ({"hostNetwork": True}, False, SandboxConfig("dev", "web", "u-1", "web", dns_search=SEARCH, host_network=True)),
+    # Two containers share a namespace: never solo.
+    ({"containers": [{"name": "a", "image": "i"}, {"name": "b", "image": "i"}]}, True,
+     SandboxConfig("dev", "web", "u-1", "web", dns_search=SEARCH, solo=False)),
+])
+def test_sandbox_config(spec: dict[str, Any], solo_pods: bool, expected: SandboxConfig) -> None:
+    assert sandbox_config(pod(spec), "u-1", solo_pods=solo_pods) == expected
+
+
+def test_sandbox_config_of_a_pod_without_namespace_is_in_default() -> None:
+    config = sandbox_config({"metadata": {"name": "web"}, "spec": {}}, "u-1", solo_pods=False)
+    assert (config.namespace, config.dns_search[0]) == ("default", "default.svc.cluster.local")
+
+
+@pytest.mark.parametrize(("resources", "expected"), [
+    ({}, (0, 0, 0)),
+    ({"limits": {"memory": "64Mi"}}, (64 * 1024**2, 0, 0)),
+    ({"limits": {"cpu": "500m"}}, (0, 500_000_000, 512)),  # shares follow the limit without a request
+    ({"limits": {"cpu": "2"}, "requests": {"cpu": "250m"}}, (0, 2_000_000_000, 256)),
+    ({"requests": {"cpu": "1"}}, (0, 0, 1024)),
+    ({"requests": {"cpu": "1m"}}, (0, 0, 2)),  # MilliCPUToShares: at least 2
+    ({"requests": {"memory": "1Gi"}}, (0, 0, 0)),  # a memory request limits nothing
+])
+def test_resource_limits(resources: dict[str, Any], expected: tuple[int, int, int]) -> None:
+    assert resource_limits({"name": "app", "resources": resources}) == expected
+
+
+@pytest.mark.parametrize(("pod_sc", "container_sc", "expected"), [
+    ({}, {}, ""),
+    ({"runAsUser": 1000}, {}, "1000"),
+    ({"runAsUser": 1000, "runAsGroup": 3000}, {}, "1000:3000"),
+    ({"runAsUser": 1000}, {"runAsUser": 0}, "0"),  # the container's over the pod's; 0 is root, not unset
+    ({"runAsGroup": 3000}, {"runAsUser": 7}, "7:3000"),
+    ({"runAsGroup": 3000}, {}, ""),  # a group alone is not passed on
+])
+def test_run_as_user(pod_sc: dict[str, Any], container_sc: dict[str, Any], expected: str) -> None:
+    assert run_as_user(pod({"securityContext": pod_sc}), {"name": "app", "securityContext": container_sc}) == expected
+
+
+def build(container: dict[str, Any], **kw: Any) -> Any:
+    inputs: dict[str, Any] = {
+        "attempt": 0, "init": False, "configmaps": {}, "secrets": {}, "volumes": {}, "pod_ip": "10.244.0.5",
+        "host_ip": "172.18.0.2", "node_allocatable": {"cpu": "2000m", "memory": str(4 * 1024**3)}, **kw}
+    return container_config(pod(), container, **inputs)
+
+
+def test_container_config_resolves_env_command_and_mounts() -> None:
+    container = {
+        "name": "app", "image": "busybox:1.36", "command": ["sh", "-c"], "args": ["echo $(IP) $(MSG)"],
+        "workingDir": "/w", "tty": True, "stdin": True, "stdinOnce": True,
+        "env": [{"name": "IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+                {"name": "MSG", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "msg"}}},
+                {"name": "CPU", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu"}}},
+                {"name": "DIR", "value": "logs"}],
+        "volumeMounts": [{"name": "data", "mountPath": "/data", "subPathExpr": "$(DIR)"},
+                         {"name": "cfg", "mountPath": "/etc/cfg", "readOnly": True},
+                         {"name": "unknown", "mountPath": "/nowhere"}],  # no such volume: no mount
+        "resources": {"limits": {"memory": "128Mi", "cpu": "1"}},
+    }
+    config = build(container, attempt=3, configmaps={"cfg": {"data": {"msg": "hi"}}},
+                   volumes={"data": VolumeSource("volume", "boxk8s-data"), "cfg": VolumeSource("bind", "/s/cfg")})
+    assert config.env == (("IP", "10.244.0.5"), ("MSG", "hi"), ("CPU", "1"), ("DIR", "logs"))
+    assert (config.command, config.args) == (("sh", "-c"), ("echo 10.244.0.5 hi",))
+    assert config.mounts == (Mount("/data", "boxk8s-data", "volume", sub_path="logs"),
+                             Mount("/etc/cfg", "/s/cfg", "bind", read_only=True))
+    assert (config.memory_limit, config.cpu_limit_nano, config.cpu_shares) == (128 * 1024**2, 1_000_000_000, 1024)
+    assert (config.name, config.image, config.working_dir, config.attempt, config.init) == \
+        ("app", "busybox:1.36", "/w", 3, False)
+    assert (config.tty, config.stdin, config.stdin_once) == (True, True, True)
+    assert config.labels == ((LABEL_SPEC_HASH, spec_hash(container)),)
+
+
+@pytest.mark.parametrize(("container", "field", "expected"), [
+    ({"name": "app"}, "command", None),  # no override: the image's entrypoint
+    ({"name": "app", "command": []}, "command", ()),
+    ({"name": "app", "args": ["$(HOSTNAME)"]}, "args", ("$(HOSTNAME)",)),  # unknown variables stay
+    ({"name": "app", "env": [{"name": "A", "value": "x"}], "args": ["$$(A)", "$(A)"]}, "args", ("$(A)", "x")),
+    ({"name": "app", "env": [{"name": "N", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}]}, "env",
+     (("N", ""),)),
+    ({"name": "app", "env": [{"name": "M", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory"}}}]},
+     "env", (("M", str(4 * 1024**3)),)),  # no limit: the node's allocatable
+    ({"name": "app", "image": "img"}, "image", "img"),
+    ({"name": "app"}, "image", ""),
+    ({"name": "app"}, "user", ""),
+])
+def test_container_config_fields(container: dict[str, Any], field: str, expected: Any) -> None:
+    assert getattr(build(container), field) == expected
+
+
+def test_an_init_container_is_marked_as_such() -> None:
+    assert build({"name": "setup"}, init=True, attempt=1).init is True
+
+
+def test_a_missing_configmap_is_a_config_error() -> None:
+    container = {"name": "app", "env": [{"name": "A", "valueFrom": {"configMapKeyRef": {"name": "gone", "key": "k"}}}]}
+    with pytest.raises(ConfigError, match='configmap "gone" not found'):
+        build(container, configmaps={"gone": None})
