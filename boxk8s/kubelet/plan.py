@@ -113,8 +113,7 @@ Action = (CreateSandbox | RemoveSandbox | StartContainer | StartCreated | KillCo
 # ---- back-off --------------------------------------------------------------------------------
 
 def reset_after(settings: KubeletSettings) -> float:
-    configured = getattr(settings, "backoff_reset_seconds", None)
-    return configured if configured else 2 * settings.crashloop_max_seconds
+    return settings.backoff_reset_seconds or 2 * settings.crashloop_max_seconds
 
 
 def next_backoff(entry: BackoffEntry | None, event_time: float, base: float, cap: float,

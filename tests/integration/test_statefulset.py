@@ -12,25 +12,19 @@ from typing import Any
 import pytest
 
 from boxk8s import errors
-from boxk8s.client import Client, InformerFactory, Kind
-from boxk8s.cluster import bootstrap
+from boxk8s.client import Client, Kind
 from boxk8s.controllers.daemonset import DaemonSetController
 from boxk8s.controllers.pvc import PERSISTENT_VOLUMES, PersistentVolumeBinder
 from boxk8s.controllers.revision import CONTROLLER_REVISIONS
 from boxk8s.controllers.statefulset import StatefulSetController
-from boxk8s.events import EventRecorder
 from boxk8s.kubelet.agent import Kubelet
 from boxk8s.kubelet.runtime.base import RuntimeSettings
 from boxk8s.kubelet.runtime.fake import FakeRuntime
-from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
-from boxk8s.resources.service import Resources
-from boxk8s.scheduler import Scheduler
-from boxk8s.store import Store, StoreSettings
+from boxk8s.kubelet.settings import NodeSettings
+from tests.integration.controllers_harness import FAST, harness
 from tests.integration.waiting import wait_for_condition
 
 DEADLINE = 15.0
-FAST = KubeletSettings(crashloop_base_seconds=0.2, crashloop_max_seconds=1.0, image_backoff_base_seconds=0.2,
-                       image_backoff_max_seconds=1.0, status_resync_seconds=0.5)
 assert Kind.STATEFULSET and Kind.POD and Kind.PVC and PERSISTENT_VOLUMES and CONTROLLER_REVISIONS
 
 
@@ -59,30 +53,18 @@ class Env:
 
 @contextlib.asynccontextmanager
 async def controller_env(tmp: Path, nodes: int = 2) -> AsyncIterator[Env]:
-    """Store, scheduler, kubelets on fake nodes, and the StatefulSet, DaemonSet and PVC controllers."""
-    store = await Store.open_standalone(StoreSettings(path=tmp / "db"))
-    try:
-        resources = Resources(store)
-        await bootstrap(resources)
-        client = Client(resources, "test")
+    """The cluster as assemble() builds it with `nodes` fake nodes and the StatefulSet, DaemonSet and PVC
+    controllers; `add_node` starts more kubelets later (nodes that join a running cluster)."""
+    async with harness(tmp, [PersistentVolumeBinder, StatefulSetController, DaemonSetController], nodes=nodes) as h:
+        for name in h.kubelets:
+            await eventually(lambda name=name: h.client.get(Kind.NODE, None, name))
         async with asyncio.TaskGroup() as tg:
-            env = Env(client, tmp, tg)
-            for i in range(1, nodes + 1):
-                await env.add_node(f"node-{i}")
-            sched_client = Client(resources, "default-scheduler")
-            env.tasks.append(tg.create_task(Scheduler(sched_client, EventRecorder(sched_client, "s")).run()))
-            factory = InformerFactory(Client(resources, "kube-controller-manager"))
-            controllers = [cls(Client(resources, cls.name), factory)
-                           for cls in (PersistentVolumeBinder, StatefulSetController, DaemonSetController)]
-            env.tasks.append(tg.create_task(factory.run()))
-            env.tasks += [tg.create_task(c.run(), name=c.name) for c in controllers]
+            env = Env(h.client, tmp, tg, runtimes=dict(h.runtimes))
             try:
                 yield env
             finally:
                 for t in env.tasks:
                     t.cancel()
-    finally:
-        await store.close()
 
 
 @pytest.fixture

@@ -62,7 +62,8 @@ class DockerExecSession:
         await self._stream.write_in(data)
 
     async def close_stdin(self) -> None:
-        # Half-close: the process sees EOF on stdin while we keep reading its output.
+        # Half-close: the process sees EOF on stdin while we keep reading its output. aiodocker's
+        # Stream (0.27) has no public half-close, so this reaches its response's transport.
         resp = self._stream._resp
         transport = resp.connection.transport if resp is not None and resp.connection is not None else None
         if transport is not None and transport.can_write_eof():
