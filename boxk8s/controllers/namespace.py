@@ -9,7 +9,7 @@ from typing import Any
 
 from boxk8s import errors
 from boxk8s.resources import meta, registry
-from boxk8s.resources.service import Resources
+from boxk8s.resources.layer import Resources
 
 log = logging.getLogger(__name__)
 

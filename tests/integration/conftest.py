@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from boxk8s.api.app import ApiSettings, build_app
 from boxk8s.cluster import bootstrap
-from boxk8s.resources.service import Resources
+from boxk8s.resources.layer import Resources
 from boxk8s.store import Store, StoreSettings
 
 TOKEN = "t"

@@ -18,7 +18,7 @@ from boxk8s.kubelet.agent import Kubelet
 from boxk8s.kubelet.runtime.base import RuntimeSettings
 from boxk8s.kubelet.runtime.fake import FakeRuntime
 from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
-from boxk8s.resources.service import Resources
+from boxk8s.resources.layer import Resources
 from boxk8s.scheduler import Scheduler
 from boxk8s.store import Store, StoreSettings
 from tests.integration.waiting import wait_for_condition

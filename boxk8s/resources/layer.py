@@ -1,4 +1,4 @@
-"""The resource layer: CRUD on Kubernetes objects with the apiserver's bookkeeping.
+"""The resource layer (`Resources`): CRUD on Kubernetes objects with the apiserver's bookkeeping.
 
 Every writer — the HTTP API, controllers, the kubelet, the dev loop — goes through here, so
 validation, defaults, resourceVersions and watch events are the same for all of them.
