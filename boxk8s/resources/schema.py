@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from boxk8s.resources.definitions import definitions, ref_name
+from boxk8s.resources.selectors import label_selector_matches
 
 # metav1 CauseType strings (k8s.io/apimachinery/pkg/util/validation/field ErrorType).
 REQUIRED = "FieldValueRequired"
@@ -793,27 +794,6 @@ def _validate_template(template: Any, path: str, restart_policies: list[str],
 # selectors ----------------------------------------------------------------------------------
 
 
-def selector_matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
-    """metav1.LabelSelector semantics (matchLabels AND matchExpressions)."""
-    for k, v in (selector.get("matchLabels") or {}).items():
-        if labels.get(k) != v:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        if not isinstance(expr, dict):
-            return False
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        present = key in labels
-        if op == "In" and not (present and labels[key] in values):
-            return False
-        if op == "NotIn" and present and labels[key] in values:
-            return False
-        if op == "Exists" and not present:
-            return False
-        if op == "DoesNotExist" and present:
-            return False
-    return True
-
-
 _SELECTOR_OPS = ["In", "NotIn", "Exists", "DoesNotExist"]
 
 
@@ -864,7 +844,7 @@ def _workload(kind_word: str, restart: list[str], template_required: bool = True
         if template is None and not template_required:
             return errs
         labels = ((template or {}).get("metadata") or {}).get("labels") or {}
-        if not isinstance(selector, dict) or not selector_matches(selector, labels):
+        if not isinstance(selector, dict) or not label_selector_matches(selector, labels):
             errs.append(invalid("spec.template.metadata.labels", labels, "`selector` does not match template `labels`"))
         claims = [(c.get("metadata") or {}).get("name") for _, c in _dicts(spec.get("volumeClaimTemplates"))]
         errs += _validate_template(template, "spec.template", restart, [c for c in claims if isinstance(c, str)])
@@ -885,7 +865,7 @@ def _validate_job_spec(spec: Any, path: str) -> list[FieldError]:
     template = spec.get("template")
     if spec.get("manualSelector") is True or isinstance(selector, dict):
         labels = ((template or {}).get("metadata") or {}).get("labels") or {}
-        if isinstance(selector, dict) and not selector_matches(selector, labels):
+        if isinstance(selector, dict) and not label_selector_matches(selector, labels):
             errs.append(invalid(f"{path}.template.metadata.labels", labels,
                                 "`selector` does not match template `labels`"))
     errs += _validate_template(template, f"{path}.template", ["OnFailure", "Never"])

@@ -209,6 +209,17 @@ def test_selector_must_match_template_labels() -> None:
     assert validate(obj, DEPLOYMENT) == []
 
 
+def test_unknown_selector_operator_does_not_match_the_template() -> None:
+    # One matcher (selectors.py) for validation and controllers: an operator it does not know
+    # selects nothing, so the template check fails too (the old copy here let it match).
+    obj = deployment(selector={"matchExpressions": [{"key": "app", "operator": "Near", "values": ["web"]}]})
+    assert [str(e) for e in validate(obj, DEPLOYMENT)] == [
+        'spec.selector.matchExpressions[0].operator: Invalid value: "Near": not a valid selector operator',
+        'spec.template.metadata.labels: Invalid value: map[string]string{"app":"web"}: '
+        "`selector` does not match template `labels`",
+    ]
+
+
 def test_missing_selector_is_required() -> None:
     obj = deployment()
     del obj["spec"]["selector"]
