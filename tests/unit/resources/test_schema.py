@@ -11,15 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from boxk8s.resources import schema
-from boxk8s.resources.schema import (
-    FieldError,
-    decode_errors,
-    dns1123_subdomain,
-    strict_errors,
-    type_errors,
-    unknown_fields,
-    validate,
-)
+from boxk8s.resources.field_errors import FieldError
+from boxk8s.resources.names import dns1123_subdomain
+from boxk8s.resources.schema import decode_errors, strict_errors, type_errors, unknown_fields
+from boxk8s.resources.validation import validate
 
 DEPLOYMENT = "io.k8s.api.apps.v1.Deployment"
 POD = "io.k8s.api.core.v1.Pod"
