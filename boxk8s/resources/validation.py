@@ -13,7 +13,6 @@ from typing import Any
 
 from boxk8s.resources.field_errors import (
     FieldError,
-    duplicate,
     forbidden,
     invalid,
     not_supported,
@@ -30,7 +29,13 @@ from boxk8s.resources.names import (
     port_number,
 )
 from boxk8s.resources.schema import group_version_kind, missing_fields
-from boxk8s.resources.validation_common import PROTOCOLS, dict_items, validate_labels, validate_metadata
+from boxk8s.resources.validation_common import (
+    PROTOCOLS,
+    dict_items,
+    validate_labels,
+    validate_metadata,
+    validate_unique_name,
+)
 from boxk8s.resources.validation_workloads import check_cronjob, check_job, check_pod, workload_check
 
 _NAME_RULES: dict[str, Callable[[str], list[str]]] = {
@@ -95,10 +100,7 @@ def _check_service(obj: dict[str, Any]) -> list[FieldError]:
         if len(ports) > 1 and not pname:
             errs.append(required(f"{pp}.name"))
         elif isinstance(pname, str) and pname:
-            errs += [invalid(f"{pp}.name", pname, m) for m in dns1123_label(pname)]
-            if pname in names:
-                errs.append(duplicate(f"{pp}.name", pname))
-            names.add(pname)
+            errs += validate_unique_name(f"{pp}.name", pname, dns1123_label, names)
         port = p.get("port")
         if isinstance(port, int) and not isinstance(port, bool):
             errs += [invalid(f"{pp}.port", port, m) for m in port_number(port)]

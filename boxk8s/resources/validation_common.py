@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from boxk8s.resources.field_errors import FieldError, forbidden, invalid, required, too_long
+from boxk8s.resources.field_errors import FieldError, duplicate, forbidden, invalid, required, too_long
 from boxk8s.resources.names import dns1123_label, dns1123_subdomain, label_value, qualified_name
 
 PROTOCOLS = ["SCTP", "TCP", "UDP"]
@@ -18,6 +18,16 @@ def dict_items(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
         for i, v in enumerate(value):
             if isinstance(v, dict):
                 yield i, v
+
+
+def validate_unique_name(path: str, value: str, rule: Callable[[str], list[str]], seen: set[str]) -> list[FieldError]:
+    """A list item's name (a container, a volume, a port): valid by `rule` and not one `seen`
+    earlier in the list; records it in `seen`."""
+    errs = [invalid(path, value, m) for m in rule(value)]
+    if value in seen:
+        errs.append(duplicate(path, value))
+    seen.add(value)
+    return errs
 
 
 _TOTAL_ANNOTATION_SIZE = 256 * 1024

@@ -9,7 +9,6 @@ from typing import Any
 from boxk8s.resources.field_errors import (
     INVALID,
     FieldError,
-    duplicate,
     invalid,
     not_found,
     not_supported,
@@ -17,7 +16,13 @@ from boxk8s.resources.field_errors import (
 )
 from boxk8s.resources.names import dns1123_label, port_name, port_number
 from boxk8s.resources.selectors import label_selector_matches
-from boxk8s.resources.validation_common import PROTOCOLS, dict_items, validate_labels, validate_selector
+from boxk8s.resources.validation_common import (
+    PROTOCOLS,
+    dict_items,
+    validate_labels,
+    validate_selector,
+    validate_unique_name,
+)
 
 # pods ----------------------------------------------------------------------------------------
 
@@ -36,11 +41,7 @@ def validate_pod_spec(spec: Any, path: str, restart_policies: list[str] | None =
     for i, vol in dict_items(spec.get("volumes")):
         vname = vol.get("name")
         if isinstance(vname, str) and vname:
-            for msg in dns1123_label(vname):
-                errs.append(invalid(f"{path}.volumes[{i}].name", vname, msg))
-            if vname in volumes:
-                errs.append(duplicate(f"{path}.volumes[{i}].name", vname))
-            volumes.add(vname)
+            errs += validate_unique_name(f"{path}.volumes[{i}].name", vname, dns1123_label, volumes)
     names: set[str] = set()
     containers = spec.get("containers")
     if not containers:
@@ -69,11 +70,7 @@ def _validate_container(c: dict[str, Any], path: str, names: set[str], volumes: 
     if not name:
         errs.append(required(f"{path}.name"))
     elif isinstance(name, str):
-        for msg in dns1123_label(name):
-            errs.append(invalid(f"{path}.name", name, msg))
-        if name in names:
-            errs.append(duplicate(f"{path}.name", name))
-        names.add(name)
+        errs += validate_unique_name(f"{path}.name", name, dns1123_label, names)
     image = c.get("image")
     if not image:
         errs.append(required(f"{path}.image"))
@@ -93,10 +90,7 @@ def _validate_container(c: dict[str, Any], path: str, names: set[str], volumes: 
             errs += [invalid(f"{pp}.hostPort", hp, m) for m in port_number(hp)]
         pname = p.get("name")
         if isinstance(pname, str) and pname:
-            errs += [invalid(f"{pp}.name", pname, m) for m in port_name(pname)]
-            if pname in port_names:
-                errs.append(duplicate(f"{pp}.name", pname))
-            port_names.add(pname)
+            errs += validate_unique_name(f"{pp}.name", pname, port_name, port_names)
         proto = p.get("protocol")
         if isinstance(proto, str) and proto not in PROTOCOLS:
             errs.append(not_supported(f"{pp}.protocol", proto, PROTOCOLS))
