@@ -156,12 +156,7 @@ class Resources:
                 return await self.store.create(key, obj)
 
     async def update(
-        self,
-        rt: ResourceType,
-        namespace: str | None,
-        name: str,
-        body: Any,
-        opts: WriteOptions | None = None,
+        self, rt: ResourceType, namespace: str | None, name: str, body: Any, opts: WriteOptions | None = None,
         subresource: str = "",
     ) -> dict[str, Any]:
         opts = opts or WriteOptions()
@@ -412,12 +407,7 @@ class Resources:
         return _watch_events(initial, live, matches if (label or field) else None)
 
     async def watch_rendered(
-        self,
-        rt: ResourceType,
-        namespace: str | None,
-        *,
-        resource_version: str = "",
-        send_initial: bool | None = None,
+        self, rt: ResourceType, namespace: str | None, *, resource_version: str = "", send_initial: bool | None = None
     ) -> AsyncIterator[tuple[str, bytes | dict[str, Any], str]]:
         """`watch` without selectors, for clients that want JSON: (type, the object as the JSON
         bytes `list_rendered` gives, its resourceVersion). Each change is rendered once for all

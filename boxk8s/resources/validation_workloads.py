@@ -58,9 +58,7 @@ def validate_pod_spec(spec: Any, path: str, restart_policies: list[str] | None =
     dns = spec.get("dnsPolicy")
     if isinstance(dns, str) and dns not in _DNS_POLICIES:
         errs.append(not_supported(f"{path}.dnsPolicy", dns, _DNS_POLICIES))
-    grace = spec.get("terminationGracePeriodSeconds")
-    if isinstance(grace, int) and not isinstance(grace, bool) and grace < 0:
-        errs.append(invalid(f"{path}.terminationGracePeriodSeconds", grace, "must be greater than or equal to 0"))
+    errs += _non_negative(spec, path, ("terminationGracePeriodSeconds",))
     return errs
 
 
@@ -116,20 +114,33 @@ def _validate_template(template: Any, path: str, restart_policies: list[str],
 # workloads -----------------------------------------------------------------------------------
 
 
-def workload_check(kind_word: str, restart: list[str], template_required: bool = True,
-              ) -> Callable[[dict[str, Any]], list[FieldError]]:
-    def check(obj: dict[str, Any]) -> list[FieldError]:
-        spec = obj.get("spec")
-        if not isinstance(spec, dict):
-            return [required("spec.selector")]
-        errs: list[FieldError] = []
-        replicas = spec.get("replicas")
-        if isinstance(replicas, int) and not isinstance(replicas, bool) and replicas < 0:
-            errs.append(invalid("spec.replicas", replicas, "must be greater than or equal to 0"))
-        for f in ("minReadySeconds", "revisionHistoryLimit", "progressDeadlineSeconds"):
-            v = spec.get(f)
-            if isinstance(v, int) and not isinstance(v, bool) and v < 0:
-                errs.append(invalid(f"spec.{f}", v, "must be greater than or equal to 0"))
+KindCheck = Callable[[dict[str, Any]], list[FieldError]]  # object -> its errors
+SpecCheck = Callable[[dict[str, Any]], list[FieldError]]  # spec (a dict) -> its errors
+
+
+def _non_negative(spec: dict[str, Any], path: str, names: tuple[str, ...]) -> list[FieldError]:
+    """ValidateNonnegativeField for each of the integer fields `names` of `spec`."""
+    return [invalid(f"{path}.{f}", v, "must be greater than or equal to 0")
+            for f in names if isinstance(v := spec.get(f), int) and not isinstance(v, bool) and v < 0]
+
+
+def _spec_check(needed: str) -> Callable[[SpecCheck], KindCheck]:
+    """A kind's check of its spec; an object without a spec object misses `spec.<needed>`."""
+    def wrap(check: SpecCheck) -> KindCheck:
+        def run(obj: dict[str, Any]) -> list[FieldError]:
+            spec = obj.get("spec")
+            return check(spec) if isinstance(spec, dict) else [required(f"spec.{needed}")]
+        return run
+    return wrap
+
+
+def workload_check(kind_word: str, restart: list[str], template_required: bool = True) -> KindCheck:
+    """The checks of a Deployment, ReplicaSet, StatefulSet or DaemonSet (`kind_word` names it in
+    the empty-selector message)."""
+    @_spec_check("selector")
+    def check(spec: dict[str, Any]) -> list[FieldError]:
+        errs = _non_negative(spec, "spec", ("replicas", "minReadySeconds", "revisionHistoryLimit",
+                                            "progressDeadlineSeconds"))
         selector = spec.get("selector")
         if isinstance(selector, dict):
             errs += validate_selector(selector, "spec.selector")
@@ -157,11 +168,7 @@ def workload_check(kind_word: str, restart: list[str], template_required: bool =
 def _validate_job_spec(spec: Any, path: str) -> list[FieldError]:
     if not isinstance(spec, dict):
         return [required(f"{path}.template")]
-    errs: list[FieldError] = []
-    for f in ("parallelism", "completions", "activeDeadlineSeconds", "backoffLimit"):
-        v = spec.get(f)
-        if isinstance(v, int) and not isinstance(v, bool) and v < 0:
-            errs.append(invalid(f"{path}.{f}", v, "must be greater than or equal to 0"))
+    errs = _non_negative(spec, path, ("parallelism", "completions", "activeDeadlineSeconds", "backoffLimit"))
     selector = spec.get("selector")
     template = spec.get("template")
     if spec.get("manualSelector") is True or isinstance(selector, dict):
@@ -180,10 +187,8 @@ def check_job(obj: dict[str, Any]) -> list[FieldError]:
 _CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 
 
-def check_cronjob(obj: dict[str, Any]) -> list[FieldError]:
-    spec = obj.get("spec")
-    if not isinstance(spec, dict):
-        return [required("spec.schedule")]
+@_spec_check("schedule")
+def check_cronjob(spec: dict[str, Any]) -> list[FieldError]:
     errs: list[FieldError] = []
     schedule = spec.get("schedule")
     if isinstance(schedule, str) and schedule:
