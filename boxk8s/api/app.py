@@ -16,7 +16,7 @@ from boxk8s.api.request import MAX_BODY
 from boxk8s.api.respond import json_response
 from boxk8s.client.podstreams import PodStreams
 from boxk8s.resources import openapi
-from boxk8s.resources.service import Resources
+from boxk8s.resources.layer import Resources
 
 log = logging.getLogger(__name__)
 

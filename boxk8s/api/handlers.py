@@ -15,7 +15,7 @@ from boxk8s.api.watch import serve_watch
 from boxk8s.client.podstreams import PodStreams
 from boxk8s.resources import selectors
 from boxk8s.resources.admission import WriteOptions
-from boxk8s.resources.service import PATCH_TYPES, Resources
+from boxk8s.resources.layer import PATCH_TYPES, Resources
 
 
 def _not_found() -> errors.NotFound:

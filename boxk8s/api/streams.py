@@ -24,7 +24,7 @@ from boxk8s import errors
 from boxk8s.api import channel as ch
 from boxk8s.client.podstreams import ExecStream, LogOptions, PodStreams
 from boxk8s.resources import registry
-from boxk8s.resources.service import Resources
+from boxk8s.resources.layer import Resources
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from boxk8s import errors
 from boxk8s.api.request import Accept, query_int
 from boxk8s.api.respond import TABLE_TYPE, dumps, partial_metadata
 from boxk8s.resources import tables
+from boxk8s.resources.layer import Predicate, Resources
 from boxk8s.resources.registry import ResourceType
-from boxk8s.resources.service import Predicate, Resources
 
 BOOKMARK_INTERVAL = 60.0
 MIN_REQUEST_TIMEOUT = 1800  # the apiserver's --min-request-timeout

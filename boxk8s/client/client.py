@@ -7,8 +7,8 @@ from typing import Any
 
 from boxk8s.resources import registry
 from boxk8s.resources.admission import WriteOptions
+from boxk8s.resources.layer import Predicate, Resources
 from boxk8s.resources.registry import ResourceType
-from boxk8s.resources.service import Predicate, Resources
 
 
 class Kind:

@@ -9,8 +9,8 @@ from typing import Any
 
 from boxk8s import errors
 from boxk8s.client.client import Client
+from boxk8s.resources.layer import Predicate
 from boxk8s.resources.registry import ResourceType
-from boxk8s.resources.service import Predicate
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import contextlib
 
 from boxk8s import errors
 from boxk8s.resources import registry
-from boxk8s.resources.service import Resources
+from boxk8s.resources.layer import Resources
 
 
 async def bootstrap(resources: Resources) -> None:

@@ -25,7 +25,7 @@ from boxk8s.kubelet.runtime.addresses import PodAddresses
 from boxk8s.kubelet.runtime.fake import FakeRuntime
 from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
 from boxk8s.kubelet.streams import KubeletStreams
-from boxk8s.resources.service import Resources
+from boxk8s.resources.layer import Resources
 from boxk8s.scheduler import Scheduler
 from boxk8s.store import Store, StoreSettings
 from boxk8s.tls import Credentials, ensure_credentials

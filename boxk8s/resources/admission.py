@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from boxk8s import errors
-from boxk8s.resources import defaults, schema
+from boxk8s.resources import defaults, schema, validation
 from boxk8s.resources.prune import prune_object
 from boxk8s.resources.registry import ResourceType
 
@@ -74,7 +74,7 @@ def decode(rt: ResourceType, obj: Any, opts: WriteOptions) -> dict[str, Any]:
 
 def default_and_validate(rt: ResourceType, obj: dict[str, Any]) -> None:
     defaults.apply_defaults(obj, rt.definition)
-    problems = schema.validate(obj, rt.definition)
+    problems = validation.validate(obj, rt.definition)
     if problems:
         name = (obj.get("metadata") or {}).get("name") or ""
         causes = [{"reason": p.reason, "message": p.message, "field": p.field} for p in problems]

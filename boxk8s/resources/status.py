@@ -1,47 +1,18 @@
-"""Per-kind rules around status and deletion: what create resets, what /status may change,
-which deletions are graceful, which objects may not be deleted."""
+"""Status and deletion rules around the write path: what create resets, what /status may change,
+which finalizers a delete leaves. What differs per kind is asked of the strategy table."""
 
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from boxk8s import errors
 from boxk8s.resources.registry import ResourceType
-
-UNDELETABLE_NAMESPACES = ("default", "kube-system", "kube-public")
-
-
-def pod_qos_class(spec: dict[str, Any]) -> str:
-    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
-    any_set = False
-    guaranteed = True
-    for c in containers:
-        res = c.get("resources") or {}
-        req, lim = res.get("requests") or {}, res.get("limits") or {}
-        if req or lim:
-            any_set = True
-        for r in ("cpu", "memory"):
-            if r not in lim or (r in req and str(req[r]) != str(lim[r])):
-                guaranteed = False
-    if not any_set:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
+from boxk8s.resources.strategy import strategy_for
 
 
 def prepare_for_create(rt: ResourceType, obj: dict[str, Any]) -> None:
     """The apiserver's PrepareForCreate: status is the system's, not the client's."""
-    if rt.kind == "Pod":
-        obj["status"] = {"phase": "Pending", "qosClass": pod_qos_class(obj.get("spec") or {})}
-    elif rt.kind == "Namespace":
-        obj["status"] = {"phase": "Active"}
-    elif rt.kind == "Service":
-        obj["status"] = {"loadBalancer": {}}
-    elif rt.kind == "Node":
-        return  # nodes may set their status on create (the kubelet registers that way)
-    elif "status" in rt.subresources:
-        obj["status"] = {}
+    strategy_for(rt).prepare_for_create(rt, obj)
 
 
 def merge_for_subresource(
@@ -67,45 +38,8 @@ def merge_for_subresource(
     return new
 
 
-def blocks_deletion(rt: ResourceType, obj: dict[str, Any]) -> bool:
-    """Namespaces wait for their content to go (spec.finalizers holds `kubernetes`)."""
-    return rt.kind == "Namespace" and bool((obj.get("spec") or {}).get("finalizers"))
-
-
-def check_deletable(rt: ResourceType, obj: dict[str, Any]) -> None:
-    name = obj["metadata"]["name"]
-    if rt.kind == "Namespace" and name in UNDELETABLE_NAMESPACES:
-        raise errors.Forbidden(
-            f'namespaces "{name}" is forbidden: this namespace may not be deleted', name=name, kind="namespaces"
-        )
-
-
-def grace_period(rt: ResourceType, obj: dict[str, Any], requested: int | None) -> int:
-    """Only pods that run on a node terminate gracefully; an unbound or finished pod goes at once."""
-    if rt.kind != "Pod":
-        return 0
-    spec = obj.get("spec") or {}
-    if not spec.get("nodeName") or (obj.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
-        return 0
-    if requested is not None:
-        return max(int(requested), 0)
-    return int(spec.get("terminationGracePeriodSeconds", 30))
-
-
-def mark_deleting(rt: ResourceType, obj: dict[str, Any], grace: int) -> None:
-    md = obj["metadata"]
-    md["deletionTimestamp"] = (datetime.now(UTC) + timedelta(seconds=grace)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    md["deletionGracePeriodSeconds"] = grace
-    if rt.kind == "Namespace":
-        obj.setdefault("status", {})["phase"] = "Terminating"
-
-
 ORPHAN_FINALIZER = "orphan"
 FOREGROUND_FINALIZER = "foregroundDeletion"
-# Kinds whose REST strategy defaults to orphaning dependents when a delete names no policy
-# (DefaultGarbageCollectionPolicy): batch/v1 Job and v1 ReplicationController keep their old
-# behaviour for compatibility; everything else deletes dependents in the background.
-ORPHAN_BY_DEFAULT = {("batch", "Job"), ("", "ReplicationController")}
 
 
 def propagation_policy(rt: ResourceType, options: dict[str, Any]) -> str | None:
@@ -125,7 +59,7 @@ def deletion_finalizers(rt: ResourceType, finalizers: list[str], options: dict[s
     `foregroundDeletion`, Background removes both, no policy applies the kind's default."""
     policy = propagation_policy(rt, options)
     if policy is None:
-        if (rt.group, rt.kind) not in ORPHAN_BY_DEFAULT:
+        if strategy_for(rt).default_gc_policy != "Orphan":
             return list(finalizers)
         if FOREGROUND_FINALIZER in finalizers:
             return list(finalizers)  # an earlier foreground delete stands

@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from boxk8s.api.app import ApiSettings, build_app
 from boxk8s.cluster import running
 from boxk8s.config import ClusterSettings
-from boxk8s.resources.service import Resources
+from boxk8s.resources.layer import Resources
 from boxk8s.store import Store
 
 TOKEN = "t"

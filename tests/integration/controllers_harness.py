@@ -16,7 +16,7 @@ from boxk8s.controllers.base import Controller
 from boxk8s.kubelet.agent import Kubelet
 from boxk8s.kubelet.runtime.fake import FakeRuntime
 from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
-from boxk8s.resources.service import Resources
+from boxk8s.resources.layer import Resources
 from tests.integration.waiting import wait_for_condition
 
 DEADLINE = 15.0

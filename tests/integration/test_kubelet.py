@@ -20,7 +20,7 @@ from boxk8s.kubelet.runtime.base import RuntimeSettings
 from boxk8s.kubelet.runtime.fake import FakeRuntime
 from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
 from boxk8s.kubelet.streams import KubeletStreams
-from boxk8s.resources.service import Resources
+from boxk8s.resources.layer import Resources
 from boxk8s.resources.tables_workloads import pod_status
 from boxk8s.store import Store, StoreSettings
 from tests.integration.waiting import wait_for_condition

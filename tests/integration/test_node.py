@@ -16,7 +16,7 @@ from boxk8s.client import Client, Kind
 from boxk8s.cluster import bootstrap
 from boxk8s.kubelet.node import HostFacts, NodeStatusAgent
 from boxk8s.kubelet.settings import NodeSettings
-from boxk8s.resources.service import Resources
+from boxk8s.resources.layer import Resources
 from boxk8s.store import Store, StoreSettings
 from tests.integration.waiting import wait_for_condition
 

@@ -17,7 +17,7 @@ import pytest
 from boxk8s.client import Client, Kind
 from boxk8s.cluster import bootstrap
 from boxk8s.events import EventRecorder
-from boxk8s.resources.service import Resources
+from boxk8s.resources.layer import Resources
 from boxk8s.scheduler import Scheduler, SchedulerSettings
 from boxk8s.store import Store, StoreSettings
 from tests.integration.waiting import wait_for_condition

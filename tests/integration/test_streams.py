@@ -32,7 +32,7 @@ from boxk8s.api.streams import serve_exec, serve_log
 from boxk8s.client.podstreams import LogOptions
 from boxk8s.cluster import bootstrap
 from boxk8s.resources import registry
-from boxk8s.resources.service import Resources
+from boxk8s.resources.layer import Resources
 from boxk8s.store import Store, StoreSettings
 
 TOKEN = "t"

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from boxk8s.resources.defaults import apply_defaults, apply_status_defaults, image_pull_policy
-from boxk8s.resources.schema import type_errors, unknown_fields, validate
+from boxk8s.resources.schema import type_errors, unknown_fields
+from boxk8s.resources.validation import validate
 
 
 def deployment() -> dict[str, Any]:

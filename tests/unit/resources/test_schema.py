@@ -11,15 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from boxk8s.resources import schema
-from boxk8s.resources.schema import (
-    FieldError,
-    decode_errors,
-    dns1123_subdomain,
-    strict_errors,
-    type_errors,
-    unknown_fields,
-    validate,
-)
+from boxk8s.resources.field_errors import FieldError
+from boxk8s.resources.names import dns1123_subdomain
+from boxk8s.resources.schema import decode_errors, strict_errors, type_errors, unknown_fields
+from boxk8s.resources.validation import validate
 
 DEPLOYMENT = "io.k8s.api.apps.v1.Deployment"
 POD = "io.k8s.api.core.v1.Pod"
@@ -207,6 +202,17 @@ def test_selector_must_match_template_labels() -> None:
     )
     obj = deployment(selector={"matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]})
     assert validate(obj, DEPLOYMENT) == []
+
+
+def test_unknown_selector_operator_does_not_match_the_template() -> None:
+    # One matcher (selectors.py) for validation and controllers: an operator it does not know
+    # selects nothing, so the template check fails too (the old copy here let it match).
+    obj = deployment(selector={"matchExpressions": [{"key": "app", "operator": "Near", "values": ["web"]}]})
+    assert [str(e) for e in validate(obj, DEPLOYMENT)] == [
+        'spec.selector.matchExpressions[0].operator: Invalid value: "Near": not a valid selector operator',
+        'spec.template.metadata.labels: Invalid value: map[string]string{"app":"web"}: '
+        "`selector` does not match template `labels`",
+    ]
 
 
 def test_missing_selector_is_required() -> None:

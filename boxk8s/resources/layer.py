@@ -1,4 +1,4 @@
-"""The resource layer: CRUD on Kubernetes objects with the apiserver's bookkeeping.
+"""The resource layer (`Resources`): CRUD on Kubernetes objects with the apiserver's bookkeeping.
 
 Every writer — the HTTP API, controllers, the kubelet, the dev loop — goes through here, so
 validation, defaults, resourceVersions and watch events are the same for all of them.
@@ -9,17 +9,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import copy
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from boxk8s import errors
 from boxk8s.resources import allocate, defaults, meta, patch, registry, status
 from boxk8s.resources.admission import WriteOptions, decode, default_and_validate
+from boxk8s.resources.deletion import finalized, plan_delete
 from boxk8s.resources.registry import ResourceType
-from boxk8s.store import Compacted, KeyExists, KeyNotFound, RevisionConflict, Store, Watch
+from boxk8s.resources.store_errors import api_errors
+from boxk8s.resources.strategy import strategy_for
+from boxk8s.store import Store, Watch
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +58,8 @@ class Resources:
 
     # ---- reads ----------------------------------------------------------------------------
     async def get(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
-        try:
+        with api_errors(rt, name):
             return await self.store.get(rt.key(namespace, name))
-        except KeyNotFound as e:
-            raise errors.not_found(rt.group, rt.plural, name) from e
 
     async def list(
         self,
@@ -89,15 +90,8 @@ class Resources:
         list_meta: dict[str, Any] = {}
         cursor = start_after
         while True:
-            try:
+            with api_errors(rt, revision=revision, continuing=bool(continue_token)):
                 items, list_rev = await self.store.list(prefix, revision, start_after=cursor, limit=chunk)
-            except Compacted as e:
-                if continue_token:
-                    raise errors.Expired(
-                        "The provided continue parameter is too old to display a consistent list result. "
-                        "You can start a new list without the continue parameter."
-                    ) from e
-                raise errors.Expired(f"too old resource version: {revision} ({e.compact_revision})") from e
             revision = list_rev
             list_meta["resourceVersion"] = str(list_rev)
             for item in items:
@@ -150,26 +144,19 @@ class Resources:
         status.prepare_for_create(rt, obj)
         default_and_validate(rt, obj)
         self._record_manager(rt, obj, obj, opts, operation)
+        key = rt.key(namespace, md["name"])
         async with self._allocating(rt):
-            if rt.kind == "Service":
-                with contextlib.suppress(KeyNotFound):
-                    await self.store.get(rt.key(namespace, md["name"]))
+            if strategy_for(rt).allocates_addresses:
+                if self.store.head_revision(key) is not None:  # allocate nothing for a name taken
                     raise errors.already_exists(rt.group, rt.plural, md["name"])
                 allocate.assign(obj.setdefault("spec", {}), await self._services(), md["name"])
             if opts.dry_run:
                 return obj
-            try:
-                return await self.store.create(rt.key(namespace, md["name"]), obj)
-            except KeyExists as e:
-                raise errors.already_exists(rt.group, rt.plural, md["name"]) from e
+            with api_errors(rt, md["name"]):
+                return await self.store.create(key, obj)
 
     async def update(
-        self,
-        rt: ResourceType,
-        namespace: str | None,
-        name: str,
-        body: Any,
-        opts: WriteOptions | None = None,
+        self, rt: ResourceType, namespace: str | None, name: str, body: Any, opts: WriteOptions | None = None,
         subresource: str = "",
     ) -> dict[str, Any]:
         opts = opts or WriteOptions()
@@ -227,27 +214,19 @@ class Resources:
 
     def patch_document(self, doc: dict[str, Any], patch_type: str, body: Any) -> dict[str, Any]:
         """Patch a plain document without list merge keys (e.g. a Scale)."""
+        _check_patch_body(patch_type, body)
         try:
-            if patch_type == "json":
-                if not isinstance(body, list):
-                    raise errors.BadRequest("json patch must be a list of operations")
-                return patch.json_patch(doc, body)
-            if not isinstance(body, dict):
-                raise errors.BadRequest(f"the body of the {patch_type} patch must be a JSON object")
-            return patch.json_merge_patch(doc, body)
+            return patch.json_patch(doc, body) if patch_type == "json" else patch.json_merge_patch(doc, body)
         except patch.PatchError as e:
             raise errors.BadRequest(str(e)) from e
 
     def _apply_patch(
         self, rt: ResourceType, current: dict[str, Any], patch_type: str, body: Any, opts: WriteOptions
     ) -> dict[str, Any]:
+        _check_patch_body(patch_type, body)
         try:
             if patch_type == "json":
-                if not isinstance(body, list):
-                    raise errors.BadRequest("json patch must be a list of operations")
                 return patch.json_patch(current, body)
-            if not isinstance(body, dict):
-                raise errors.BadRequest(f"the body of the {patch_type} patch must be a JSON object")
             if patch_type == "merge":
                 return patch.json_merge_patch(current, body)
             if patch_type == "strategic":
@@ -278,7 +257,8 @@ class Resources:
         if not already_decoded:
             obj = decode(rt, obj, opts)
         new = status.merge_for_subresource(rt, current, obj, subresource)
-        if rt.kind == "Service" and not subresource:
+        allocates = strategy_for(rt).allocates_addresses and not subresource
+        if allocates:
             allocate.keep_allocated(new.setdefault("spec", {}), current.get("spec") or {})
         md = meta.metadata(new)
         cur_md = current["metadata"]
@@ -304,18 +284,14 @@ class Resources:
         if opts.dry_run:
             return new
         key = rt.key(namespace, md["name"])
-        if md.get("deletionTimestamp") and not md.get("finalizers") and not status.blocks_deletion(rt, new):
+        if finalized(rt, new):
             return await self._remove(rt, key, new, expected)
         async with self._allocating(rt):
-            if rt.kind == "Service" and subresource == "":
+            if allocates:
                 others = [s for s in await self._services() if s["metadata"]["uid"] != md["uid"]]
                 allocate.assign_missing_node_ports(new.setdefault("spec", {}), others, md["name"])
-            try:
+            with api_errors(rt, md["name"]):
                 return await self.store.update(key, new, expected)
-            except RevisionConflict as e:
-                raise errors.conflict(rt.group, rt.plural, md["name"]) from e
-            except KeyNotFound as e:
-                raise errors.not_found(rt.group, rt.plural, md["name"]) from e
 
     async def bind(self, namespace: str, name: str, node: str, dry_run: bool = False) -> dict[str, Any]:
         """The pods/binding subresource: assign a node, once; PodScheduled becomes True."""
@@ -342,11 +318,10 @@ class Resources:
             if dry_run:
                 return new
             try:
-                revision = await self.store.put(rt.key(namespace, name), new, int(pod["metadata"]["resourceVersion"]))
-            except RevisionConflict:
-                continue
-            except KeyNotFound as e:
-                raise errors.not_found("", "pods", name) from e
+                with api_errors(rt, name):
+                    revision = await self.store.put(rt.key(namespace, name), new, int(pod["metadata"]["resourceVersion"]))
+            except errors.Conflict:
+                continue  # a write raced ours: look again
             # `new` is this call's own decode of the stored pod: what reading the write back gives
             new["metadata"]["resourceVersion"] = str(revision)
             return new
@@ -378,59 +353,21 @@ class Resources:
 
     async def _delete_once(self, rt: ResourceType, namespace: str | None, name: str, options: dict[str, Any],
                            dry_run: bool) -> tuple[dict[str, Any], bool]:
+        """Read, decide (`plan_delete`), write at the revision read."""
         current = await self.get(rt, namespace, name)
-        md = current["metadata"]
-        pre = options.get("preconditions") or {}
-        if pre.get("uid") and pre["uid"] != md.get("uid"):
-            raise errors.Conflict(
-                f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: {md.get('uid')}",
-                name=name, group=rt.group, kind=rt.plural,
-            )
-        if pre.get("resourceVersion") and pre["resourceVersion"] != md.get("resourceVersion"):
-            raise errors.conflict(rt.group, rt.plural, name)
+        plan = plan_delete(rt, current, options, dry_run=dry_run, now=datetime.now(UTC))
         key = rt.key(namespace, name)
-        status.check_deletable(rt, current)
-        grace = status.grace_period(rt, current, options.get("gracePeriodSeconds"))
-        finalizers = list(md.get("finalizers") or [])
-        wanted = status.deletion_finalizers(rt, finalizers, options)
-        if finalizers or wanted or grace or status.blocks_deletion(rt, current):
-            new = copy.deepcopy(current)
-            if wanted:
-                new["metadata"]["finalizers"] = wanted
-            else:
-                new["metadata"].pop("finalizers", None)
-            if md.get("deletionTimestamp"):
-                if wanted == finalizers:
-                    return current, False
-                if dry_run:
-                    return new, False
-                # A later delete may change the propagation policy of one already under way.
-                if not wanted and not status.blocks_deletion(rt, current) and not grace:
-                    return await self._remove(rt, key, current, int(md["resourceVersion"])), True
-                try:
-                    return await self.store.update(key, new, int(md["resourceVersion"])), False
-                except RevisionConflict as e:
-                    raise errors.conflict(rt.group, rt.plural, name) from e
-            if not (wanted or grace or status.blocks_deletion(rt, current)):
-                return await self._remove(rt, key, current, int(md["resourceVersion"])) if not dry_run else current, True
-            status.mark_deleting(rt, new, grace or 0)
-            if dry_run:
-                return new, False
-            try:
-                return await self.store.update(key, new, int(md["resourceVersion"])), False
-            except RevisionConflict as e:
-                raise errors.conflict(rt.group, rt.plural, name) from e
-        if dry_run:
-            return current, True
-        return await self._remove(rt, key, current, int(md["resourceVersion"])), True
+        expected = int(current["metadata"]["resourceVersion"])
+        if plan.action == "remove":
+            return await self._remove(rt, key, plan.obj, expected), plan.gone
+        if plan.action == "update":
+            with api_errors(rt, name):
+                return await self.store.update(key, plan.obj, expected), plan.gone
+        return plan.obj, plan.gone
 
     async def _remove(self, rt: ResourceType, key: str, obj: dict[str, Any], expected: int | None) -> dict[str, Any]:
-        try:
+        with api_errors(rt, obj["metadata"]["name"]):
             return await self.store.delete(key, expected)
-        except RevisionConflict as e:
-            raise errors.conflict(rt.group, rt.plural, obj["metadata"]["name"]) from e
-        except KeyNotFound as e:
-            raise errors.not_found(rt.group, rt.plural, obj["metadata"]["name"]) from e
 
     # ---- watch ----------------------------------------------------------------------------
     async def watch(
@@ -466,16 +403,11 @@ class Resources:
         else:
             since = _watch_revision(resource_version)
         # The previous value only matters for telling selector entries and exits apart.
-        live = await self._open_watch(prefix, since, with_prev=bool(label or field))
+        live = await self._open_watch(rt, prefix, since, with_prev=bool(label or field))
         return _watch_events(initial, live, matches if (label or field) else None)
 
     async def watch_rendered(
-        self,
-        rt: ResourceType,
-        namespace: str | None,
-        *,
-        resource_version: str = "",
-        send_initial: bool | None = None,
+        self, rt: ResourceType, namespace: str | None, *, resource_version: str = "", send_initial: bool | None = None
     ) -> AsyncIterator[tuple[str, bytes | dict[str, Any], str]]:
         """`watch` without selectors, for clients that want JSON: (type, the object as the JSON
         bytes `list_rendered` gives, its resourceVersion). Each change is rendered once for all
@@ -489,19 +421,17 @@ class Resources:
                 initial.append(("BOOKMARK", _initial_events_end(since), str(since)))
         else:
             since = _watch_revision(resource_version)
-        live = await self._open_watch(prefix, since, with_prev=False)
+        live = await self._open_watch(rt, prefix, since, with_prev=False)
         return _rendered_events(initial, live)
 
-    async def _open_watch(self, prefix: str, since: int, *, with_prev: bool) -> Watch:
-        try:
+    async def _open_watch(self, rt: ResourceType, prefix: str, since: int, *, with_prev: bool) -> Watch:
+        with api_errors(rt, revision=since):
             live = self.store.watch(prefix, since, with_prev=with_prev)
             await live.__aenter__()
-        except Compacted as e:
-            raise errors.Expired(f"too old resource version: {since} ({e.compact_revision})") from e
         return live
 
     def _allocating(self, rt: ResourceType) -> contextlib.AbstractAsyncContextManager[Any]:
-        return self._allocation_lock if rt.kind == "Service" else contextlib.nullcontext()
+        return self._allocation_lock if strategy_for(rt).allocates_addresses else contextlib.nullcontext()
 
     async def _services(self) -> list[dict[str, Any]]:
         svc = registry.find("", "v1", "services")
@@ -528,10 +458,8 @@ class Resources:
         revision = self.store.head_revision(key)
         if revision is not None and self._open_namespaces.get(namespace) == revision:
             return
-        try:
+        with api_errors(ns_rt, namespace):
             ns = await self.store.get(key)
-        except KeyNotFound as e:
-            raise errors.not_found("", "namespaces", namespace) from e
         if ns["metadata"].get("deletionTimestamp"):
             raise errors.Forbidden(
                 f"unable to create new content in namespace {namespace} because it is being terminated",
@@ -553,7 +481,7 @@ class Resources:
         """Keep metadata.managedFields: one Update entry per manager (Apply entries come from apply_patch).
 
         Events carry none: they are written constantly and never applied or edited by hand."""
-        if operation == "Apply" or not opts.record_managed_fields or rt.kind == "Event":
+        if operation == "Apply" or not opts.record_managed_fields or not strategy_for(rt).records_managed_fields:
             return
         manager = opts.field_manager or "unknown"
         md = new["metadata"]
@@ -581,6 +509,15 @@ class Resources:
             md["managedFields"] = entries
         else:
             md.pop("managedFields", None)
+
+
+def _check_patch_body(patch_type: str, body: Any) -> None:
+    """A json patch is a list of operations; every other patch is a JSON object."""
+    if patch_type == "json":
+        if not isinstance(body, list):
+            raise errors.BadRequest("json patch must be a list of operations")
+    elif not isinstance(body, dict):
+        raise errors.BadRequest(f"the body of the {patch_type} patch must be a JSON object")
 
 
 async def _watch_events(
