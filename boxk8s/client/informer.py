@@ -36,7 +36,32 @@ def object_key(obj: Mapping[str, Any]) -> str:
     return f"{md['namespace']}/{md['name']}" if md.get("namespace") else md["name"]
 
 
-class Informer:
+class _Cache:
+    """What an informer and a view of one share: objects by key, and handlers called on each change."""
+
+    def __init__(self, plural: str) -> None:
+        self.plural = plural  # names the kind in logs
+        self.cache: dict[str, dict[str, Any]] = {}
+        self.handlers: list[Handler] = []
+
+    def add_handler(self, handler: Handler) -> None:
+        self.handlers.append(handler)
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.cache.get(key)
+
+    def list(self) -> list[dict[str, Any]]:
+        return list(self.cache.values())
+
+    def _emit(self, kind: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        for h in self.handlers:
+            try:
+                h(kind, old, new)
+            except Exception:  # a handler bug must not stop the informer
+                log.exception("informer handler failed for %s", self.plural)
+
+
+class Informer(_Cache):
     """Keeps `cache` equal to the stored objects of one kind (optionally filtered).
 
     Handlers are called synchronously with (event type, old, new) — they should only enqueue keys.
@@ -44,13 +69,12 @@ class Informer:
 
     def __init__(self, client: Client, rt: ResourceType, namespace: str | None = None, *,
                  label: Predicate | None = None, field: Predicate | None = None) -> None:
+        super().__init__(rt.plural)
         self.client = client
         self.rt = rt
         self.namespace = namespace
         self.label = label
         self.field = field
-        self.cache: dict[str, dict[str, Any]] = {}
-        self.handlers: list[Handler] = []
         self.synced = asyncio.Event()
         self.resource_version = ""
         # client-go's Indexers: name → function giving an object's index values; and the index.
@@ -87,21 +111,6 @@ class Informer:
             for value in fn(obj):
                 self._indexes[name].setdefault(value, {})[key] = obj
 
-    def add_handler(self, handler: Handler) -> None:
-        self.handlers.append(handler)
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        return self.cache.get(key)
-
-    def list(self) -> list[dict[str, Any]]:
-        return list(self.cache.values())
-
-    def _emit(self, kind: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
-        for h in self.handlers:
-            try:
-                h(kind, old, new)
-            except Exception:  # a handler bug must not stop the informer
-                log.exception("informer handler failed for %s", self.rt.plural)
 
     async def _relist(self) -> None:
         items, rv = await self.client.list_with_revision(self.rt, self.namespace)
@@ -162,7 +171,7 @@ class Informer:
             self._emit("MODIFIED" if old is not None else "ADDED", old, obj)
 
 
-class FilteredView:
+class FilteredView(_Cache):
     """The part of a shared informer's cache that matches a predicate, with the same events a
     watch with that selection would give (moving in is ADDED, moving out is DELETED).
 
@@ -175,12 +184,10 @@ class FilteredView:
         """`route=(fn, value)` says the predicate is `fn(obj) == value`: views sharing `fn` are then
         handed only the events whose old or new object routes to them (one `fn` call per event for
         all of them, instead of one predicate call per view)."""
+        super().__init__(informer.rt.plural)
         self.informer = informer
         self.predicate = predicate
-        self.cache: dict[str, dict[str, Any]] = {
-            key: obj for key, obj in informer.cache.items() if predicate(obj)
-        }
-        self.handlers: list[Handler] = []
+        self.cache = {key: obj for key, obj in informer.cache.items() if predicate(obj)}
         if route is None:
             informer.add_handler(self._on_event)
         else:
@@ -189,15 +196,6 @@ class FilteredView:
     @property
     def synced(self) -> asyncio.Event:
         return self.informer.synced
-
-    def add_handler(self, handler: Handler) -> None:
-        self.handlers.append(handler)
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        return self.cache.get(key)
-
-    def list(self) -> list[dict[str, Any]]:
-        return list(self.cache.values())
 
     async def run(self) -> None:
         await asyncio.Event().wait()
@@ -213,13 +211,6 @@ class FilteredView:
             assert old is not None
             self.cache.pop(object_key(old), None)
             self._emit("DELETED", old, None)
-
-    def _emit(self, kind: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
-        for h in self.handlers:
-            try:
-                h(kind, old, new)
-            except Exception:  # a handler bug must not stop the informer
-                log.exception("view handler failed for %s", self.informer.rt.plural)
 
 
 class _Router:
