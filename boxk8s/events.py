@@ -21,11 +21,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from boxk8s import errors
 from boxk8s.client import Client, Kind
+from boxk8s.resources.meta import format_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +37,6 @@ AGGREGATE_MAX_EVENTS = 10  # client-go's defaultAggregateMaxEvents
 SPAM_BURST = 25  # client-go's defaultSpamBurst: events a source may write about an object at once...
 SPAM_QPS = 1.0 / 300.0  # ...then one every five minutes (defaultSpamQPS)
 COMBINED = "(combined from similar events): "
-
-
-def _rfc3339(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -162,13 +158,13 @@ class EventRecorder:
                 seen.last = now
                 try:
                     await self.client.patch(Kind.EVENT, seen.namespace, seen.name,
-                                            {"count": seen.count, "lastTimestamp": _rfc3339(now), "message": message})
+                                            {"count": seen.count, "lastTimestamp": format_timestamp(now), "message": message})
                     return
                 except errors.NotFound:
                     pass  # deleted (TTL, or by hand): write a fresh one
         namespace = ref.get("namespace") or "default"
         name = f"{ref.get('name', 'unknown')}.{time.time_ns():x}"
-        ts = _rfc3339(now)
+        ts = format_timestamp(now)
         body = {
             "apiVersion": "v1",
             "kind": "Event",

@@ -28,10 +28,6 @@ PAUSED = "DeploymentPaused"
 RESUMED = "DeploymentResumed"
 
 
-def _fmt(now: datetime) -> str:
-    return now.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def get_condition(status: Obj, ctype: str) -> Obj | None:
     for c in status.get("conditions") or []:
         if c.get("type") == ctype:
@@ -40,7 +36,7 @@ def get_condition(status: Obj, ctype: str) -> Obj | None:
 
 
 def new_condition(ctype: str, status: str, reason: str, message: str, now: datetime) -> Obj:
-    ts = _fmt(now)
+    ts = meta.format_time(now)
     return {"type": ctype, "status": status, "lastUpdateTime": ts, "lastTransitionTime": ts,
             "reason": reason, "message": message}
 

@@ -18,6 +18,7 @@ from boxk8s.controllers.podutil import (
     is_pod_ready,
     seconds_until_available,
 )
+from boxk8s.resources.meta import format_time
 from boxk8s.resources.selectors import label_selector_matches
 
 Obj = dict[str, Any]
@@ -76,7 +77,7 @@ def calculate_status(rs: Obj, pods: list[Obj], now: datetime, failure: tuple[str
     has_failure = any(c.get("type") == REPLICA_FAILURE for c in conditions)
     if failure is not None and not has_failure:
         conditions.append({"type": REPLICA_FAILURE, "status": "True", "reason": failure[0], "message": failure[1],
-                           "lastTransitionTime": now.strftime("%Y-%m-%dT%H:%M:%SZ")})
+                           "lastTransitionTime": format_time(now)})
     elif failure is None and has_failure:
         conditions = [c for c in conditions if c.get("type") != REPLICA_FAILURE]
     status.update(replicas=len(pods), fullyLabeledReplicas=fully_labeled, readyReplicas=ready,

@@ -7,6 +7,8 @@ import time
 from datetime import UTC, datetime
 from typing import Protocol
 
+from boxk8s.resources.meta import format_timestamp
+
 
 class Clock(Protocol):
     def now(self) -> float:
@@ -24,7 +26,8 @@ class SystemClock:
 
 
 def rfc3339(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A kubelet timestamp (seconds) as the API writes times."""
+    return format_timestamp(ts)
 
 
 def parse_rfc3339(text: str | None) -> float | None:

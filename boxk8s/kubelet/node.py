@@ -23,7 +23,7 @@ from typing import Any
 from boxk8s import errors
 from boxk8s.client import Client, Kind
 from boxk8s.events import NORMAL, EventRecorder
-from boxk8s.kubelet.clock import Clock, SystemClock
+from boxk8s.kubelet.clock import Clock, SystemClock, rfc3339
 from boxk8s.kubelet.settings import NodeSettings
 
 log = logging.getLogger(__name__)
@@ -39,10 +39,6 @@ PRESSURE_CONDITIONS = (
     ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
     ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
 )
-
-
-def rfc3339(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def micro_time(ts: float) -> str:

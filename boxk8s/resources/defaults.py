@@ -193,7 +193,8 @@ def pod_defaults(pod: Obj) -> None:
 
 
 def qos_class(spec: Obj) -> str:
-    """Guaranteed, Burstable or BestEffort, from the containers' requests and limits."""
+    """qos.GetPodQOS (pkg/apis/core/helper/qos): Guaranteed, Burstable or BestEffort, from the cpu and
+    memory requests and limits of the containers (other resources do not count)."""
     requests: dict[str, Any] = {}
     limits: dict[str, Any] = {}
     guaranteed = True

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from boxk8s import errors
+from boxk8s.resources.meta import format_time
 from boxk8s.resources.registry import ResourceType
 from boxk8s.resources.status import deletion_finalizers
 from boxk8s.resources.strategy import strategy_for
@@ -71,7 +72,7 @@ def plan_delete(
     if not (wanted or grace or blocked):  # the policy took away the only finalizers
         return _remove(current, dry_run)
     new_md = new["metadata"]
-    new_md["deletionTimestamp"] = (now + timedelta(seconds=grace)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    new_md["deletionTimestamp"] = format_time(now + timedelta(seconds=grace))
     new_md["deletionGracePeriodSeconds"] = grace
     strategy.prepare_for_terminating(new)
     return DeletePlan("answer" if dry_run else "update", new, False)

@@ -38,6 +38,11 @@ def format_time(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def format_timestamp(seconds: float) -> str:
+    """metav1.Time of a Unix time (seconds since the epoch)."""
+    return format_time(datetime.fromtimestamp(seconds, UTC))
+
+
 def parse_time(value: str | None) -> datetime | None:
     if not value:
         return None

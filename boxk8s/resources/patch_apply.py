@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import datetime
 import json
 from typing import Any
 
+from boxk8s.resources import meta
 from boxk8s.resources.patch_errors import ApplyConflict, PatchError
 from boxk8s.resources.patch_fields import (
     FieldSet,
@@ -109,7 +109,7 @@ def _is_item_key(path: Path) -> bool:
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return meta.now_rfc3339()
 
 
 def _owners(live: dict[str, Any], schema: dict[str, Any]) -> list[_Owner]:

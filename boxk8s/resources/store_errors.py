@@ -8,12 +8,11 @@ the messages live here only.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+from types import TracebackType
 
 from boxk8s import errors
 from boxk8s.resources.registry import ResourceType
-from boxk8s.store import Compacted, KeyExists, KeyNotFound, RevisionConflict
+from boxk8s.store import Compacted, KeyExists, KeyNotFound, RevisionConflict, StoreError
 
 CONTINUE_EXPIRED = (
     "The provided continue parameter is too old to display a consistent list result. "
@@ -21,23 +20,39 @@ CONTINUE_EXPIRED = (
 )
 
 
-@contextlib.contextmanager
-def api_errors(
-    rt: ResourceType, name: str = "", *, revision: int | None = None, continuing: bool = False
-) -> Iterator[None]:
+class api_errors:  # noqa: N801 - used as `with api_errors(...)`, like a function
     """Raise the API error of a store error, `from` it. `name` is the object's; `revision` the
     one a list or watch asked for (the Expired message names it); `continuing` a list that came
-    with a continue token (its Expired message says so)."""
-    try:
-        yield
-    except KeyNotFound as e:
-        raise errors.not_found(rt.group, rt.plural, name) from e
-    except KeyExists as e:
-        raise errors.already_exists(rt.group, rt.plural, name) from e
-    except RevisionConflict as e:
-        raise errors.conflict(rt.group, rt.plural, name) from e
-    except Compacted as e:
-        if continuing:
-            raise errors.Expired(CONTINUE_EXPIRED) from e
-        asked = e.requested if revision is None else revision
-        raise errors.Expired(f"too old resource version: {asked} ({e.compact_revision})") from e
+    with a continue token (its Expired message says so).
+
+    A class rather than a @contextmanager generator: every read and write of the resource layer
+    enters one, and a generator costs a few microseconds more on a 10 µs GET.
+    """
+
+    __slots__ = ("rt", "name", "revision", "continuing")
+
+    def __init__(self, rt: ResourceType, name: str = "", *, revision: int | None = None,
+                 continuing: bool = False) -> None:
+        self.rt = rt
+        self.name = name
+        self.revision = revision
+        self.continuing = continuing
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, _type: type[BaseException] | None, e: BaseException | None, _tb: TracebackType | None) -> None:
+        if e is None or not isinstance(e, StoreError):
+            return
+        rt, name = self.rt, self.name
+        if isinstance(e, KeyNotFound):
+            raise errors.not_found(rt.group, rt.plural, name) from e
+        if isinstance(e, KeyExists):
+            raise errors.already_exists(rt.group, rt.plural, name) from e
+        if isinstance(e, RevisionConflict):
+            raise errors.conflict(rt.group, rt.plural, name) from e
+        if isinstance(e, Compacted):
+            if self.continuing:
+                raise errors.Expired(CONTINUE_EXPIRED) from e
+            asked = e.requested if self.revision is None else self.revision
+            raise errors.Expired(f"too old resource version: {asked} ({e.compact_revision})") from e

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from boxk8s import errors
+from boxk8s.resources.defaults import qos_class
 from boxk8s.resources.registry import ResourceType
 
 Obj = dict[str, Any]
@@ -78,27 +79,9 @@ class KindStrategy:
     records_managed_fields: bool = True
 
 
-def pod_qos_class(spec: Obj) -> str:
-    """qos.GetPodQOS, as far as requests and limits of cpu and memory go."""
-    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
-    any_set = False
-    guaranteed = True
-    for c in containers:
-        res = c.get("resources") or {}
-        req, lim = res.get("requests") or {}, res.get("limits") or {}
-        if req or lim:
-            any_set = True
-        for r in ("cpu", "memory"):
-            if r not in lim or (r in req and str(req[r]) != str(lim[r])):
-                guaranteed = False
-    if not any_set:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
-
-
 def _pod_status(obj: Obj) -> Obj:
     """podStrategy.PrepareForCreate: a new pod is Pending, with its QoS class."""
-    return {"phase": "Pending", "qosClass": pod_qos_class(obj.get("spec") or {})}
+    return {"phase": "Pending", "qosClass": qos_class(obj.get("spec") or {})}
 
 
 def _pod_grace_period(obj: Obj, requested: int | None) -> int:
