@@ -25,6 +25,13 @@ def rt(group: str, plural: str) -> ResourceType:
          {"phase": "Pending", "qosClass": "Guaranteed"}),
         ("", "pods", {"containers": [{"resources": {"requests": {"cpu": "1"}}}]},
          {"phase": "Pending", "qosClass": "Burstable"}),
+        # GetPodQOS counts cpu and memory only: other resources leave a pod BestEffort
+        ("", "pods", {"containers": [{"resources": {"limits": {"ephemeral-storage": "1Gi"}}}]},
+         {"phase": "Pending", "qosClass": "BestEffort"}),
+        # requests that differ from the limits: Burstable, even with both limits set
+        ("", "pods", {"containers": [{"resources": {"limits": {"cpu": "1", "memory": "1Gi"},
+                                                    "requests": {"cpu": "500m"}}}]},
+         {"phase": "Pending", "qosClass": "Burstable"}),
         ("", "namespaces", {}, {"phase": "Active"}),
         ("", "services", {}, {"loadBalancer": {}}),
         ("", "nodes", {}, {"capacity": {"cpu": "2"}}),  # the kubelet registers with its status
