@@ -19,6 +19,7 @@ class Kind:
     NODE = registry.find("", "v1", "nodes")
     SERVICE = registry.find("", "v1", "services")
     ENDPOINTS = registry.find("", "v1", "endpoints")
+    ENDPOINTSLICE = registry.find("discovery.k8s.io", "v1", "endpointslices")
     EVENT = registry.find("", "v1", "events")
     CONFIGMAP = registry.find("", "v1", "configmaps")
     SECRET = registry.find("", "v1", "secrets")

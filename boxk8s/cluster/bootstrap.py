@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import copy
+import ipaddress
+from typing import Any
 
 from boxk8s import errors
+from boxk8s.client import Client, Kind
 from boxk8s.resources import registry
 from boxk8s.resources.layer import Resources
+from boxk8s.resources.registry import ResourceType
 
 
 async def bootstrap(resources: Resources) -> None:
@@ -31,3 +36,49 @@ async def bootstrap(resources: Resources) -> None:
                 "sessionAffinity": "None",
             },
         })
+
+
+async def publish_api_endpoints(resources: Resources, address: str, port: int) -> None:
+    """The `kubernetes` Service's Endpoints and EndpointSlice name the API server, and its targetPort
+    is the port the API listens on (the apiserver's own reconcilers: pkg/controlplane/reconcilers
+    and controller/kubernetesservice, which also write these at start)."""
+    client = Client(resources, "kube-apiserver")
+    assert Kind.SERVICE and Kind.ENDPOINTS and Kind.ENDPOINTSLICE
+    family = "IPv6" if ipaddress.ip_address(address).version == 6 else "IPv4"
+    service = await client.get(Kind.SERVICE, "default", "kubernetes")
+    ports = service["spec"].get("ports") or []
+    if any(p.get("name") == "https" and p.get("targetPort") != port for p in ports):
+        new = copy.deepcopy(service)
+        for p in new["spec"]["ports"]:
+            if p.get("name") == "https":
+                p["targetPort"] = port
+        await client.update(Kind.SERVICE, new)
+    endpoint_port = {"name": "https", "port": port, "protocol": "TCP"}
+    await _upsert(client, Kind.ENDPOINTS, {
+        "apiVersion": "v1", "kind": "Endpoints",
+        "metadata": {"name": "kubernetes", "namespace": "default",
+                     "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+        "subsets": [{"addresses": [{"ip": address}], "ports": [endpoint_port]}],
+    }, "subsets")
+    await _upsert(client, Kind.ENDPOINTSLICE, {
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "kubernetes", "namespace": "default",
+                     "labels": {"kubernetes.io/service-name": "kubernetes"}},
+        "addressType": family,
+        "endpoints": [{"addresses": [address], "conditions": {"ready": True}}],
+        "ports": [endpoint_port],
+    }, "endpoints", "ports", "addressType")
+
+
+async def _upsert(client: Client, rt: ResourceType, obj: dict[str, Any], *fields: str) -> None:
+    """Create `obj`, or bring the stored one's `fields` to it."""
+    try:
+        current = await client.get(rt, "default", obj["metadata"]["name"])
+    except errors.NotFound:
+        await client.create(rt, "default", obj)
+        return
+    if all(current.get(f) == obj[f] for f in fields):
+        return
+    new = copy.deepcopy(current)
+    new.update({f: obj[f] for f in fields})
+    await client.update(rt, new)

@@ -9,8 +9,10 @@ starts them in order.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+import ipaddress
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from boxk8s import nodes as node_plan
 from boxk8s.api.app import ApiSettings, build_app
@@ -22,7 +24,7 @@ from boxk8s.events import EventRecorder
 from boxk8s.kubelet.agent import Kubelet
 from boxk8s.kubelet.runtime import ContainerRuntime, RuntimeSettings
 from boxk8s.kubelet.runtime.addresses import PodAddresses
-from boxk8s.kubelet.runtime.fake import FakeRuntime
+from boxk8s.kubelet.runtime.fake import FakeRuntime, pod_ips
 from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
 from boxk8s.kubelet.streams import KubeletStreams
 from boxk8s.resources.layer import Resources
@@ -50,14 +52,25 @@ class Components:
     kubelets: dict[str, Kubelet] = field(default_factory=dict)
 
 
+def api_address(host: str) -> str:
+    """The IP the API server is reached at: its listen address, or the node's when it listens on all
+    addresses or was given a name."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return NODE_ADDRESS
+    return NODE_ADDRESS if ip.is_unspecified else str(ip)
+
+
 def kubelet_settings(settings: ClusterSettings) -> KubeletSettings:
     base = settings.crashloop_base_seconds
     return KubeletSettings(crashloop_base_seconds=base, image_backoff_base_seconds=base)
 
 
-def _runtime(node: NodeSettings, settings: RuntimeSettings, addresses: PodAddresses) -> ContainerRuntime:
+def _runtime(node: NodeSettings, settings: RuntimeSettings, addresses: PodAddresses,
+             fake_ips: Iterator[Any]) -> ContainerRuntime:
     if node.fake:
-        return FakeRuntime(settings)
+        return FakeRuntime(settings, ips=fake_ips)
     from boxk8s.kubelet.runtime.docker import (
         DockerRuntime,  # only when Docker nodes exist: aiodocker is slow to import
     )
@@ -96,10 +109,11 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
     if planned:
         name = node_plan.cluster_name(settings.state_dir, settings.cluster_name)
         addresses = PodAddresses(settings.pod_subnet)  # the fixed pod IPs: one book for all Docker nodes (one network)
+        fake_ips = pod_ips(settings.pod_subnet, from_top=any(not n.fake for n in planned))  # one for all simulated nodes
         for node in planned:
             rs = RuntimeSettings(cluster=name, node=node.name, pod_subnet=settings.pod_subnet,
                                  state_dir=settings.state_dir)
-            runtime = c.runtimes[node.name] = _runtime(node, rs, addresses)
+            runtime = c.runtimes[node.name] = _runtime(node, rs, addresses, fake_ips)
             c.kubelets[node.name] = Kubelet(
                 Client(resources, "kubelet"), runtime, node, kubelet or kubelet_settings(settings),
                 settings.state_dir, address=NODE_ADDRESS, pods=shared_pods)

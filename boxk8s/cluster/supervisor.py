@@ -13,8 +13,8 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from boxk8s.cluster.bootstrap import bootstrap
-from boxk8s.cluster.components import Components
+from boxk8s.cluster.bootstrap import bootstrap, publish_api_endpoints
+from boxk8s.cluster.components import Components, api_address
 from boxk8s.kubelet import simulate
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,8 @@ async def supervise(c: Components, stop: asyncio.Event, on_ready: Callable[[int 
             spawn(c.store.run(), "store")
             await bootstrap(c.resources)
             port = await started.enter_async_context(c.api.serving()) if c.api else None
+            if port is not None:
+                await publish_api_endpoints(c.resources, api_address(c.settings.host), port)
             for runtime in c.runtimes.values():  # one after the other: they share the cluster network
                 await runtime.start()
                 started.push_async_callback(_close, runtime)

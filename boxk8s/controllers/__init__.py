@@ -11,6 +11,7 @@ from boxk8s.controllers.base import Controller
 from boxk8s.controllers.cronjob import CronJobController
 from boxk8s.controllers.daemonset import DaemonSetController
 from boxk8s.controllers.deployment import DeploymentController
+from boxk8s.controllers.endpoints import EndpointsController, EndpointSliceController
 from boxk8s.controllers.garbagecollector import GarbageCollector
 from boxk8s.controllers.job import JobController
 from boxk8s.controllers.namespace import NamespaceController
@@ -28,6 +29,8 @@ def default_controllers(settings: ControllerSettings) -> list[ControllerFactory]
     """What the controller manager runs, in start order; each takes the settings it needs explicitly."""
     return [
         NamespaceController,
+        EndpointsController,
+        EndpointSliceController,
         ReplicaSetController,
         DeploymentController,
         StatefulSetController,

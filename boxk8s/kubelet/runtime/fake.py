@@ -16,11 +16,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
-import itertools
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -47,6 +46,16 @@ _EXIT = re.compile(r"(?:^|[;&|\s])exit\s+(\d+)\s*$")
 
 def _stamp(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def pod_ips(subnet: str, *, from_top: bool = False) -> Iterator[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """Simulated pods' IPs, never reused: from the first host after the gateway up, or (`from_top`,
+    when Docker nodes share the subnet and Docker hands out its lower addresses) from the last down.
+    One iterator serves all simulated nodes of a cluster, so no two pods share an IP."""
+    net = ipaddress.ip_network(subnet, strict=False)
+    first, last = int(net.network_address) + 2, int(net.broadcast_address) - 1
+    numbers = range(last, first - 1, -1) if from_top else range(first, last + 1)
+    return (ipaddress.ip_address(n) for n in numbers)
 
 
 @dataclass
@@ -88,15 +97,17 @@ class FakeRuntime:
     runtime_version = "fake://"
     simulated_network = True  # its pod IPs lead nowhere
 
-    def __init__(self, settings: RuntimeSettings | None = None, *, now: Callable[[], float] = time.time) -> None:
+    def __init__(self, settings: RuntimeSettings | None = None, *, now: Callable[[], float] = time.time,
+                 ips: Iterator[ipaddress.IPv4Address | ipaddress.IPv6Address] | None = None) -> None:
+        """`ips`: pod IPs shared with the other simulated nodes of the cluster (see `pod_ips`); by
+        default this node's own, from the first host after the gateway."""
         self.settings = settings or RuntimeSettings()
         self._now = now
         self._sandboxes: dict[str, SandboxState] = {}
         self._containers: dict[str, _Container] = {}
         self._volumes: set[str] = set()
         self._subscribers: list[asyncio.Queue[str]] = []
-        net = ipaddress.ip_network(self.settings.pod_subnet, strict=False)
-        self._ips = itertools.islice(net.hosts(), 1, None)  # the first host is the gateway
+        self._ips = ips if ips is not None else pod_ips(self.settings.pod_subnet)
         self.missing_images: set[str] = set()
         self._image_ids: dict[str, str] = {}
         self.probe_exit_codes: dict[str, int] = {}

@@ -1,0 +1,49 @@
+"""`kubectl get endpoints` / `endpointslices` on Docker pods, as on a real cluster."""
+
+from __future__ import annotations
+
+import json
+
+from tests.e2e.conftest import Boxk8s, wait_for
+
+IMAGE = "boxk8s-busybox:latest"
+
+
+def test_kubectl_shows_the_endpoints_of_a_service(cluster: Boxk8s) -> None:
+    cluster.kubectl("run", "ep-web", f"--image={IMAGE}", "--image-pull-policy=IfNotPresent", "--port=8080",
+                    "--labels=app=ep-web", "--", "httpd", "-f", "-p", "8080")
+    cluster.kubectl("expose", "pod", "ep-web", "--port=80", "--target-port=8080", "--name=ep-web")
+
+    def pod_ip() -> str:
+        return cluster.kubectl("get", "pod", "ep-web", "-o", "jsonpath={.status.podIP}").stdout.strip()
+
+    def ready() -> bool:
+        out = cluster.kubectl("get", "pod", "ep-web", "-o", "jsonpath={.status.conditions[?(@.type=='Ready')].status}")
+        return out.stdout.strip() == "True"
+
+    wait_for(ready, timeout=60, what="pod ep-web ready")
+    ip = pod_ip()
+    out = wait_for(lambda: (o := cluster.kubectl("get", "endpoints", "ep-web").stdout) and f"{ip}:8080" in o and o,
+                   what="endpoints with the pod")
+    assert out.splitlines()[0].split() == ["NAME", "ENDPOINTS", "AGE"]
+
+    slices = json.loads(cluster.kubectl("get", "endpointslices", "-l", "kubernetes.io/service-name=ep-web",
+                                        "-o", "json").stdout)["items"]
+    assert len(slices) == 1, slices
+    [endpoint] = slices[0]["endpoints"]
+    assert endpoint["addresses"] == [ip] and endpoint["conditions"]["ready"] is True
+    assert endpoint["targetRef"]["name"] == "ep-web"
+    table = cluster.kubectl("get", "endpointslices", "-l", "kubernetes.io/service-name=ep-web").stdout
+    assert table.splitlines()[0].split() == ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]
+    assert "IPv4" in table and "8080" in table and ip in table
+
+    # The API server's own Service names the API server.
+    kube = cluster.kubectl("get", "endpoints", "kubernetes").stdout
+    assert f"127.0.0.1:{cluster.port}" in kube, kube
+
+    # Deleting the pod takes it out at once (terminating pods leave Endpoints).
+    cluster.kubectl("delete", "pod", "ep-web", "--wait=false")
+    wait_for(lambda: ip not in cluster.kubectl("get", "endpoints", "ep-web").stdout, what="pod gone from endpoints")
+    cluster.kubectl("delete", "service", "ep-web")
+    wait_for(lambda: cluster.kubectl("get", "endpoints", "ep-web", check=False).returncode != 0,
+             what="endpoints deleted with the service")
