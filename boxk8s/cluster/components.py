@@ -27,6 +27,8 @@ from boxk8s.kubelet.runtime.addresses import PodAddresses
 from boxk8s.kubelet.runtime.fake import FakeRuntime, pod_ips
 from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
 from boxk8s.kubelet.streams import KubeletStreams
+from boxk8s.proxy.listeners import HostListeners
+from boxk8s.proxy.proxy import ServiceProxy
 from boxk8s.resources.layer import Resources
 from boxk8s.scheduler import Scheduler
 from boxk8s.store import Store, StoreSettings
@@ -50,11 +52,12 @@ class Components:
     scheduler: Scheduler | None = None
     controllers: list[Controller] = field(default_factory=list)
     kubelets: dict[str, Kubelet] = field(default_factory=dict)
+    proxy: ServiceProxy | None = None
 
 
-def api_address(host: str) -> str:
-    """The IP the API server is reached at: its listen address, or the node's when it listens on all
-    addresses or was given a name."""
+def host_address(host: str) -> str:
+    """The IP the host's listeners (the API, NodePorts, load balancers) are reached at: the listen
+    address, or the node's when they listen on all addresses or were given a name."""
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
@@ -83,7 +86,8 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
                    nodes: Sequence[NodeSettings] | None = None,
                    kubelet: KubeletSettings | None = None,
                    scheduler: bool = True,
-                   serve_api: bool = True) -> Components:
+                   serve_api: bool = True,
+                   proxy: bool = True) -> Components:
     """Build one cluster. Tests narrow it: `controllers` (default: the controller manager's),
     `nodes` (default: planned from the settings and the host), the kubelets' settings, whether a
     scheduler runs and whether the HTTPS API listens."""
@@ -118,6 +122,9 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
                 Client(resources, "kubelet"), runtime, node, kubelet or kubelet_settings(settings),
                 settings.state_dir, address=NODE_ADDRESS, pods=shared_pods)
 
+    if proxy:
+        client = Client(resources, ServiceProxy.name)
+        c.proxy = ServiceProxy(client, factory, HostListeners(settings.host), host_address(settings.host))
     if serve_api:
         host = settings.host
         c.credentials = ensure_credentials(settings.state_dir, [host] if host not in ("0.0.0.0", "::") else [])

@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from boxk8s.cluster.bootstrap import bootstrap, publish_api_endpoints
-from boxk8s.cluster.components import Components, api_address
+from boxk8s.cluster.components import Components, host_address
 from boxk8s.kubelet import simulate
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ async def _close(closable: Any) -> None:
 
 async def supervise(c: Components, stop: asyncio.Event, on_ready: Callable[[int | None], None] | None = None) -> None:
     """Run the cluster until `stop` is set. Order: store → bootstrap → API → runtimes → informers →
-    scheduler → controllers → kubelets; then `on_ready(api_port)`. A task that fails stops them all."""
+    scheduler → controllers → kubelets → proxy; then `on_ready(api_port)`. A task that fails stops them all."""
     async with asyncio.TaskGroup() as tg:
         started = contextlib.AsyncExitStack()
 
@@ -48,7 +48,7 @@ async def supervise(c: Components, stop: asyncio.Event, on_ready: Callable[[int 
             await bootstrap(c.resources)
             port = await started.enter_async_context(c.api.serving()) if c.api else None
             if port is not None:
-                await publish_api_endpoints(c.resources, api_address(c.settings.host), port)
+                await publish_api_endpoints(c.resources, host_address(c.settings.host), port)
             for runtime in c.runtimes.values():  # one after the other: they share the cluster network
                 await runtime.start()
                 started.push_async_callback(_close, runtime)
@@ -59,6 +59,8 @@ async def supervise(c: Components, stop: asyncio.Event, on_ready: Callable[[int 
                 spawn(controller.run(), controller.name)
             for name, kubelet in c.kubelets.items():
                 spawn(simulate.run_kubelet(kubelet, c.node_informer), f"kubelet-{name}")
+            if c.proxy:
+                spawn(c.proxy.run(), c.proxy.name)
             if on_ready:
                 on_ready(port)
             await stop.wait()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import urllib.request
 
 from tests.e2e.conftest import Boxk8s, wait_for
 
@@ -47,3 +49,29 @@ def test_kubectl_shows_the_endpoints_of_a_service(cluster: Boxk8s) -> None:
     cluster.kubectl("delete", "service", "ep-web")
     wait_for(lambda: cluster.kubectl("get", "endpoints", "ep-web", check=False).returncode != 0,
              what="endpoints deleted with the service")
+
+
+def test_a_node_port_service_answers_on_the_host(cluster: Boxk8s) -> None:
+    cluster.kubectl("run", "np-web", f"--image={IMAGE}", "--image-pull-policy=IfNotPresent", "--port=8080",
+                    "--labels=app=np-web", "--", "sh", "-c",
+                    "mkdir -p /www && echo hello-from-pod > /www/index.html && exec httpd -f -p 8080 -h /www")
+    cluster.kubectl("expose", "pod", "np-web", "--type=NodePort", "--port=80", "--target-port=8080", "--name=np-web")
+    node_port = int(cluster.kubectl("get", "service", "np-web", "-o", "jsonpath={.spec.ports[0].nodePort}").stdout)
+
+    def answer() -> str:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{node_port}/", timeout=5) as resp:
+                return resp.read().decode()
+        except OSError:
+            return ""
+
+    assert "hello-from-pod" in wait_for(answer, timeout=60, what="the pod through its NodePort")
+    cluster.kubectl("delete", "service", "np-web")
+    wait_for(lambda: not _port_open(node_port), what="the node port closed with its service")
+    cluster.kubectl("delete", "pod", "np-web", "--wait=false")
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0

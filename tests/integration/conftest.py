@@ -104,7 +104,7 @@ async def running_api(state_dir: Path) -> AsyncIterator[Api]:
     """The store and resource layer as assemble() builds them (no controllers, nodes or scheduler), and
     the API app over plain HTTP in aiohttp's test server."""
     settings = ClusterSettings(state_dir=state_dir)
-    async with running(settings, controllers=[], nodes=[], scheduler=False, serve_api=False) as c:
+    async with running(settings, controllers=[], nodes=[], scheduler=False, serve_api=False, proxy=False) as c:
         app = build_app(c.resources, ApiSettings(token=TOKEN))
         async with TestClient(TestServer(app)) as client:
             yield Api(client, c.store, c.resources)
