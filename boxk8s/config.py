@@ -19,6 +19,7 @@ class ClusterSettings:
     state_dir: Path = field(default_factory=lambda: Path(".boxk8s"))
     host: str = "127.0.0.1"
     port: int = 6443
+    ingress_port: int = 8080  # the Ingress proxy on `host`; 0: off
     write_kubeconfig: bool = True
     kubeconfig_path: Path | None = None  # where to merge the context; None: $KUBECONFIG or ~/.kube/config
     stop_timeout: float = 10.0

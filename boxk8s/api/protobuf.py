@@ -48,6 +48,17 @@ _META = "k8s.io.apimachinery.pkg.apis.meta.v1"
 _UNKNOWN = "k8s.io.apimachinery.pkg.runtime.Unknown"
 # FieldOptions bytes of `(gogoproto.nullable) = false` (extension 65001, varint 0).
 _NON_NULLABLE = b"\xc8\xde\x1f\x00"
+# Embedded Go structs (`json:",inline"`): a named field in protobuf, flattened into the parent in JSON
+# (`kubectl create ingress` sends IngressRule.ingressRuleValue; volumes and probes embed theirs).
+_INLINE = frozenset(
+    {
+        "k8s.io.api.networking.v1.IngressRule.ingressRuleValue",
+        "k8s.io.api.core.v1.Volume.volumeSource",
+        "k8s.io.api.core.v1.PersistentVolumeSpec.persistentVolumeSource",
+        "k8s.io.api.core.v1.Probe.handler",
+        "k8s.io.api.core.v1.EphemeralContainer.ephemeralContainerCommon",
+    }
+)
 # Value (non-pointer) fields that Go JSON writes even when zero and whose zero matters.
 _KEEP_ZERO = frozenset(
     {
@@ -161,6 +172,9 @@ def _to_dict(msg: Message) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for field, value in msg.ListFields():
         name, convert, keep_zero, omit_empty_msg = _field_plan(field)
+        if field.full_name in _INLINE:
+            out.update(convert(value))  # an embedded Go struct: its fields are the parent's in JSON
+            continue
         if field.is_repeated:
             if _is_map(field):
                 out[name] = {k: convert(v) for k, v in value.items()}

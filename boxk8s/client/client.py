@@ -25,6 +25,8 @@ class Kind:
     SECRET = registry.find("", "v1", "secrets")
     PVC = registry.find("", "v1", "persistentvolumeclaims")
     LEASE = registry.find("coordination.k8s.io", "v1", "leases")
+    INGRESS = registry.find("networking.k8s.io", "v1", "ingresses")
+    INGRESSCLASS = registry.find("networking.k8s.io", "v1", "ingressclasses")
     DEPLOYMENT = registry.find("apps", "v1", "deployments")
     REPLICASET = registry.find("apps", "v1", "replicasets")
     STATEFULSET = registry.find("apps", "v1", "statefulsets")

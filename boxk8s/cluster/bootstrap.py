@@ -1,4 +1,5 @@
-"""What every cluster has from its first start: the system namespaces and the `kubernetes` Service."""
+"""What every cluster has from its first start: the system namespaces, the `kubernetes` Service and
+the default IngressClass."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from typing import Any
 
 from boxk8s import errors
 from boxk8s.client import Client, Kind
+from boxk8s.proxy.ingress_plan import CLASS_NAME as INGRESS_CLASS
+from boxk8s.proxy.ingress_plan import CONTROLLER as INGRESS_CONTROLLER
+from boxk8s.proxy.ingress_plan import DEFAULT_CLASS_ANNOTATION
 from boxk8s.resources import registry
 from boxk8s.resources.layer import Resources
 from boxk8s.resources.registry import ResourceType
@@ -25,6 +29,13 @@ async def bootstrap(resources: Resources) -> None:
                 "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
                 "spec": {"finalizers": ["kubernetes"]},
             })
+    class_rt = registry.find("networking.k8s.io", "v1", "ingressclasses")
+    assert class_rt
+    with contextlib.suppress(errors.AlreadyExists):  # the default class, served by proxy/ingress.py
+        await resources.create(class_rt, None, {
+            "metadata": {"name": INGRESS_CLASS, "annotations": {DEFAULT_CLASS_ANNOTATION: "true"}},
+            "spec": {"controller": INGRESS_CONTROLLER},
+        })
     with contextlib.suppress(errors.AlreadyExists):
         await resources.create(svc_rt, "default", {
             "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},

@@ -27,6 +27,7 @@ from boxk8s.kubelet.runtime.addresses import PodAddresses
 from boxk8s.kubelet.runtime.fake import FakeRuntime, pod_ips
 from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
 from boxk8s.kubelet.streams import KubeletStreams
+from boxk8s.proxy.ingress import IngressController
 from boxk8s.proxy.listeners import HostListeners
 from boxk8s.proxy.proxy import ServiceProxy
 from boxk8s.resources.layer import Resources
@@ -53,6 +54,7 @@ class Components:
     controllers: list[Controller] = field(default_factory=list)
     kubelets: dict[str, Kubelet] = field(default_factory=dict)
     proxy: ServiceProxy | None = None
+    ingress: IngressController | None = None
 
 
 def host_address(host: str) -> str:
@@ -125,6 +127,9 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
     if proxy:
         client = Client(resources, ServiceProxy.name)
         c.proxy = ServiceProxy(client, factory, HostListeners(settings.host), host_address(settings.host))
+        if settings.ingress_port:
+            c.ingress = IngressController(Client(resources, IngressController.name), factory, settings.host,
+                                          settings.ingress_port, host_address(settings.host))
     if serve_api:
         host = settings.host
         c.credentials = ensure_credentials(settings.state_dir, [host] if host not in ("0.0.0.0", "::") else [])

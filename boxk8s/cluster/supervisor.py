@@ -36,7 +36,7 @@ async def _close(closable: Any) -> None:
 
 async def supervise(c: Components, stop: asyncio.Event, on_ready: Callable[[int | None], None] | None = None) -> None:
     """Run the cluster until `stop` is set. Order: store → bootstrap → API → runtimes → informers →
-    scheduler → controllers → kubelets → proxy; then `on_ready(api_port)`. A task that fails stops them all."""
+    scheduler → controllers → kubelets → proxy → ingress; then `on_ready(api_port)`. A task that fails stops them all."""
     async with asyncio.TaskGroup() as tg:
         started = contextlib.AsyncExitStack()
 
@@ -61,6 +61,8 @@ async def supervise(c: Components, stop: asyncio.Event, on_ready: Callable[[int 
                 spawn(simulate.run_kubelet(kubelet, c.node_informer), f"kubelet-{name}")
             if c.proxy:
                 spawn(c.proxy.run(), c.proxy.name)
+            if c.ingress:
+                spawn(c.ingress.run(), c.ingress.name)
             if on_ready:
                 on_ready(port)
             await stop.wait()

@@ -34,6 +34,7 @@ class Boxk8s:
     kubeconfig: Path
     cache_dir: Path
     log_path: Path
+    ingress_port: int = 0
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True,
                 env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -61,6 +62,7 @@ def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | No
     Docker objects are labelled with a `test-…` cluster name; remove them with remove_cluster_objects.
     """
     port = port or free_port()
+    ingress_port = free_port()  # not 8080: several clusters run side by side in the tests
     cluster_name = cluster_name or f"test-{uuid.uuid4().hex[:8]}"
     pod_subnet = pod_subnet or free_subnet()
     log_path = state_dir.parent / f"{state_dir.name}.log"
@@ -72,7 +74,8 @@ def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | No
         flags = []
     proc = subprocess.Popen(
         [sys.executable, "-m", "boxk8s.cli", "up", "--state-dir", str(state_dir), "--port", str(port),
-         "--cluster-name", cluster_name, "--pod-subnet", pod_subnet, "--crashloop-base", "1", *flags, *(extra or [])],
+         "--cluster-name", cluster_name, "--pod-subnet", pod_subnet, "--crashloop-base", "1",
+         "--ingress-port", str(ingress_port), *flags, *(extra or [])],
         stdout=log, stderr=subprocess.STDOUT, env=env,
     )
     kubeconfig = state_dir / "kubeconfig"
@@ -88,7 +91,7 @@ def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | No
         time.sleep(0.05)
     cache = state_dir.parent / f"{state_dir.name}-kubectl-cache"
     cache.mkdir(exist_ok=True)
-    return Boxk8s(proc, cluster_name, state_dir, port, kubeconfig, cache, log_path)
+    return Boxk8s(proc, cluster_name, state_dir, port, kubeconfig, cache, log_path, ingress_port)
 
 
 def stop_boxk8s(b: Boxk8s) -> int:

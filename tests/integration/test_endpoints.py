@@ -170,7 +170,7 @@ async def test_a_service_without_a_selector_keeps_the_users_endpoints(h: Harness
 
 
 async def test_the_kubernetes_service_points_at_the_api_server(tmp_path: Path) -> None:
-    settings = ClusterSettings(state_dir=tmp_path, port=0, write_kubeconfig=False)
+    settings = ClusterSettings(state_dir=tmp_path, port=0, write_kubeconfig=False, ingress_port=0)
     async with running(settings, controllers=[], nodes=[], scheduler=False) as c:
         assert c.api is not None
         ep = await c.resources.get(Kind.ENDPOINTS, "default", "kubernetes")

@@ -46,7 +46,7 @@ class Fails(Controller):
 
 
 def settings(tmp: Path) -> ClusterSettings:
-    return ClusterSettings(state_dir=tmp, cluster_name="test-supervisor", stop_timeout=DEADLINE)
+    return ClusterSettings(state_dir=tmp, cluster_name="test-supervisor", stop_timeout=DEADLINE, ingress_port=0)
 
 
 async def test_components_stop_in_reverse_and_the_store_last(tmp_path: Path) -> None:

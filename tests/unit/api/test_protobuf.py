@@ -338,3 +338,32 @@ async def test_kubectl_create_configmap_body(tmp_path: Path) -> None:
     assert expected["metadata"].pop("creationTimestamp") is None
     assert bodies == [("application/vnd.kubernetes.protobuf", expected)]
     assert expected["data"] == {"a": "1", "b": ""}
+
+
+def test_embedded_structs_are_flattened_as_go_json_does() -> None:
+    """`kubectl create ingress` sends IngressRule.ingressRuleValue: in JSON its `http` sits in the rule."""
+    ing = new("k8s.io.api.networking.v1.Ingress")
+    ing.metadata.name = "web"
+    rule = ing.spec.rules.add()
+    rule.host = "web.localhost"
+    path = rule.ingressRuleValue.http.paths.add()
+    path.path = "/app"
+    path.pathType = "Prefix"
+    path.backend.service.name = "web"
+    path.backend.service.port.number = 80
+    assert decode_k8s_protobuf(envelope("networking.k8s.io/v1", "Ingress", ing))["spec"] == {"rules": [{
+        "host": "web.localhost",
+        "http": {"paths": [{"path": "/app", "pathType": "Prefix",
+                            "backend": {"service": {"name": "web", "port": {"number": 80}}}}]},
+    }]}
+    pod = new(f"{CORE}.Pod")
+    pod.metadata.name = "p"
+    volume = pod.spec.volumes.add()
+    volume.name = "data"
+    volume.volumeSource.emptyDir.SetInParent()
+    c = pod.spec.containers.add()
+    c.name = "c"
+    c.readinessProbe.handler.tcpSocket.port.intVal = 8080
+    spec = decode_k8s_protobuf(envelope("v1", "Pod", pod))["spec"]
+    assert spec["volumes"] == [{"name": "data", "emptyDir": {}}]
+    assert spec["containers"][0]["readinessProbe"] == {"tcpSocket": {"port": 8080}}

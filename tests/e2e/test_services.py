@@ -1,9 +1,10 @@
-"""`kubectl get endpoints` / `endpointslices` on Docker pods, as on a real cluster."""
+"""Services on Docker pods with the real kubectl: endpoints, NodePorts from the host, the Ingress proxy."""
 
 from __future__ import annotations
 
 import json
 import socket
+import urllib.error
 import urllib.request
 
 from tests.e2e.conftest import Boxk8s, wait_for
@@ -75,3 +76,34 @@ def _port_open(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_an_ingress_reaches_a_pod_from_the_host(cluster: Boxk8s) -> None:
+    classes = cluster.kubectl("get", "ingressclass").stdout
+    assert "boxk8s" in classes and "boxk8s.io/ingress" in classes, classes
+    cluster.kubectl("run", "in-web", f"--image={IMAGE}", "--image-pull-policy=IfNotPresent", "--port=8080",
+                    "--labels=app=in-web", "--", "sh", "-c",
+                    "mkdir -p /www/app && echo hello-through-ingress > /www/app/index.html && exec httpd -f -p 8080 -h /www")
+    cluster.kubectl("expose", "pod", "in-web", "--port=80", "--target-port=8080", "--name=in-web")
+    cluster.kubectl("create", "ingress", "in-web", "--rule=in-web.localhost/app*=in-web:80")
+
+    def fetch(host: str, path: str) -> tuple[int, str]:
+        request = urllib.request.Request(f"http://127.0.0.1:{cluster.ingress_port}{path}", headers={"Host": host})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+        except OSError:
+            return 0, ""
+
+    assert "hello-through-ingress" in wait_for(lambda: (r := fetch("in-web.localhost", "/app/"))[0] == 200 and r[1],
+                                               timeout=60, what="the pod through the Ingress")
+    assert fetch("other.localhost", "/app/")[0] == 404  # no rule for that host
+    address = wait_for(lambda: cluster.kubectl("get", "ingress", "in-web", "-o",
+                                               "jsonpath={.status.loadBalancer.ingress[0].ip}").stdout.strip(),
+                       what="the Ingress address")
+    assert address == "127.0.0.1"
+    cluster.kubectl("delete", "ingress", "in-web")
+    cluster.kubectl("delete", "service", "in-web")
+    cluster.kubectl("delete", "pod", "in-web", "--wait=false")
