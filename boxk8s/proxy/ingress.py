@@ -9,12 +9,10 @@ it names does not exist (a Warning event, once per Service).
 from __future__ import annotations
 
 import asyncio
-import copy
 import itertools
 import logging
 from typing import Any
 
-from boxk8s import errors
 from boxk8s.client import Client, InformerFactory, Kind
 from boxk8s.events import WARNING, EventRecorder
 from boxk8s.proxy.ingress_plan import (
@@ -28,6 +26,7 @@ from boxk8s.proxy.ingress_plan import (
 )
 from boxk8s.proxy.ingress_server import IngressServer
 from boxk8s.proxy.plan import SERVICE_NAME_LABEL, ready_backends
+from boxk8s.proxy.status import write_load_balancer
 
 log = logging.getLogger(__name__)
 
@@ -108,14 +107,7 @@ class IngressController:
                     self._warned.discard(key)
 
     async def _set_status(self, ing: Obj) -> None:
-        wanted = {"ingress": [{"ip": self.address}]}
-        if (ing.get("status") or {}).get("loadBalancer") == wanted:
-            return
-        new = copy.deepcopy(ing)
-        new.setdefault("status", {})["loadBalancer"] = wanted
-        try:
-            await self.client.update_status(Kind.INGRESS, new)
-        except (errors.NotFound, errors.Conflict):
+        if await write_load_balancer(self.client, Kind.INGRESS, ing, {"ingress": [{"ip": self.address}]}) is False:
             self.dirty.set()
 
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import logging
 
-from boxk8s import errors
 from boxk8s.client import Client, InformerFactory, Kind
 from boxk8s.events import WARNING, EventRecorder
 from boxk8s.proxy.listeners import HostListeners
 from boxk8s.proxy.plan import load_balancer_status, plan_host_ports, service_key
+from boxk8s.proxy.status import write_load_balancer
 
 log = logging.getLogger(__name__)
 
@@ -89,14 +88,9 @@ class ServiceProxy:
                 continue
             ports = {int(p[k]) for p in spec.get("ports") or [] for k in ("port", "nodePort") if p.get(k)}
             bound = bool(ports) and not (ports & failed_ports) and ports <= self.listeners.listening
-            wanted = load_balancer_status(svc, self.address, bound)
-            if (svc.get("status") or {}).get("loadBalancer") == wanted:
-                continue
-            new = copy.deepcopy(svc)
-            new.setdefault("status", {})["loadBalancer"] = wanted
-            try:
-                await self.client.update_status(Kind.SERVICE, new)
-            except (errors.NotFound, errors.Conflict):
+            written = await write_load_balancer(self.client, Kind.SERVICE, svc,
+                                                load_balancer_status(svc, self.address, bound))
+            if written is False:
                 self.dirty.set()  # changed meanwhile: the next pass sees the new one
-            else:
+            elif written:
                 log.info("service/%s: load balancer at %s", service_key(svc), self.address if bound else "(none)")
