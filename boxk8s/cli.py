@@ -36,6 +36,7 @@ def main(log_level: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address the API, NodePort Services and the Ingress proxy listen on.")
 @click.option("--ingress-port", default=8080, show_default=True, help="Port of the Ingress proxy (0: off).")
+@click.option("--ingress-tls-port", default=8443, show_default=True, help="TLS port of the Ingress proxy (0: off).")
 @click.option("--no-kubeconfig", is_flag=True, help="Do not merge a `boxk8s` context into $KUBECONFIG or ~/.kube/config.")
 @click.option("--nodes", default=1, show_default=True, help="Nodes whose pods run as Docker containers.")
 @click.option("--fake-nodes", default=0, show_default=True, help="Simulated nodes: pods run instantly, no Docker.")
@@ -49,12 +50,13 @@ def main(log_level: str) -> None:
 @click.option("--eviction-seconds", default=-1.0, show_default=True,
               help="Seconds pods stay on a not-ready/unreachable node before eviction, instead of the "
                    "default tolerations' 300 (negative: keep 300).")
-def up(state_dir: Path, port: int, host: str, ingress_port: int, no_kubeconfig: bool, nodes: int, fake_nodes: int,
+def up(state_dir: Path, port: int, host: str, ingress_port: int, ingress_tls_port: int, no_kubeconfig: bool, nodes: int, fake_nodes: int,
        cluster_name: str, node_cpu: int, node_memory_mib: int, pod_subnet: str, crashloop_base: float,
        node_grace: float, eviction_seconds: float) -> None:
     """Run the cluster in the foreground until Ctrl-C or SIGTERM."""
     settings = ClusterSettings(
-        state_dir=state_dir, host=host, port=port, ingress_port=ingress_port, write_kubeconfig=not no_kubeconfig,
+        state_dir=state_dir, host=host, port=port, ingress_port=ingress_port, ingress_tls_port=ingress_tls_port,
+        write_kubeconfig=not no_kubeconfig,
         nodes=nodes,
         fake_nodes=fake_nodes, cluster_name=cluster_name, node_cpu_millis=node_cpu,
         node_memory_bytes=node_memory_mib * 1024**2, crashloop_base_seconds=crashloop_base,

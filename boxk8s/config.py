@@ -20,6 +20,7 @@ class ClusterSettings:
     host: str = "127.0.0.1"
     port: int = 6443
     ingress_port: int = 8080  # the Ingress proxy on `host`; 0: off
+    ingress_tls_port: int = 8443  # its TLS side (needs ingress_port); 0: off
     write_kubeconfig: bool = True
     kubeconfig_path: Path | None = None  # where to merge the context; None: $KUBECONFIG or ~/.kube/config
     stop_timeout: float = 10.0

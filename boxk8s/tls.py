@@ -77,7 +77,8 @@ def _make_ca(now: dt.datetime) -> tuple[ec.EllipticCurvePrivateKey, x509.Certifi
 
 
 def _make_server(
-    ca_key: ec.EllipticCurvePrivateKey, ca: x509.Certificate, hosts: list[str], now: dt.datetime
+    ca_key: ec.EllipticCurvePrivateKey, ca: x509.Certificate, hosts: list[str], now: dt.datetime,
+    common_name: str = "boxk8s-apiserver",
 ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = _key()
     sans: list[x509.GeneralName] = []
@@ -88,7 +89,7 @@ def _make_server(
             sans.append(x509.DNSName(h))
     cert = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "boxk8s-apiserver")]))
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
         .issuer_name(ca.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -137,3 +138,28 @@ def ensure_credentials(state_dir: Path, extra_hosts: list[str] | None = None) ->
     return Credentials(
         ca_pem=ca_crt.read_bytes(), cert_path=srv_crt, key_path=srv_key, token=token_p.read_text().strip()
     )
+
+
+INGRESS_HOSTS = ["localhost", "127.0.0.1", "::1"]
+
+
+def issue_certificate(state_dir: Path, hosts: list[str], common_name: str) -> tuple[bytes, bytes]:
+    """A server certificate for `hosts` from the cluster's CA: (certificate PEM, key PEM)."""
+    ensure_credentials(state_dir)
+    pki = state_dir / "pki"
+    ca = x509.load_pem_x509_certificate((pki / "ca.crt").read_bytes())
+    ca_key = serialization.load_pem_private_key((pki / "ca.key").read_bytes(), None)
+    key, cert = _make_server(ca_key, ca, hosts, dt.datetime.now(dt.UTC), common_name)  # type: ignore[arg-type]
+    return cert.public_bytes(serialization.Encoding.PEM), _pem_key(key)
+
+
+def ensure_ingress_certificate(state_dir: Path) -> tuple[Path, Path]:
+    """The Ingress proxy's default certificate (for `localhost`, from the cluster's CA, which the
+    kubeconfig carries): its certificate and key files, made once."""
+    pki = state_dir / "pki"
+    crt, key_path = pki / "ingress.crt", pki / "ingress.key"
+    if not (crt.exists() and key_path.exists()):
+        cert, key = issue_certificate(state_dir, INGRESS_HOSTS, "boxk8s-ingress")
+        _write_private(key_path, key)
+        crt.write_bytes(cert)
+    return crt, key_path

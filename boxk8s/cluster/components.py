@@ -28,12 +28,13 @@ from boxk8s.kubelet.runtime.fake import FakeRuntime, pod_ips
 from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
 from boxk8s.kubelet.streams import KubeletStreams
 from boxk8s.proxy.ingress import IngressController
+from boxk8s.proxy.ingress_tls import Certificates
 from boxk8s.proxy.listeners import HostListeners
 from boxk8s.proxy.proxy import ServiceProxy
 from boxk8s.resources.layer import Resources
 from boxk8s.scheduler import Scheduler
 from boxk8s.store import Store, StoreSettings
-from boxk8s.tls import Credentials, ensure_credentials
+from boxk8s.tls import Credentials, ensure_credentials, ensure_ingress_certificate, issue_certificate
 
 NODE_ADDRESS = "127.0.0.1"  # every node's InternalIP (pods' hostIP): the one machine
 
@@ -128,8 +129,15 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
         client = Client(resources, ServiceProxy.name)
         c.proxy = ServiceProxy(client, factory, HostListeners(settings.host), host_address(settings.host))
         if settings.ingress_port:
+            certificates = None
+            if settings.ingress_tls_port:
+                cert, key = ensure_ingress_certificate(settings.state_dir)
+                certificates = Certificates(
+                    cert, key, settings.state_dir / "ingress-tls",
+                    issue=lambda host: issue_certificate(settings.state_dir, [host], "boxk8s-ingress"))
             c.ingress = IngressController(Client(resources, IngressController.name), factory, settings.host,
-                                          settings.ingress_port, host_address(settings.host))
+                                          settings.ingress_port, host_address(settings.host),
+                                          tls_port=settings.ingress_tls_port, certificates=certificates)
     if serve_api:
         host = settings.host
         c.credentials = ensure_credentials(settings.state_dir, [host] if host not in ("0.0.0.0", "::") else [])

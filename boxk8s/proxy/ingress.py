@@ -21,10 +21,12 @@ from boxk8s.proxy.ingress_plan import (
     IngressTable,
     is_ours,
     plan_ingress_table,
+    plan_tls_hosts,
     route,
     service_port,
 )
 from boxk8s.proxy.ingress_server import IngressServer
+from boxk8s.proxy.ingress_tls import Certificates
 from boxk8s.proxy.plan import SERVICE_NAME_LABEL, ready_backends
 from boxk8s.proxy.status import write_load_balancer
 
@@ -37,7 +39,8 @@ class IngressController:
     name = "ingress-controller"
 
     def __init__(self, client: Client, factory: InformerFactory, host: str, port: int, address: str,
-                 recorder: EventRecorder | None = None) -> None:
+                 recorder: EventRecorder | None = None, *, tls_port: int = 0,
+                 certificates: Certificates | None = None) -> None:
         assert Kind.INGRESS and Kind.SERVICE and Kind.ENDPOINTSLICE
         self.client = client
         self.factory = factory
@@ -51,7 +54,13 @@ class IngressController:
         self.dirty = asyncio.Event()
         self.ingresses.add_handler(lambda *_: self.dirty.set())
         self.services.add_handler(lambda *_: self.dirty.set())
-        self.server = IngressServer(host, port, self.resolve)
+        self.certificates = certificates if tls_port else None
+        if self.certificates is not None:
+            assert Kind.SECRET
+            self.secrets = factory.informer(Kind.SECRET)
+            self.secrets.add_handler(lambda _t, old, new: self._on_secret(old or new))
+        self.server = IngressServer(host, port, self.resolve, tls_port=tls_port,
+                                    ssl_context=self.certificates.server_context if self.certificates else None)
         self._turn = itertools.count()
         self._warned: set[tuple[str, str]] = set()  # (ingress, missing service) already told
 
@@ -63,15 +72,24 @@ class IngressController:
             log.warning("ingress: cannot listen on %s:%d (%s); Ingresses are not served", self.server.host,
                         self.server.port, e.strerror or e)
             return
-        log.info("ingress: serving on http://%s:%d", self.server.host, port)
+        log.info("ingress: serving on http://%s:%d%s", self.server.host, port,
+                 f" and https://{self.server.host}:{self.server.tls_port}" if self.server.tls_port else "")
         try:
             while True:
                 self.dirty.clear()
                 self.table = plan_ingress_table(self.ingresses.list())
+                if self.certificates is not None:
+                    for problem in self.certificates.update(plan_tls_hosts(self.ingresses.list()), self.secrets.get):
+                        log.warning("ingress: %s; the default certificate is served instead", problem)
                 await self._report()
                 await self.dirty.wait()
         finally:
             await self.server.stop()
+
+    def _on_secret(self, secret: Obj) -> None:
+        """Only TLS Secrets can matter (a cheap filter: most Secrets change for other reasons)."""
+        if secret.get("type") == "kubernetes.io/tls":
+            self.dirty.set()
 
     def resolve(self, host: str, path: str) -> Decision:
         backend = route(self.table, host, path)

@@ -108,6 +108,31 @@ def plan_ingress_table(ingresses: Iterable[Mapping[str, Any]]) -> IngressTable:
     return table
 
 
+def plan_tls_hosts(ingresses: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, str]]:
+    """host (or `*.domain`) → (namespace, Secret name) from the `spec.tls` of our Ingresses; the
+    older Ingress wins a host two of them name."""
+    hosts: dict[str, tuple[str, str]] = {}
+    ordered = sorted((i for i in ingresses if is_ours(i) and not i["metadata"].get("deletionTimestamp")),
+                     key=lambda i: (i["metadata"].get("creationTimestamp") or "", i["metadata"]["name"]))
+    for ing in ordered:
+        ns = ing["metadata"].get("namespace") or "default"
+        for entry in (ing.get("spec") or {}).get("tls") or []:
+            if not entry.get("secretName"):
+                continue
+            for host in entry.get("hosts") or []:
+                hosts.setdefault(str(host).lower(), (ns, entry["secretName"]))
+    return hosts
+
+
+def tls_host_for(hosts: Mapping[str, Any], server_name: str) -> str | None:
+    """The `spec.tls` host entry a TLS client's server name selects: exact, then one-label wildcard."""
+    name = server_name.lower()
+    if name in hosts:
+        return name
+    _first, dot, rest = name.partition(".")
+    return f"*.{rest}" if dot and f"*.{rest}" in hosts else None
+
+
 def _best(rules: list[PathRule], path: str) -> Backend | None:
     return next((r.backend for r in rules if r.matches(path)), None)
 

@@ -14,6 +14,7 @@ import asyncio
 import html
 import logging
 import socket
+import ssl
 from collections.abc import Callable
 
 import aiohttp
@@ -39,23 +40,39 @@ def _page(status: int, title: str, detail: str) -> web.Response:
     return web.Response(status=status, text=body, content_type="text/html")
 
 
+def _bind(host: str, port: int) -> socket.socket:
+    return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+
+
 class IngressServer:
-    def __init__(self, host: str, port: int, resolve: Callable[[str, str], Decision]) -> None:
+    def __init__(self, host: str, port: int, resolve: Callable[[str, str], Decision], *,
+                 tls_port: int = 0, ssl_context: ssl.SSLContext | None = None) -> None:
         self.host = host
         self.port = port
+        self.tls_port = tls_port
+        self.ssl_context = ssl_context
         self.resolve = resolve
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> int:
-        """Listen; returns the port (raises OSError when it is taken)."""
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.create_server((self.host, self.port), family=family)
+        """Listen over HTTP (raises OSError when the port is taken) and, with a context, over TLS
+        (a taken TLS port only leaves TLS off); returns the HTTP port."""
+        sock = _bind(self.host, self.port)
         app = web.Application(client_max_size=0)  # bodies stream through, whatever their size
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.SockSite(self._runner, sock).start()
+        if self.tls_port and self.ssl_context is not None:
+            try:
+                tls_sock = _bind(self.host, self.tls_port)
+            except OSError as e:
+                log.warning("ingress: cannot listen on %s:%d for TLS (%s)", self.host, self.tls_port, e.strerror or e)
+                self.tls_port = 0
+            else:
+                await web.SockSite(self._runner, tls_sock, ssl_context=self.ssl_context).start()
+                self.tls_port = int(tls_sock.getsockname()[1])
         self._session = aiohttp.ClientSession(
             auto_decompress=False, timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT),
             connector=aiohttp.TCPConnector(limit=0))

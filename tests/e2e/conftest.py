@@ -62,7 +62,7 @@ def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | No
     Docker objects are labelled with a `test-…` cluster name; remove them with remove_cluster_objects.
     """
     port = port or free_port()
-    ingress_port = free_port()  # not 8080: several clusters run side by side in the tests
+    ingress_port, ingress_tls_port = free_port(), free_port()  # not 8080/8443: clusters run side by side in tests
     cluster_name = cluster_name or f"test-{uuid.uuid4().hex[:8]}"
     pod_subnet = pod_subnet or free_subnet()
     log_path = state_dir.parent / f"{state_dir.name}.log"
@@ -75,7 +75,7 @@ def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | No
     proc = subprocess.Popen(
         [sys.executable, "-m", "boxk8s.cli", "up", "--state-dir", str(state_dir), "--port", str(port),
          "--cluster-name", cluster_name, "--pod-subnet", pod_subnet, "--crashloop-base", "1",
-         "--ingress-port", str(ingress_port), *flags, *(extra or [])],
+         "--ingress-port", str(ingress_port), "--ingress-tls-port", str(ingress_tls_port), *flags, *(extra or [])],
         stdout=log, stderr=subprocess.STDOUT, env=env,
     )
     kubeconfig = state_dir / "kubeconfig"

@@ -47,12 +47,13 @@ async def eventually(check: Callable[[], Awaitable[Any]], deadline: float = DEAD
 @contextlib.asynccontextmanager
 async def harness(tmp: Path, controllers: list[Callable[[Client, InformerFactory], Controller]],
                   nodes: int = 0, node_settings: Callable[[str], NodeSettings] | None = None,
-                  proxy: bool = False, ingress_port: int = 0) -> AsyncIterator[Harness]:
+                  proxy: bool = False, ingress_port: int = 0, ingress_tls_port: int = 0) -> AsyncIterator[Harness]:
     """The cluster as `boxk8s up` assembles it (assemble()), narrowed to these controllers and `nodes`
     simulated nodes (a scheduler runs when there are nodes), with fast kubelet back-offs."""
     planned = [node_settings(f"node-{i}") if node_settings else NodeSettings(f"node-{i}", fake=True)
                for i in range(1, nodes + 1)]
-    settings = ClusterSettings(state_dir=tmp, cluster_name="test", stop_timeout=DEADLINE, ingress_port=ingress_port)
+    settings = ClusterSettings(state_dir=tmp, cluster_name="test", stop_timeout=DEADLINE, ingress_port=ingress_port,
+                               ingress_tls_port=ingress_tls_port)
     async with running(settings, controllers=controllers, nodes=planned, kubelet=FAST,
                        scheduler=bool(nodes), serve_api=False, proxy=proxy) as c:
         h = Harness(Client(c.resources, "test"), c.resources, c.controllers, kubelets=c.kubelets,

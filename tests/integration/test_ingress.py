@@ -7,7 +7,10 @@ selector, so this runs without Docker.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import socket
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -223,3 +226,69 @@ async def _expect(value: Any, wanted: Any) -> Any:
     got = await value
     return got if got == wanted else None
 
+
+
+def self_signed(host: str) -> tuple[bytes, bytes]:
+    """(certificate PEM, key PEM) for `host`, as a user's own TLS Secret would hold."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(hours=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    return (cert.public_bytes(serialization.Encoding.PEM),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+
+
+async def peer_certificate(port: int, server_name: str, context: ssl.SSLContext) -> bytes:
+    _reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context, server_hostname=server_name)
+    try:
+        return writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+    finally:
+        writer.close()
+
+
+async def test_tls_presents_the_secrets_certificate_by_sni_and_the_cluster_one_otherwise(tmp_path: Path) -> None:
+    port, tls_port = free_port(), free_port()
+    web_backend = Backend("web")
+    await web_backend.start()
+    try:
+        async with harness(tmp_path, [], proxy=True, ingress_port=port, ingress_tls_port=tls_port) as h:
+            await expose(h, "web", web_backend.port)
+            cert, key = self_signed("secure.localhost")
+            await h.client.create(Kind.SECRET, "default", {
+                "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "secure-tls"}, "type": "kubernetes.io/tls",
+                "data": {"tls.crt": base64.b64encode(cert).decode(), "tls.key": base64.b64encode(key).decode()}})
+            await create_ingress(h, "secure", rule("secure.localhost", ("/", "Prefix", "web")),
+                                 rule("other.localhost", ("/", "Prefix", "web")),
+                                 tls=[{"hosts": ["secure.localhost"], "secretName": "secure-tls"}])
+            insecure = ssl.create_default_context()
+            insecure.check_hostname = False
+            insecure.verify_mode = ssl.CERT_NONE
+            wanted = hashlib.sha256(ssl.PEM_cert_to_DER_cert(cert.decode())).hexdigest()
+
+            async def secure_cert() -> bool:
+                der = await peer_certificate(tls_port, "secure.localhost", insecure)
+                return hashlib.sha256(der).hexdigest() == wanted
+
+            await eventually(secure_cert)
+            # Any other name: the default certificate, which the cluster's CA verifies for *.localhost.
+            verified = ssl.create_default_context(cadata=(tmp_path / "pki" / "ca.crt").read_text())
+            der = await peer_certificate(tls_port, "other.localhost", verified)
+            assert hashlib.sha256(der).hexdigest() != wanted
+            async with aiohttp.ClientSession() as s, s.get(
+                    f"https://127.0.0.1:{tls_port}/", headers={"Host": "secure.localhost"},
+                    server_hostname="secure.localhost", ssl=insecure) as r:
+                body = await r.json()
+            assert body["name"] == "web" and body["headers"]["X-Forwarded-Proto"] == "https"
+    finally:
+        await web_backend.runner.cleanup()  # type: ignore[union-attr]
