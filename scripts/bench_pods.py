@@ -166,14 +166,14 @@ async def run(args: argparse.Namespace, work: Path) -> None:
 
 
 @contextlib.asynccontextmanager
-async def docker_cluster(work: Path, pod_subnet: str) -> AsyncIterator[Conn]:
+async def docker_cluster(work: Path, pod_subnet: str, extra_args: list[str] | None = None) -> AsyncIterator[Conn]:
     """A boxk8s server with one Docker node, on a cluster of its own whose Docker objects are
     removed afterwards."""
     cluster = f"bench-{uuid.uuid4().hex[:6]}"
     server: Server | None = None
     try:
         server = start_server(work, "docker", extra_args=[
-            "--nodes", "1", "--cluster-name", cluster, "--pod-subnet", pod_subnet])
+            "--nodes", "1", "--cluster-name", cluster, "--pod-subnet", pod_subnet, *(extra_args or [])])
         _, conn = await wait_ready(server)
         yield conn
     finally:
