@@ -91,7 +91,7 @@ class IngressServer:
             title = "Not Found" if decision.status == 404 else "Service Unavailable"
             return _page(decision.status, title, decision.reason)
         ip, port = decision.target
-        url = f"http://{ip}:{port}{request.rel_url}"
+        url = f"http://{f'[{ip}]' if ':' in ip else ip}:{port}{request.rel_url}"
         headers = self._forwarded(request)
         try:
             if request.headers.get("Upgrade", "").lower() == "websocket":
