@@ -66,6 +66,7 @@ class IngressController:
 
     async def run(self) -> None:
         await self.factory.wait_synced()
+        self.table = plan_ingress_table(self.ingresses.list())  # routes from the first request on
         try:
             port = await self.server.start()
         except OSError as e:

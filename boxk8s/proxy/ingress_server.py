@@ -59,6 +59,9 @@ class IngressServer:
         """Listen over HTTP (raises OSError when the port is taken) and, with a context, over TLS
         (a taken TLS port only leaves TLS off); returns the HTTP port."""
         sock = _bind(self.host, self.port)
+        self._session = aiohttp.ClientSession(  # before the first request can arrive
+            auto_decompress=False, timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT),
+            connector=aiohttp.TCPConnector(limit=0))
         app = web.Application(client_max_size=0)  # bodies stream through, whatever their size
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
@@ -73,9 +76,6 @@ class IngressServer:
             else:
                 await web.SockSite(self._runner, tls_sock, ssl_context=self.ssl_context).start()
                 self.tls_port = int(tls_sock.getsockname()[1])
-        self._session = aiohttp.ClientSession(
-            auto_decompress=False, timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT),
-            connector=aiohttp.TCPConnector(limit=0))
         self.port = int(sock.getsockname()[1])
         return self.port
 
