@@ -10,12 +10,14 @@ from aiohttp import web
 from boxk8s import errors
 from boxk8s.api import request as rq
 from boxk8s.api.respond import json_response, render_json_list, render_list, render_object, success_status
-from boxk8s.api.streams import serve_exec, serve_log
+from boxk8s.api.streams import serve_exec, serve_log, serve_portforward
 from boxk8s.api.watch import serve_watch
 from boxk8s.client.podstreams import PodStreams
 from boxk8s.resources import selectors
 from boxk8s.resources.admission import WriteOptions
 from boxk8s.resources.layer import PATCH_TYPES, Resources
+
+STREAMS = {"log": serve_log, "exec": serve_exec, "portforward": serve_portforward}  # pods/… served as streams
 
 
 def _not_found() -> errors.NotFound:
@@ -38,8 +40,8 @@ class ResourceHandler:
         target = rq.parse_target(group, version, parts)
         if target is None:
             raise _not_found()
-        if target.rt.kind == "Pod" and target.subresource in ("log", "exec") and target.name and target.namespace:
-            serve = serve_log if target.subresource == "log" else serve_exec
+        if target.rt.kind == "Pod" and target.subresource in STREAMS and target.name and target.namespace:
+            serve = STREAMS[target.subresource]
             return await serve(request, self.resources, self.streams, target.namespace, target.name)
         if target.subresource == "binding" and request.method == "POST" and target.rt.kind == "Pod":
             return await self.bind(request, target)

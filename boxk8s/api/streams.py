@@ -22,6 +22,8 @@ from multidict import MultiMapping
 
 from boxk8s import errors
 from boxk8s.api import channel as ch
+from boxk8s.api.portforward import PROTOCOL as PORTFORWARD_PROTOCOL
+from boxk8s.api.portforward import PortForwardSession
 from boxk8s.client.podstreams import ExecStream, LogOptions, PodStreams
 from boxk8s.resources import registry
 from boxk8s.resources.layer import Resources
@@ -397,3 +399,36 @@ class _ExecSession:
         self.stdin_open = False
         with contextlib.suppress(Exception):
             await self.stream.close_stdin()
+
+
+async def serve_portforward(request: web.Request, resources: Resources, streams: PodStreams | None,
+                            namespace: str, name: str) -> web.StreamResponse:
+    """GET …/pods/{name}/portforward upgraded to a WebSocket carrying SPDY/3.1 (kubectl 1.30 and later)."""
+    streams = _require_streams(streams, "portforward")
+    if request.method not in ("GET", "POST"):
+        raise errors.MethodNotAllowed(f"the server does not allow this method on the requested resource ({request.method})")
+    pod = await resources.get(_pods(), namespace, name)
+    phase = (pod.get("status") or {}).get("phase", "")
+    if phase != "Running":
+        raise errors.BadRequest(f"unable to forward port because pod is not running. Current status={phase or 'Unknown'}")
+    offered = ch.parse_offer(request.headers.get("Sec-WebSocket-Protocol"))
+    if not is_websocket_request(request) or PORTFORWARD_PROTOCOL not in offered:
+        upgrade = request.headers.get("Upgrade", "")
+        raise errors.BadRequest(
+            f"boxk8s serves pods/portforward over WebSocket with the subprotocol {PORTFORWARD_PROTOCOL} (kubectl 1.30 "
+            "and later); " + (f"upgrading to {upgrade} is not supported" if upgrade else "this request asked for no upgrade"))
+    ws = web.WebSocketResponse(protocols=(PORTFORWARD_PROTOCOL,), timeout=5.0, max_msg_size=0)
+    await ws.prepare(request)
+
+    async def incoming() -> AsyncIterator[bytes]:
+        async for msg in ws:
+            if msg.type == WSMsgType.BINARY:
+                yield msg.data
+            elif msg.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
+                return
+
+    session = PortForwardSession(ws.send_bytes, lambda port: streams.port_forward(pod, port), name,
+                                 str(pod["metadata"].get("uid", "")))
+    await session.run(incoming())
+    await ws.close()
+    return ws

@@ -6,6 +6,7 @@ the streams, each kubelet produces them.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -39,3 +40,8 @@ class PodStreams(Protocol):
 
     async def exec(self, pod: dict[str, Any], container: str, command: list[str], *,
                    stdin: bool, tty: bool) -> ExecStream: ...
+
+    async def port_forward(self, pod: dict[str, Any], port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection to `port` of the running pod (BadRequest when it does not run; OSError when
+        nothing listens there)."""
+        ...

@@ -7,6 +7,7 @@ Log errors are raised on the first `__anext__`, before any byte is produced.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -130,3 +131,13 @@ class KubeletStreams:
             return await kubelet.runtime.exec(instances[0].id, list(command), stdin=stdin, tty=tty)
         except Exception as e:
             raise errors.InternalError(f"error executing command in container: {e}") from e
+
+    async def port_forward(self, pod: Obj, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """The pod at its IP, as the host reaches pod IPs on Linux (upstream's kubelet enters the pod's
+        network namespace instead, so a port bound to the pod's 127.0.0.1 only is not reached here)."""
+        self._kubelet(pod)  # the pod's node must have a running kubelet
+        status = pod.get("status") or {}
+        if status.get("phase") != "Running" or not status.get("podIP"):
+            raise errors.BadRequest(
+                f"unable to forward port because pod is not running. Current status={status.get('phase', 'Unknown')}")
+        return await asyncio.open_connection(status["podIP"], port)

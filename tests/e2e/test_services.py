@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import subprocess
 import urllib.error
 import urllib.request
 
@@ -107,3 +109,51 @@ def test_an_ingress_reaches_a_pod_from_the_host(cluster: Boxk8s) -> None:
     cluster.kubectl("delete", "ingress", "in-web")
     cluster.kubectl("delete", "service", "in-web")
     cluster.kubectl("delete", "pod", "in-web", "--wait=false")
+
+
+def test_kubectl_port_forward_to_a_pod_and_a_service(cluster: Boxk8s) -> None:
+    cluster.kubectl("run", "pf-web", f"--image={IMAGE}", "--image-pull-policy=IfNotPresent", "--port=8080",
+                    "--labels=app=pf-web", "--", "sh", "-c",
+                    "mkdir -p /www && echo hello-forwarded > /www/index.html && exec httpd -f -p 8080 -h /www")
+    cluster.kubectl("expose", "pod", "pf-web", "--port=80", "--target-port=8080", "--name=pf-web")
+    cluster.kubectl("wait", "--for=condition=Ready", "pod/pf-web", "--timeout=60s")
+    for target, remote in (("pod/pf-web", "8080"), ("svc/pf-web", "80")):
+        local = _free_port()
+        forward = subprocess.Popen(
+            ["kubectl", "--kubeconfig", str(cluster.kubeconfig), "--cache-dir", str(cluster.cache_dir),
+             "port-forward", target, f"{local}:{remote}"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            def fetch(local: int = local) -> str:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{local}/", timeout=5) as resp:
+                        return resp.read().decode()
+                except OSError:
+                    return ""
+
+            assert "hello-forwarded" in wait_for(fetch, timeout=30, what=f"port-forward {target}")
+            assert all("hello-forwarded" in fetch() for _ in range(5))  # one stream pair per connection
+        finally:
+            forward.terminate()
+            forward.wait(timeout=10)
+    # Nothing listens on the port: kubectl prints the kubelet's wording.
+    local = _free_port()
+    result = subprocess.Popen(
+        ["kubectl", "--kubeconfig", str(cluster.kubeconfig), "--cache-dir", str(cluster.cache_dir),
+         "port-forward", "pod/pf-web", f"{local}:9999"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(lambda: _port_open(local), what="the local side of the forward")
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{local}/", timeout=5)
+        output, _ = result.communicate(timeout=30)
+    finally:
+        if result.poll() is None:
+            result.kill()
+    assert "error forwarding port 9999 to pod pf-web" in output, output
+    cluster.kubectl("delete", "service", "pf-web")
+    cluster.kubectl("delete", "pod", "pf-web", "--wait=false")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
