@@ -412,11 +412,13 @@ async def serve_portforward(request: web.Request, resources: Resources, streams:
     if phase != "Running":
         raise errors.BadRequest(f"unable to forward port because pod is not running. Current status={phase or 'Unknown'}")
     offered = ch.parse_offer(request.headers.get("Sec-WebSocket-Protocol"))
+    if is_websocket_request(request) and PORTFORWARD_PROTOCOL not in offered and CHANNEL_PORTFORWARD in offered:
+        return await _portforward_channels(request, streams, pod)
     if not is_websocket_request(request) or PORTFORWARD_PROTOCOL not in offered:
         upgrade = request.headers.get("Upgrade", "")
         raise errors.BadRequest(
             f"boxk8s serves pods/portforward over WebSocket with the subprotocol {PORTFORWARD_PROTOCOL} (kubectl 1.30 "
-            "and later); " + (f"upgrading to {upgrade} is not supported" if upgrade else "this request asked for no upgrade"))
+            f"and later) or {CHANNEL_PORTFORWARD} (the Python client); " + (f"upgrading to {upgrade} is not supported" if upgrade else "this request asked for no upgrade"))
     ws = web.WebSocketResponse(protocols=(PORTFORWARD_PROTOCOL,), timeout=5.0, max_msg_size=0)
     await ws.prepare(request)
 
@@ -430,5 +432,60 @@ async def serve_portforward(request: web.Request, resources: Resources, streams:
     session = PortForwardSession(ws.send_bytes, lambda port: streams.port_forward(pod, port), name,
                                  str(pod["metadata"].get("uid", "")))
     await session.run(incoming())
+    await ws.close()
+    return ws
+
+
+CHANNEL_PORTFORWARD = "v4.channel.k8s.io"
+
+
+async def _portforward_channels(request: web.Request, streams: PodStreams, pod: dict[str, Any]) -> web.StreamResponse:
+    """The channel protocol of pods/portforward (kubelet's websocket.go, as the Python client speaks it):
+    `?ports=a,b` on one WebSocket; port i has data channel 2i and error channel 2i+1, each of which
+    first carries the port as a little-endian uint16; then bytes flow, channel byte first."""
+    try:
+        ports = [int(p) for value in request.query.getall("ports", []) for p in value.split(",") if p]
+    except ValueError as e:
+        raise errors.BadRequest(f"unable to parse port: {e}") from e
+    if not ports or not all(0 < p < 65536 for p in ports):
+        raise errors.BadRequest("query parameter \"port\" is required")
+    ws = web.WebSocketResponse(protocols=(CHANNEL_PORTFORWARD,), timeout=5.0, max_msg_size=0)
+    await ws.prepare(request)
+    name = pod["metadata"]["name"]
+    writers: dict[int, asyncio.StreamWriter] = {}
+
+    async def relay(i: int, port: int) -> None:
+        data, error = bytes([2 * i]), bytes([2 * i + 1])
+        header = port.to_bytes(2, "little")
+        await ws.send_bytes(data + header)
+        await ws.send_bytes(error + header)
+        try:
+            reader, writers[i] = await streams.port_forward(pod, port)
+        except (OSError, errors.ApiError) as e:
+            await ws.send_bytes(error + f"error forwarding port {port} to pod {name}: {e}".encode())
+            return
+        while chunk := await reader.read(32 * 1024):
+            await ws.send_bytes(data + chunk)
+
+    async def from_client() -> None:
+        async for msg in ws:
+            if msg.type != WSMsgType.BINARY or not msg.data:
+                continue
+            channel, payload = msg.data[0], msg.data[1:]
+            writer = writers.get(channel // 2) if channel % 2 == 0 else None
+            if writer is not None and payload:
+                writer.write(payload)
+
+    async def all_relays() -> None:
+        # As the kubelet's websocket handler: once every port's copy has ended, the connection ends.
+        await asyncio.gather(*(relay(i, p) for i, p in enumerate(ports)))
+        await ws.close()
+
+    async with asyncio.TaskGroup() as tg:
+        relays = tg.create_task(all_relays(), name=f"portforward-{name}")
+        await from_client()
+        relays.cancel()  # the client went first
+    for writer in writers.values():
+        writer.close()
     await ws.close()
     return ws

@@ -157,3 +157,27 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_the_python_clients_port_forward(cluster: Boxk8s) -> None:
+    from kubernetes import client, config
+    from kubernetes.stream import portforward
+
+    cluster.kubectl("run", "pf-py", f"--image={IMAGE}", "--image-pull-policy=IfNotPresent", "--port=8080", "--",
+                    "sh", "-c", "mkdir -p /www && echo hello-python > /www/index.html && exec httpd -f -p 8080 -h /www")
+    cluster.kubectl("wait", "--for=condition=Ready", "pod/pf-py", "--timeout=60s")
+    api = client.CoreV1Api(config.new_client_from_config(str(cluster.kubeconfig)))
+    forward = portforward(api.connect_get_namespaced_pod_portforward, "pf-py", "default", ports="8080")
+    try:
+        sock = forward.socket(8080)
+        sock.setblocking(True)
+        sock.settimeout(10)
+        sock.sendall(b"GET / HTTP/1.0\r\nHost: pf-py\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(4096):  # the server closes the channel once the pod closes the connection
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.") and answer.endswith(b"hello-python\n"), answer
+        assert forward.error(8080) is None
+    finally:
+        forward.close()
+    cluster.kubectl("delete", "pod", "pf-py", "--wait=false")
