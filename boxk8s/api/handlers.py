@@ -10,14 +10,14 @@ from aiohttp import web
 from boxk8s import errors
 from boxk8s.api import request as rq
 from boxk8s.api.respond import json_response, render_json_list, render_list, render_object, success_status
-from boxk8s.api.streams import serve_exec, serve_log, serve_portforward
+from boxk8s.api.streams import serve_attach, serve_exec, serve_log, serve_portforward
 from boxk8s.api.watch import serve_watch
 from boxk8s.client.podstreams import PodStreams
 from boxk8s.resources import selectors
 from boxk8s.resources.admission import WriteOptions
 from boxk8s.resources.layer import PATCH_TYPES, Resources
 
-STREAMS = {"log": serve_log, "exec": serve_exec, "portforward": serve_portforward}  # pods/… served as streams
+STREAMS = {"log": serve_log, "exec": serve_exec, "attach": serve_attach, "portforward": serve_portforward}  # pods/… served as streams
 
 
 def _not_found() -> errors.NotFound:

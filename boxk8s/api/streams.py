@@ -14,7 +14,7 @@ import contextlib
 import datetime
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -234,11 +234,36 @@ def is_websocket_request(request: web.Request) -> bool:
 async def serve_exec(request: web.Request, resources: Resources, streams: PodStreams | None,
                      namespace: str, name: str) -> web.StreamResponse:
     """GET or POST …/pods/{name}/exec with a WebSocket upgrade to a `*.channel.k8s.io` protocol."""
-    streams = _require_streams(streams, "exec")
+    command = request.query.getall("command", [])
+
+    def check() -> None:
+        if not command or not command[0]:
+            raise errors.BadRequest("you must specify at least one command for the container")
+
+    async def start(s: PodStreams, pod: dict[str, Any], container: str, stdin: bool, tty: bool) -> ExecStream:
+        return await s.exec(pod, container, command, stdin=stdin, tty=tty)
+
+    return await _serve_channels(request, resources, streams, namespace, name, "exec", check, start, command)
+
+
+async def serve_attach(request: web.Request, resources: Resources, streams: PodStreams | None,
+                       namespace: str, name: str) -> web.StreamResponse:
+    """…/pods/{name}/attach: the container's own stdio, over the same channels as exec."""
+
+    async def start(s: PodStreams, pod: dict[str, Any], container: str, stdin: bool, tty: bool) -> ExecStream:
+        return await s.attach(pod, container, stdin=stdin, tty=tty)
+
+    return await _serve_channels(request, resources, streams, namespace, name, "attach", lambda: None, start, [])
+
+
+async def _serve_channels(request: web.Request, resources: Resources, streams: PodStreams | None, namespace: str,
+                          name: str, verb: str, check: Callable[[], None],
+                          start: Callable[[PodStreams, dict[str, Any], str, bool, bool], Awaitable[ExecStream]],
+                          command: list[str]) -> web.StreamResponse:
+    streams = _require_streams(streams, verb)
     if request.method not in ("GET", "POST"):
         raise errors.MethodNotAllowed(f"the server does not allow this method on the requested resource ({request.method})")
     q = request.query
-    command = q.getall("command", [])
     stdin, stdout, stderr, tty = (parse_bool(q, k) for k in ("stdin", "stdout", "stderr", "tty"))
     if tty and stderr:
         stderr = False  # as the kubelet: a terminal has no separate stderr
@@ -248,15 +273,15 @@ async def serve_exec(request: web.Request, resources: Resources, streams: PodStr
         raise errors.BadRequest(f"pod {name} does not have a host assigned")
     phase = (pod.get("status") or {}).get("phase", "")
     if phase in ("Succeeded", "Failed"):
-        raise errors.BadRequest(f"cannot exec into a container in a completed pod; current phase is {phase}")
+        into = "exec into" if verb == "exec" else "attach to"
+        raise errors.BadRequest(f"cannot {into} a container in a completed pod; current phase is {phase}")
     if not (stdin or stdout or stderr):
         raise errors.BadRequest("you must specify at least 1 of stdin, stdout, stderr")
-    if not command or not command[0]:
-        raise errors.BadRequest("you must specify at least one command for the container")
+    check()
     if not is_websocket_request(request):
         upgrade = request.headers.get("Upgrade", "")
         raise errors.BadRequest(
-            "boxk8s serves pods/exec over WebSocket only (subprotocols v5.channel.k8s.io, v4.channel.k8s.io, "
+            f"boxk8s serves pods/{verb} over WebSocket only (subprotocols v5.channel.k8s.io, v4.channel.k8s.io, "
             "…); " + (f"upgrading to {upgrade} is not supported" if upgrade else "this request asked for no upgrade")
             + ": use kubectl 1.30 or later, or a client that speaks the WebSocket channel protocol"
         )
@@ -267,8 +292,8 @@ async def serve_exec(request: web.Request, resources: Resources, streams: PodStr
             f"requested protocol(s) are not supported: [{' '.join(offered)}]; supports [{' '.join(ch.PROTOCOLS)}]"
         )
 
-    # Start the command before upgrading: a container that is not running is a plain Status.
-    stream = await streams.exec(pod, container, command, stdin=stdin, tty=tty)
+    # Start before upgrading: a container that is not running is a plain Status.
+    stream = await start(streams, pod, container, stdin, tty)
     ws = web.WebSocketResponse(protocols=tuple(ch.PROTOCOLS), timeout=5.0)
     try:
         await ws.prepare(request)

@@ -41,6 +41,8 @@ class PodStreams(Protocol):
     async def exec(self, pod: dict[str, Any], container: str, command: list[str], *,
                    stdin: bool, tty: bool) -> ExecStream: ...
 
+    async def attach(self, pod: dict[str, Any], container: str, *, stdin: bool, tty: bool) -> ExecStream: ...
+
     async def port_forward(self, pod: dict[str, Any], port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """A connection to `port` of the running pod (BadRequest when it does not run; OSError when
         nothing listens there)."""

@@ -112,7 +112,8 @@ class KubeletStreams:
             if aclose is not None:
                 await aclose()
 
-    async def exec(self, pod: Obj, container: str, command: list[str], *, stdin: bool, tty: bool) -> ExecStream:
+    def _running(self, pod: Obj, container: str, verb: str) -> tuple[Kubelet, str]:
+        """The kubelet and the id of the running instance of the container a request means."""
         md = pod.get("metadata") or {}
         kubelet = self._kubelet(pod)
         name = choose_container(pod, container)
@@ -121,16 +122,27 @@ class KubeletStreams:
             if not instances:
                 raise errors.BadRequest(f'container "{name}" in pod "{md.get("name", "")}" is waiting to start: '
                                         f"{_waiting_reason(pod, name)}")
-            raise errors.BadRequest(f"cannot exec into a container in a completed pod; current phase is "
+            raise errors.BadRequest(f"cannot {verb} a container in a completed pod; current phase is "
                                     f"{(pod.get('status') or {}).get('phase', 'Unknown')}"
                                     if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
                                     else f'container not found ("{name}")')
+        return kubelet, instances[0].id
+
+    async def exec(self, pod: Obj, container: str, command: list[str], *, stdin: bool, tty: bool) -> ExecStream:
+        kubelet, container_id = self._running(pod, container, "exec into")
         if not command:
             raise errors.BadRequest("you must specify at least 1 command")
         try:
-            return await kubelet.runtime.exec(instances[0].id, list(command), stdin=stdin, tty=tty)
+            return await kubelet.runtime.exec(container_id, list(command), stdin=stdin, tty=tty)
         except Exception as e:
             raise errors.InternalError(f"error executing command in container: {e}") from e
+
+    async def attach(self, pod: Obj, container: str, *, stdin: bool, tty: bool) -> ExecStream:
+        kubelet, container_id = self._running(pod, container, "attach to")
+        try:
+            return await kubelet.runtime.attach(container_id, stdin=stdin, tty=tty)
+        except Exception as e:
+            raise errors.InternalError(f"error attaching to container: {e}") from e
 
     async def port_forward(self, pod: Obj, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """The pod at its IP, as the host reaches pod IPs on Linux (upstream's kubelet enters the pod's

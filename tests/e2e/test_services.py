@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import select
 import socket
 import subprocess
+import time
 import urllib.error
 import urllib.request
 
@@ -181,3 +184,49 @@ def test_the_python_clients_port_forward(cluster: Boxk8s) -> None:
     finally:
         forward.close()
     cluster.kubectl("delete", "pod", "pf-py", "--wait=false")
+
+
+def _read_until(proc: subprocess.Popen[str], wanted: list[str], timeout: float = 30) -> str:
+    """kubectl's output until every wanted line has appeared (then it is stopped: attach does not end
+    while the container runs)."""
+    seen = ""
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    try:
+        while time.monotonic() < deadline and not all(w in seen for w in wanted):
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    break
+                seen += chunk.decode(errors="replace")
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    return seen
+
+
+def test_kubectl_attach_shows_output_and_takes_stdin(cluster: Boxk8s) -> None:
+    cluster.kubectl("apply", "-f", "-", input=f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: att-echo}}
+spec:
+  containers:
+  - name: main
+    image: {IMAGE}
+    imagePullPolicy: IfNotPresent
+    stdin: true
+    command: ["sh", "-c", "echo started; while read line; do echo got:$line; done"]
+""")
+    cluster.kubectl("wait", "--for=condition=Ready", "pod/att-echo", "--timeout=60s")
+    base = ["kubectl", "--kubeconfig", str(cluster.kubeconfig), "--cache-dir", str(cluster.cache_dir)]
+    attach = subprocess.Popen([*base, "attach", "-i", "att-echo"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    assert attach.stdin is not None
+    attach.stdin.write("hello\nworld\n")
+    attach.stdin.flush()
+    seen = _read_until(attach, ["got:hello", "got:world"])
+    assert "got:hello" in seen and "got:world" in seen, seen
+    cluster.kubectl("delete", "pod", "att-echo", "--wait=false")

@@ -196,6 +196,8 @@ class ContainerRuntime(Protocol):
         """Pod uids whose containers changed state (start, die, oom), as they happen."""
 
     async def exec(self, container_id: str, command: list[str], *, stdin: bool, tty: bool) -> ExecSession: ...
+    async def attach(self, container_id: str, *, stdin: bool, tty: bool) -> ExecSession:
+        """The running container's own stdio (its main process), as `kubectl attach` sees it."""
     async def exec_probe(self, container_id: str, command: list[str], timeout: float) -> tuple[int, bytes]:
         """Run a command to completion: (exit code, combined output). TimeoutError after timeout."""
 

@@ -51,7 +51,7 @@ from boxk8s.kubelet.runtime.base import (
     SandboxState,
     StartError,
 )
-from boxk8s.kubelet.runtime.docker_streams import DockerExecSession, collect, frames, lines
+from boxk8s.kubelet.runtime.docker_streams import AttachedContainer, DockerExecSession, collect, frames, lines
 
 log = logging.getLogger(__name__)
 
@@ -493,6 +493,13 @@ class DockerRuntime:
             stream = exec_.start(detach=False)
             await stream._init()  # open the hijacked connection now, so stdin can be written at once
         return DockerExecSession(exec_, stream)
+
+    async def attach(self, container_id: str, *, stdin: bool, tty: bool) -> DockerExecSession:
+        container = self.docker.containers.container(container_id)
+        with _errors(f"cannot attach to container {container_id[:12]}"):
+            stream = container.attach(stdout=True, stderr=True, stdin=stdin)
+            await stream._init()  # as for exec: the connection is open before the client writes
+        return DockerExecSession(AttachedContainer(container), stream, half_close=False)
 
     async def exec_probe(self, container_id: str, command: list[str], timeout: float) -> tuple[int, bytes]:
         # On timeout the command keeps running in the container, as with Kubernetes' exec probes.

@@ -46,13 +46,35 @@ async def lines(chunks: AsyncIterator[tuple[int, bytes]]) -> AsyncIterator[bytes
         yield rest + b"\n"
 
 
+class AttachedContainer:
+    """A container seen through the three calls DockerExecSession makes of an exec: so an attach
+    (the container's own process) is a session like an exec."""
+
+    def __init__(self, container: Any) -> None:
+        self._container = container
+
+    @property
+    def id(self) -> str:
+        return str(self._container.id)
+
+    async def resize(self, *, w: int, h: int) -> None:
+        await self._container.resize(w=w, h=h)
+
+    async def inspect(self) -> dict[str, Any]:
+        state = (await self._container.show()).get("State") or {}
+        return {"Running": state.get("Running"), "ExitCode": state.get("ExitCode")}
+
+
 class DockerExecSession:
     """An ExecSession over aiodocker's Exec and its hijacked Stream (objects passed in, duck-typed)."""
 
-    def __init__(self, exec_: Any, stream: Any, *, poll_interval: float = 0.02) -> None:
+    def __init__(self, exec_: Any, stream: Any, *, poll_interval: float = 0.02, half_close: bool = True) -> None:
+        """`half_close=False` for an attach: Docker stops an attach connection's output once its input
+        half-closes, and the container's stdin stays open either way (spec.stdinOnce aside)."""
         self._exec = exec_
         self._stream = stream
         self._poll = poll_interval
+        self._half_close = half_close
 
     @property
     def id(self) -> str:
@@ -62,6 +84,8 @@ class DockerExecSession:
         await self._stream.write_in(data)
 
     async def close_stdin(self) -> None:
+        if not self._half_close:
+            return
         # Half-close: the process sees EOF on stdin while we keep reading its output. aiodocker's
         # Stream (0.27) has no public half-close, so this reaches its response's transport.
         resp = self._stream._resp

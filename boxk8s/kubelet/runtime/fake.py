@@ -247,6 +247,9 @@ class FakeRuntime:
             raise RuntimeError(f"container {container_id[:12]} is not running")
         return FakeExecSession()
 
+    async def attach(self, container_id: str, *, stdin: bool, tty: bool) -> FakeExecSession:
+        return await self.exec(container_id, [], stdin=stdin, tty=tty)
+
     async def exec_probe(self, container_id: str, command: list[str], timeout: float) -> tuple[int, bytes]:
         c = self._get(container_id)
         return self.probe_exit_codes.get(c.state.name, 0), b""
