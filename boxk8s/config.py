@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
+
+FALLBACK_SERVICE_CIDR = "10.96.0.0/12"  # kubeadm's default, for a pod subnet too small to hold one
+
+
+def service_cidr_for(pod_subnet: str) -> str:
+    """The ClusterIP range that goes with a pod subnet: its top quarter (10.244.192.0/18 for
+    10.244.0.0/16). Inside the pods' own network, a ClusterIP is on-link for every pod and the host,
+    so the cluster's network agent can answer for it (DESIGN.md §6) with no route to install
+    anywhere. An IPv6 or tiny subnet gets kubeadm's range, which pods cannot reach."""
+    try:
+        net = ipaddress.ip_network(pod_subnet, strict=False)
+    except ValueError:
+        return FALLBACK_SERVICE_CIDR
+    if not isinstance(net, ipaddress.IPv4Network) or net.prefixlen > 28:
+        return FALLBACK_SERVICE_CIDR
+    return str(list(net.subnets(prefixlen_diff=2))[3])
 
 
 @dataclass(frozen=True)
@@ -32,6 +49,8 @@ class ClusterSettings:
     node_cpu_millis: int = 0  # per node; 0 → the host's CPUs split between the Docker nodes
     node_memory_bytes: int = 0  # per node; 0 → the host's memory split between the Docker nodes
     pod_subnet: str = "10.244.0.0/16"
+    service_cidr: str = ""  # "" → the pod subnet's top quarter (service_cidr_for)
+    cluster_domain: str = "cluster.local"
     crashloop_base_seconds: float = 10.0  # Kubernetes' CrashLoopBackOff base (tests shorten it)
     heartbeat_seconds: float = 10.0
     node_grace_seconds: float = 40.0  # node-monitor-grace-period: no heartbeat this long → Unknown
@@ -41,6 +60,10 @@ class ClusterSettings:
     def controllers(self) -> ControllerSettings:
         eviction = self.pod_eviction_seconds
         return ControllerSettings(self.node_grace_seconds, None if eviction < 0 else eviction)
+
+    @property
+    def service_range(self) -> str:
+        return self.service_cidr or service_cidr_for(self.pod_subnet)
 
     @property
     def db_path(self) -> Path:

@@ -1,5 +1,5 @@
-"""What every cluster has from its first start: the system namespaces, the `kubernetes` Service and
-the default IngressClass."""
+"""What every cluster has from its first start: the system namespaces, the `kubernetes` and
+`kube-dns` Services and the default IngressClass."""
 
 from __future__ import annotations
 
@@ -14,8 +14,11 @@ from boxk8s.proxy.ingress_plan import CLASS_NAME as INGRESS_CLASS
 from boxk8s.proxy.ingress_plan import CONTROLLER as INGRESS_CONTROLLER
 from boxk8s.proxy.ingress_plan import DEFAULT_CLASS_ANNOTATION
 from boxk8s.resources import registry
+from boxk8s.resources.allocate import nth_address
 from boxk8s.resources.layer import Resources
 from boxk8s.resources.registry import ResourceType
+
+DNS_NAMESPACE, DNS_SERVICE = "kube-system", "kube-dns"
 
 
 async def bootstrap(resources: Resources) -> None:
@@ -36,17 +39,45 @@ async def bootstrap(resources: Resources) -> None:
             "metadata": {"name": INGRESS_CLASS, "annotations": {DEFAULT_CLASS_ANNOTATION: "true"}},
             "spec": {"controller": INGRESS_CONTROLLER},
         })
+    cidr = resources.service_cidr
     with contextlib.suppress(errors.AlreadyExists):
         await resources.create(svc_rt, "default", {
             "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
             "spec": {
                 "type": "ClusterIP",
-                "clusterIP": "10.96.0.1",
-                "clusterIPs": ["10.96.0.1"],
+                "clusterIP": nth_address(cidr, 1),
+                "clusterIPs": [nth_address(cidr, 1)],
                 "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
                 "sessionAffinity": "None",
             },
         })
+    with contextlib.suppress(errors.AlreadyExists, errors.Invalid):  # Invalid: .10 taken by a Service asked for it
+        await resources.create(svc_rt, DNS_NAMESPACE, {
+            # As kubeadm's and kind's: the tenth address, no selector here (the DNS server is boxk8s
+            # itself: proxy/dns_server.py, whose address publish_endpoints writes).
+            "metadata": {"name": DNS_SERVICE, "labels": {
+                "k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true", "kubernetes.io/name": "CoreDNS"}},
+            "spec": {
+                "type": "ClusterIP",
+                "clusterIP": nth_address(cidr, 10),
+                "clusterIPs": [nth_address(cidr, 10)],
+                "ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                          {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53}],
+                "sessionAffinity": "None",
+            },
+        })
+
+
+async def cluster_dns_ip(resources: Resources) -> str:
+    """kube-dns's ClusterIP: the nameserver the kubelets give pods (their --cluster-dns)."""
+    svc_rt = registry.find("", "v1", "services")
+    assert svc_rt
+    try:
+        svc = await resources.get(svc_rt, DNS_NAMESPACE, DNS_SERVICE)
+    except errors.NotFound:
+        return ""
+    ip = (svc.get("spec") or {}).get("clusterIP") or ""
+    return "" if ip == "None" else str(ip)
 
 
 async def publish_api_endpoints(resources: Resources, address: str, port: int) -> None:
@@ -54,8 +85,7 @@ async def publish_api_endpoints(resources: Resources, address: str, port: int) -
     is the port the API listens on (the apiserver's own reconcilers: pkg/controlplane/reconcilers
     and controller/kubernetesservice, which also write these at start)."""
     client = Client(resources, "kube-apiserver")
-    assert Kind.SERVICE and Kind.ENDPOINTS and Kind.ENDPOINTSLICE
-    family = "IPv6" if ipaddress.ip_address(address).version == 6 else "IPv4"
+    assert Kind.SERVICE
     service = await client.get(Kind.SERVICE, "default", "kubernetes")
     ports = service["spec"].get("ports") or []
     if any(p.get("name") == "https" and p.get("targetPort") != port for p in ports):
@@ -64,29 +94,37 @@ async def publish_api_endpoints(resources: Resources, address: str, port: int) -
             if p.get("name") == "https":
                 p["targetPort"] = port
         await client.update(Kind.SERVICE, new)
-    endpoint_port = {"name": "https", "port": port, "protocol": "TCP"}
-    await _upsert(client, Kind.ENDPOINTS, {
+    await publish_endpoints(client, "default", "kubernetes", address, [{"name": "https", "port": port, "protocol": "TCP"}])
+
+
+async def publish_endpoints(client: Client, namespace: str, name: str, address: str,
+                            ports: list[dict[str, Any]]) -> None:
+    """A selector-less Service's Endpoints and EndpointSlice: one address, these ports (for the
+    Services whose server is boxk8s itself: the API and the cluster DNS)."""
+    assert Kind.ENDPOINTS and Kind.ENDPOINTSLICE
+    family = "IPv6" if ipaddress.ip_address(address).version == 6 else "IPv4"
+    await _upsert(client, Kind.ENDPOINTS, namespace, {
         "apiVersion": "v1", "kind": "Endpoints",
-        "metadata": {"name": "kubernetes", "namespace": "default",
+        "metadata": {"name": name, "namespace": namespace,
                      "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
-        "subsets": [{"addresses": [{"ip": address}], "ports": [endpoint_port]}],
+        "subsets": [{"addresses": [{"ip": address}], "ports": ports}],
     }, "subsets")
-    await _upsert(client, Kind.ENDPOINTSLICE, {
+    await _upsert(client, Kind.ENDPOINTSLICE, namespace, {
         "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-        "metadata": {"name": "kubernetes", "namespace": "default",
-                     "labels": {"kubernetes.io/service-name": "kubernetes"}},
+        "metadata": {"name": name, "namespace": namespace,
+                     "labels": {"kubernetes.io/service-name": name}},
         "addressType": family,
         "endpoints": [{"addresses": [address], "conditions": {"ready": True}}],
-        "ports": [endpoint_port],
+        "ports": ports,
     }, "endpoints", "ports", "addressType")
 
 
-async def _upsert(client: Client, rt: ResourceType, obj: dict[str, Any], *fields: str) -> None:
+async def _upsert(client: Client, rt: ResourceType, namespace: str, obj: dict[str, Any], *fields: str) -> None:
     """Create `obj`, or bring the stored one's `fields` to it."""
     try:
-        current = await client.get(rt, "default", obj["metadata"]["name"])
+        current = await client.get(rt, namespace, obj["metadata"]["name"])
     except errors.NotFound:
-        await client.create(rt, "default", obj)
+        await client.create(rt, namespace, obj)
         return
     if all(current.get(f) == obj[f] for f in fields):
         return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from boxk8s.kubelet.runtime.addresses import PodAddresses
 from boxk8s.kubelet.runtime.fake import FakeRuntime, pod_ips
 from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
 from boxk8s.kubelet.streams import KubeletStreams
+from boxk8s.proxy.cluster_ip import ClusterIpProxy
 from boxk8s.proxy.ingress import IngressController
 from boxk8s.proxy.ingress_tls import Certificates
 from boxk8s.proxy.listeners import HostListeners
@@ -35,6 +37,8 @@ from boxk8s.resources.layer import Resources
 from boxk8s.scheduler import Scheduler
 from boxk8s.store import Store, StoreSettings
 from boxk8s.tls import Credentials, ensure_credentials, ensure_ingress_certificate, issue_certificate
+
+log = logging.getLogger(__name__)
 
 NODE_ADDRESS = "127.0.0.1"  # every node's InternalIP (pods' hostIP): the one machine
 
@@ -56,6 +60,7 @@ class Components:
     kubelets: dict[str, Kubelet] = field(default_factory=dict)
     proxy: ServiceProxy | None = None
     ingress: IngressController | None = None
+    cluster_ip: ClusterIpProxy | None = None  # in-cluster Service routing (needs a Docker node)
 
 
 def host_address(host: str) -> str:
@@ -84,6 +89,26 @@ def _runtime(node: NodeSettings, settings: RuntimeSettings, addresses: PodAddres
     return DockerRuntime(settings, addresses=addresses)
 
 
+def _cluster_ip_proxy(c: Components) -> ClusterIpProxy | None:
+    """The ClusterIP proxy over the cluster's network agent, when a Docker node gives it a network
+    and the host has the tools the agent is made of."""
+    from boxk8s.kubelet.runtime.docker import DockerRuntime
+
+    docker = next((r for r in c.runtimes.values() if isinstance(r, DockerRuntime)), None)
+    if docker is None:
+        return None
+    from boxk8s.kubelet.runtime.netagent import DockerNetworkAgent, NetworkAgentUnavailable
+    from boxk8s.kubelet.runtime.netagent_image import TOOLS, find_tool
+
+    try:
+        for tool in TOOLS:
+            find_tool(tool)
+    except NetworkAgentUnavailable as exc:
+        log.warning("in-cluster Service routing is off: %s", exc)
+        return None
+    return ClusterIpProxy(c.informers, DockerNetworkAgent(docker))
+
+
 async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, *,
                    controllers: Sequence[ControllerFactory] | None = None,
                    nodes: Sequence[NodeSettings] | None = None,
@@ -100,7 +125,7 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
         compaction_keep=settings.compaction_keep,
     ))
     stack.push_async_callback(store.close)
-    resources = Resources(store)
+    resources = Resources(store, service_cidr=settings.service_range)
     factory = InformerFactory(Client(resources, "kube-controller-manager"))
     shared_pods = factory.informer(Kind.POD)  # every kubelet and the scheduler view this one
     shared_nodes = factory.informer(Kind.NODE)  # and this one
@@ -126,6 +151,7 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
                 settings.state_dir, address=NODE_ADDRESS, pods=shared_pods)
 
     if proxy:
+        c.cluster_ip = _cluster_ip_proxy(c)
         client = Client(resources, ServiceProxy.name)
         c.proxy = ServiceProxy(client, factory, HostListeners(settings.host), host_address(settings.host))
         if settings.ingress_port:

@@ -59,6 +59,8 @@ async def supervise(c: Components, stop: asyncio.Event, on_ready: Callable[[int 
                 spawn(controller.run(), controller.name)
             for name, kubelet in c.kubelets.items():
                 spawn(simulate.run_kubelet(kubelet, c.node_informer), f"kubelet-{name}")
+            if c.cluster_ip:
+                spawn(c.cluster_ip.run(), c.cluster_ip.name)  # starts the network agent off the ready path
             if c.proxy:
                 spawn(c.proxy.run(), c.proxy.name)
             if c.ingress:

@@ -31,20 +31,39 @@ def service_key(obj: Mapping[str, Any]) -> str:
     return f"{md.get('namespace', '')}/{md['name']}"
 
 
-def ready_backends(slices: Iterable[Mapping[str, Any]], port_name: str) -> tuple[tuple[str, int], ...]:
-    """The (IP, port) of every ready endpoint whose slice carries a port of this name."""
-    out: set[tuple[str, int]] = set()
+def ready_backends(slices: Iterable[Mapping[str, Any]], port_name: str,
+                   protocol: str = "TCP") -> tuple[tuple[str, int], ...]:
+    """The (IP, port) of every ready endpoint whose slice carries a port of this name and protocol;
+    when none is ready, the serving ones that are terminating (KEP-1669, kube-proxy's
+    `CategorizeEndpoints`: a Service whose every pod is shutting down still drains to them)."""
+    ready: set[tuple[str, int]] = set()
+    draining: set[tuple[str, int]] = set()
     for s in slices:
         numbers = [int(p["port"]) for p in s.get("ports") or []
-                   if (p.get("name") or "") == port_name and (p.get("protocol") or "TCP") == "TCP" and p.get("port")]
+                   if (p.get("name") or "") == port_name and (p.get("protocol") or "TCP") == protocol and p.get("port")]
         if not numbers:
             continue
         for e in s.get("endpoints") or []:
-            if (e.get("conditions") or {}).get("ready") is False:
+            conditions = e.get("conditions") or {}
+            if conditions.get("ready") is not False:
+                into = ready
+            elif conditions.get("serving") and conditions.get("terminating"):
+                into = draining
+            else:
                 continue
             for ip in e.get("addresses") or []:
-                out.update((ip, n) for n in numbers)
-    return tuple(sorted(out))
+                into.update((ip, n) for n in numbers)
+    return tuple(sorted(ready or draining))
+
+
+def slices_by_service(slices: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """EndpointSlices grouped by the Service they belong to (namespace/name)."""
+    by_service: dict[str, list[Mapping[str, Any]]] = {}
+    for s in slices:
+        name = ((s.get("metadata") or {}).get("labels") or {}).get(SERVICE_NAME_LABEL)
+        if name:
+            by_service.setdefault(f"{s['metadata'].get('namespace', '')}/{name}", []).append(s)
+    return by_service
 
 
 def plan_host_ports(services: Iterable[Mapping[str, Any]],
@@ -54,11 +73,7 @@ def plan_host_ports(services: Iterable[Mapping[str, Any]],
     Two Services cannot both have a nodePort (the allocator sees to it); a LoadBalancer's own port
     that another Service already holds goes to the first in name order, as servicelb's first
     pod to bind it would win."""
-    by_service: dict[str, list[Mapping[str, Any]]] = {}
-    for s in slices:
-        name = ((s.get("metadata") or {}).get("labels") or {}).get(SERVICE_NAME_LABEL)
-        if name:
-            by_service.setdefault(f"{s['metadata'].get('namespace', '')}/{name}", []).append(s)
+    by_service = slices_by_service(slices)
     routes: dict[int, Route] = {}
     for svc in sorted(services, key=service_key):
         spec = svc.get("spec") or {}

@@ -6,21 +6,40 @@ import ipaddress
 from typing import Any
 
 from boxk8s import errors
+from boxk8s.config import service_cidr_for
 
-SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
+DEFAULT_SERVICE_CIDR = service_cidr_for("10.244.0.0/16")
 NODE_PORT_RANGE = range(30000, 32768)
-FIRST_DYNAMIC_IP = 10  # .1 is the kubernetes Service; leave a few low addresses for fixed use
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def static_band(cidr: Network) -> int:
+    """How many low addresses dynamic allocation leaves for ClusterIPs asked for by value (the
+    `kubernetes` Service's .1, kube-dns's .10): KEP-3070, upstream's ipallocator
+    `calculateRangeOffset` — a sixteenth of the range, at least 16 and at most 256."""
+    size = cidr.num_addresses
+    if size <= 16:  # a /28 or smaller: no band
+        return 0
+    return min(max(16, size // 16), 256)
+
+
+def nth_address(cidr: str, n: int) -> str:
+    """The n-th address of a range (the kubernetes Service is the first, kube-dns the tenth)."""
+    net = ipaddress.ip_network(cidr, strict=False)
+    return str(net.network_address + n)
 
 
 def _invalid(name: str, field: str, message: str) -> errors.Invalid:
     return errors.invalid("", "Service", name, [{"reason": "FieldValueInvalid", "field": field, "message": message}])
 
 
-def plan_cluster_ip(spec: dict[str, Any], used: set[str], name: str) -> str | None:
-    """The ClusterIP a new Service gets: the requested one if free, else the lowest free one.
+def plan_cluster_ip(spec: dict[str, Any], used: set[str], name: str, cidr: str = DEFAULT_SERVICE_CIDR) -> str | None:
+    """The ClusterIP a new Service gets: the requested one if free, else the lowest free one above the
+    static band, then the lowest free one in it (upstream picks at random in the same order).
 
     None for headless ("None") and ExternalName services.
     """
+    service_cidr = ipaddress.ip_network(cidr, strict=False)
     if spec.get("type") == "ExternalName":
         return None
     requested = spec.get("clusterIP") or (spec.get("clusterIPs") or [None])[0]
@@ -31,16 +50,18 @@ def plan_cluster_ip(spec: dict[str, Any], used: set[str], name: str) -> str | No
             ip = ipaddress.ip_address(requested)
         except ValueError as e:
             raise _invalid(name, "spec.clusterIPs[0]", f'Invalid value: "{requested}": must be a valid IP address') from e
-        if ip not in SERVICE_CIDR:
+        if ip not in service_cidr:
             raise _invalid(name, "spec.clusterIPs", f'Invalid value: []string{{"{requested}"}}: failed to allocate IP '
                            f"{requested}: the provided IP ({requested}) is not in the valid range. "
-                           f"The range of valid IPs is {SERVICE_CIDR}")
+                           f"The range of valid IPs is {service_cidr}")
         if requested in used:
             raise _invalid(name, "spec.clusterIPs", f'Invalid value: []string{{"{requested}"}}: failed to allocate IP '
                            f"{requested}: provided IP is already allocated")
         return requested
-    base = int(SERVICE_CIDR.network_address)
-    for offset in range(FIRST_DYNAMIC_IP, SERVICE_CIDR.num_addresses - 1):
+    base = int(service_cidr.network_address)
+    band = static_band(service_cidr)
+    last = service_cidr.num_addresses - 1  # not the broadcast address
+    for offset in (*range(max(band, 1), last), *range(1, band)):
         candidate = str(ipaddress.ip_address(base + offset))
         if candidate not in used:
             return candidate
@@ -94,10 +115,10 @@ def used_addresses(services: list[dict[str, Any]], skip_uid: str = "") -> tuple[
     return ips, ports
 
 
-def assign(spec: dict[str, Any], services: list[dict[str, Any]], name: str) -> None:
+def assign(spec: dict[str, Any], services: list[dict[str, Any]], name: str, cidr: str = DEFAULT_SERVICE_CIDR) -> None:
     """Fill in clusterIP(s) and nodePorts of a new Service spec, in place."""
     ips, ports = used_addresses(services)
-    ip = plan_cluster_ip(spec, ips, name)
+    ip = plan_cluster_ip(spec, ips, name, cidr)
     if ip is not None:
         spec["clusterIP"] = ip
         spec["clusterIPs"] = [ip]

@@ -49,8 +49,9 @@ def _rv(obj: dict[str, Any]) -> int | None:
 
 
 class Resources:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, service_cidr: str = allocate.DEFAULT_SERVICE_CIDR) -> None:
         self.store = store
+        self.service_cidr = service_cidr  # where ClusterIPs come from (the apiserver's --service-cluster-ip-range)
         self._allocation_lock = asyncio.Lock()  # Service IPs and ports: list-then-write must not interleave
         # namespace -> revision of its object when last found accepting writes (every namespaced
         # create checks it; a new revision of the namespace means a new look)
@@ -149,7 +150,7 @@ class Resources:
             if strategy_for(rt).allocates_addresses:
                 if self.store.head_revision(key) is not None:  # allocate nothing for a name taken
                     raise errors.already_exists(rt.group, rt.plural, md["name"])
-                allocate.assign(obj.setdefault("spec", {}), await self._services(), md["name"])
+                allocate.assign(obj.setdefault("spec", {}), await self._services(), md["name"], self.service_cidr)
             if opts.dry_run:
                 return obj
             with api_errors(rt, md["name"]):

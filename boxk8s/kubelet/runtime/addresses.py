@@ -2,8 +2,9 @@
 
 Docker hands the address of a container that stopped to the next container it starts, so a pod
 whose only container restarts would come back with another IP. Such pods get a fixed address
-instead, from the upper half of the pod subnet (Docker's own allocations, for sandboxes, are kept
-to the lower half: the network's IPRange), held from the pod's first start until it is gone.
+instead, from the third quarter of the pod subnet (Docker's own allocations, for sandboxes, are kept
+to the lower half: the network's IPRange; the top quarter holds the Services' ClusterIPs,
+config.service_cidr_for), held from the pod's first start until it is gone.
 Pure bookkeeping: the Docker runtime loads it from its containers' labels and performs.
 """
 
@@ -17,16 +18,16 @@ class AddressesExhausted(RuntimeError):
 
 
 def split_subnet(subnet: str) -> tuple[str, ipaddress.IPv4Network] | None:
-    """(Docker's IPRange, the range for fixed pod IPs): the two halves of an IPv4 subnet; None
-    when the subnet is IPv6 or too small to split."""
+    """(Docker's IPRange, the range for fixed pod IPs): the lower half of an IPv4 subnet and the
+    quarter above it (the top quarter is the Services'); None when the subnet is IPv6 or too small."""
     try:
         net = ipaddress.ip_network(subnet, strict=False)
     except ValueError:
         return None
     if not isinstance(net, ipaddress.IPv4Network) or net.prefixlen > 28:
         return None
-    low, high = net.subnets(prefixlen_diff=1)
-    return str(low), high
+    low, _high = net.subnets(prefixlen_diff=1)
+    return str(low), list(net.subnets(prefixlen_diff=2))[2]
 
 
 class PodAddresses:
@@ -47,7 +48,7 @@ class PodAddresses:
         self.enabled = split is not None
         self._hosts: list[str] = []
         if split is not None:
-            self._hosts = [str(ip) for ip in split[1]][:-1]  # not the subnet's broadcast address
+            self._hosts = [str(ip) for ip in split[1]]
 
     def __contains__(self, ip: str) -> bool:
         return ip in self._owners

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import math
@@ -105,6 +106,7 @@ class DockerRuntime:
         self._image_lock = asyncio.Lock()
         self._network_lock = asyncio.Lock()
         self._sandbox_image_ready = False
+        self.gateway = ""  # the host's address on the cluster network (pods reach the host there), after start()
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -113,6 +115,11 @@ class DockerRuntime:
         if self._docker is None:
             raise DockerError("the Docker runtime is not started")
         return self._docker
+
+    @property
+    def arch(self) -> str:
+        """The Docker Engine's machine architecture (after start())."""
+        return self._arch or platform.machine()
 
     async def start(self) -> None:
         if self._docker is None:
@@ -136,6 +143,7 @@ class DockerRuntime:
         async with self._network_lock:
             info = await self._get_json(f"networks/{self.network}", "inspect network")
             if info is not None:
+                self.gateway = specs.network_gateway(info)
                 subnets = [c.get("Subnet") for c in (info.get("IPAM") or {}).get("Config") or []]
                 if self.settings.pod_subnet not in subnets:
                     log.warning("network %s exists with subnets %s, not %s; using it as it is",
@@ -147,6 +155,9 @@ class DockerRuntime:
             split = split_subnet(self.settings.pod_subnet)
             if split is not None:
                 ipam["IPRange"] = split[0]  # Docker's half; the other is for fixed pod IPs
+                # The subnet's first host, said explicitly: given an IPRange, Docker would take the
+                # range's first address, here the subnet's own network address.
+                ipam["Gateway"] = str(next(ipaddress.ip_network(self.settings.pod_subnet, strict=False).hosts()))
             body = {
                 "Name": self.network,
                 "Driver": "bridge",
@@ -157,12 +168,13 @@ class DockerRuntime:
             try:
                 await self.docker._query_json("networks/create", method="POST", data=body)
             except aiodocker.DockerError as exc:
-                if exc.status == 409:  # another node of this cluster made it first
-                    return
-                raise DockerError(
-                    f"cannot create network {self.network} with subnet {self.settings.pod_subnet}: "
-                    f"{exc.message} (choose another pod subnet?)", exc.status) from exc
-            log.info("created network %s (%s)", self.network, self.settings.pod_subnet)
+                if exc.status != 409:  # 409: another node of this cluster made it first
+                    raise DockerError(
+                        f"cannot create network {self.network} with subnet {self.settings.pod_subnet}: "
+                        f"{exc.message} (choose another pod subnet?)", exc.status) from exc
+            else:
+                log.info("created network %s (%s)", self.network, self.settings.pod_subnet)
+            self.gateway = specs.network_gateway(await self._get_json(f"networks/{self.network}", "inspect network") or {})
 
     async def _load_addresses(self) -> None:
         """Learn the fixed IPs in use: solo pods' (from their containers' labels, on every node of
@@ -198,24 +210,28 @@ class DockerRuntime:
             self._sandbox_image_ready = True
 
     async def _import_pause(self, image: str, arch: str, digest: str) -> None:
+        await self.import_image(image, pause.pause_tar(arch), ['ENTRYPOINT ["/pause"]',
+                                f"LABEL {LABEL_MANAGED}=true {specs.LABEL_PAUSE}={digest}"], "the sandbox image")
+        log.info("built sandbox image %s (pause for %s, %s)", image, arch, digest)
+
+    async def import_image(self, image: str, tar: bytes, changes: list[str], what: str) -> None:
+        """Make an image from a root filesystem tar (`docker import`: no registry, no build)."""
         repo, tag = specs.split_repo_tag(image)
-        url = URL("images/create").with_query([
-            ("fromSrc", "-"),
-            ("repo", repo),
-            ("tag", tag),
-            ("changes", 'ENTRYPOINT ["/pause"]'),
-            ("changes", f"LABEL {LABEL_MANAGED}=true {specs.LABEL_PAUSE}={digest}"),
-        ])
-        with _errors(f"cannot import the sandbox image {image}"):
-            async with self._request(url, method="POST", data=pause.pause_tar(arch),
-                                          headers={"Content-Type": "application/x-tar"},
-                                          timeout=_NO_TIMEOUT) as resp:
+        url = URL("images/create").with_query([("fromSrc", "-"), ("repo", repo), ("tag", tag),
+                                               *(("changes", c) for c in changes)])
+        with _errors(f"cannot import {what} {image}"):
+            async with self._request(url, method="POST", data=tar, headers={"Content-Type": "application/x-tar"},
+                                     timeout=_NO_TIMEOUT) as resp:
                 body = await resp.read()
         for line in body.splitlines():
             message = json.loads(line) if line.strip() else {}
             if "error" in message:
-                raise DockerError(f"cannot import the sandbox image {image}: {message['error']}")
-        log.info("built sandbox image %s (pause for %s, %s)", image, arch, digest)
+                raise DockerError(f"cannot import {what} {image}: {message['error']}")
+
+    async def image_labels(self, image: str) -> dict[str, str] | None:
+        """The image's labels; None when there is no such image."""
+        info = await self._get_json(f"images/{image}/json", "inspect image")
+        return None if info is None else dict((info.get("Config") or {}).get("Labels") or {})
 
     # --- images ----------------------------------------------------------------------------------
 
@@ -512,6 +528,20 @@ class DockerRuntime:
                 await session.close()
         return code, output
 
+    async def run_input(self, container_id: str, command: list[str], data: bytes,
+                        timeout: float) -> tuple[int, bytes]:
+        """Run a command with `data` on its stdin (then EOF) to completion: (exit code, output)."""
+        async with asyncio.timeout(timeout):
+            session = await self.exec(container_id, command, stdin=True, tty=False)
+            try:
+                await session.write_stdin(data)
+                await session.close_stdin()
+                output = await collect(session, PROBE_OUTPUT_LIMIT)
+                code = await session.wait()
+            finally:
+                await session.close()
+        return code, output
+
     def logs(self, container_id: str, *, follow: bool, tail: int | None, since: float | None,
              timestamps: bool) -> AsyncIterator[bytes]:
         return self._logs(container_id, follow, tail, since, timestamps)
@@ -626,6 +656,13 @@ class DockerRuntime:
             if exc.status not in (404, 409):
                 raise DockerError(f"cannot remove container {container_id[:12]}: {exc.message}",
                                   exc.status) from exc
+
+
+    # Docker's own JSON, for the cluster's network agent (netagent.py), which is no pod.
+    inspect_json = _inspect
+    list_json = _list
+    create_json = _create
+    delete = _delete
 
 
 __all__ = ["ContainerStartError", "DockerError", "DockerRuntime"]

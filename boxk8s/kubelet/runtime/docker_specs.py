@@ -57,6 +57,15 @@ def network_name(settings: RuntimeSettings) -> str:
     return settings.network or f"boxk8s-{settings.cluster}"
 
 
+def network_gateway(info: dict[str, Any]) -> str:
+    """The host's address on a network, from its inspect JSON ("" when Docker does not say)."""
+    for config in (info.get("IPAM") or {}).get("Config") or []:
+        gateway = str(config.get("Gateway") or "")
+        if gateway and ":" not in gateway:
+            return gateway.split("/")[0]
+    return ""
+
+
 def base_labels(settings: RuntimeSettings) -> dict[str, str]:
     return {LABEL_MANAGED: "true", LABEL_CLUSTER: settings.cluster, LABEL_NODE: settings.node}
 

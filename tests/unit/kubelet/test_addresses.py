@@ -17,10 +17,10 @@ from boxk8s.kubelet.runtime.docker_specs import (
 
 
 @pytest.mark.parametrize(("subnet", "expected"), [
-    ("10.244.0.0/16", ("10.244.0.0/17", "10.244.128.0/17")),
-    ("10.213.7.0/24", ("10.213.7.0/25", "10.213.7.128/25")),
-    ("10.213.7.9/24", ("10.213.7.0/25", "10.213.7.128/25")),  # host bits ignored, as Docker does
-    ("10.0.0.0/28", ("10.0.0.0/29", "10.0.0.8/29")),
+    ("10.244.0.0/16", ("10.244.0.0/17", "10.244.128.0/18")),  # the top quarter is the Services'
+    ("10.213.7.0/24", ("10.213.7.0/25", "10.213.7.128/26")),
+    ("10.213.7.9/24", ("10.213.7.0/25", "10.213.7.128/26")),  # host bits ignored, as Docker does
+    ("10.0.0.0/28", ("10.0.0.0/29", "10.0.0.8/30")),
     ("10.0.0.0/29", None),  # too small to split usefully
     ("fd00::/64", None),
     ("not a subnet", None),
@@ -31,19 +31,19 @@ def test_split_subnet(subnet: str, expected: tuple[str, str] | None) -> None:
 
 
 def test_allocate_is_stable_per_owner_and_round_robin() -> None:
-    book = PodAddresses("10.0.0.0/28")  # fixed half 10.0.0.8/29: .8 … .14 (.15 is broadcast)
+    book = PodAddresses("10.0.0.0/27")  # fixed quarter 10.0.0.16/29: .16 … .23
     a = book.allocate("a")
-    assert a == "10.0.0.8" and book.allocate("a") == a and book.of("a") == a
+    assert a == "10.0.0.16" and book.allocate("a") == a and book.of("a") == a
     b = book.allocate("b")
-    assert b == "10.0.0.9"
+    assert b == "10.0.0.17"
     book.release("a")
     # A released address is the last to come back: the next owners get the following ones.
-    assert [book.allocate(o) for o in "cdefg"] == ["10.0.0.10", "10.0.0.11", "10.0.0.12", "10.0.0.13",
-                                                   "10.0.0.14"]
-    assert book.allocate("h") == "10.0.0.8"  # wrapped around to the freed one
+    assert [book.allocate(o) for o in "cdefgh"] == ["10.0.0.18", "10.0.0.19", "10.0.0.20", "10.0.0.21",
+                                                    "10.0.0.22", "10.0.0.23"]
+    assert book.allocate("i") == "10.0.0.16"  # wrapped around to the freed one
     with pytest.raises(AddressesExhausted):
-        book.allocate("i")
-    assert "10.0.0.15" not in {book.of(o) for o in "bcdefgh"}
+        book.allocate("j")
+    assert not {book.of(o) for o in "bcdefghi"} & {"10.0.0.24", "10.0.0.31"}  # the Services' quarter
 
 
 def test_reservations_are_skipped_and_kept() -> None:

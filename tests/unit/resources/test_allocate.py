@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from boxk8s import errors
@@ -9,9 +11,10 @@ from boxk8s.resources import allocate
 @pytest.mark.parametrize(
     ("spec", "used", "expected"),
     [
-        ({"type": "ClusterIP"}, set(), "10.96.0.10"),
-        ({"type": "ClusterIP"}, {"10.96.0.10", "10.96.0.11"}, "10.96.0.12"),
-        ({"clusterIP": "10.96.5.5"}, {"10.96.0.10"}, "10.96.5.5"),
+        ({"type": "ClusterIP"}, set(), "10.244.193.0"),  # above the static band (256 addresses of a /18)
+        ({"type": "ClusterIP"}, {"10.244.193.0", "10.244.193.1"}, "10.244.193.2"),
+        ({"clusterIP": "10.244.192.10"}, {"10.244.193.0"}, "10.244.192.10"),  # asked for, in the band
+        ({"clusterIP": "10.244.200.5"}, {"10.244.193.0"}, "10.244.200.5"),
         ({"clusterIP": "None"}, set(), "None"),
         ({"type": "ExternalName", "externalName": "x.example"}, set(), None),
     ],
@@ -23,15 +26,30 @@ def test_plan_cluster_ip(spec: dict, used: set[str], expected: str | None) -> No
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"clusterIP": "10.96.0.10"}, "already allocated"),
-        ({"clusterIP": "192.168.1.1"}, "not in the valid range"),
+        ({"clusterIP": "10.244.193.0"}, "already allocated"),
+        ({"clusterIP": "192.168.1.1"}, "not in the valid range. The range of valid IPs is 10.244.192.0/18"),
         ({"clusterIP": "nope"}, "must be a valid IP address"),
     ],
 )
 def test_plan_cluster_ip_refuses(spec: dict, message: str) -> None:
     with pytest.raises(errors.Invalid) as e:
-        allocate.plan_cluster_ip(spec, {"10.96.0.10"}, "svc")
+        allocate.plan_cluster_ip(spec, {"10.244.193.0"}, "svc")
     assert message in e.value.message and e.value.causes
+
+
+@pytest.mark.parametrize(("cidr", "band"), [
+    ("10.96.0.0/12", 256), ("10.244.192.0/18", 256), ("10.0.0.0/24", 16), ("10.0.0.0/20", 256),
+    ("10.0.0.0/22", 64), ("10.0.0.0/28", 0), ("10.0.0.0/30", 0),
+])
+def test_static_band_as_upstreams_calculate_range_offset(cidr: str, band: int) -> None:
+    assert allocate.static_band(ipaddress.ip_network(cidr)) == band
+
+
+def test_a_full_dynamic_range_falls_back_to_the_static_band() -> None:
+    used = {f"10.0.0.{i}" for i in range(16, 255)}
+    assert allocate.plan_cluster_ip({}, used, "s", "10.0.0.0/24") == "10.0.0.1"
+    with pytest.raises(errors.InternalError, match="range is full"):
+        allocate.plan_cluster_ip({}, used | {f"10.0.0.{i}" for i in range(1, 16)}, "s", "10.0.0.0/24")
 
 
 def test_node_ports_only_for_nodeport_types() -> None:
