@@ -15,7 +15,7 @@ import logging
 from typing import Protocol
 
 from boxk8s.client import InformerFactory, Kind
-from boxk8s.proxy.cluster_ip_plan import DataplanePlan, plan_dataplane
+from boxk8s.proxy.cluster_ip_plan import DataplanePlan, plan_dataplane, render_ruleset
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class ClusterIpProxy:
             retry = False
             if plan != self.applied:
                 try:
-                    await self.dataplane.apply(plan.addresses, plan.ruleset)
+                    await self.dataplane.apply(plan.addresses, render_ruleset(plan, self.applied))
                 except Exception as exc:  # the next pass starts from the informers again
                     log.warning("cluster-ip: applying %d ClusterIPs failed (%s); trying again", len(plan.addresses), exc)
                     self.applied = None

@@ -13,8 +13,8 @@ network agent needs (proxy/cluster_ip.py; the agent itself is kubelet/runtime/ne
 
 Only ready endpoints get new connections (plan.ready_backends). A Service port with none gets no
 rule: the agent's own kernel then refuses the connection (TCP reset, ICMP port unreachable), as
-kube-proxy's reject rule does. IPv4 only; SCTP is not balanced. The ruleset replaces the whole
-table in one transaction, so established connections (conntrack) are untouched.
+kube-proxy's reject rule does. IPv4 only; SCTP is not balanced. Each change is one nft
+transaction (render_ruleset), and established connections (conntrack) are untouched by it.
 """
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ class ServicePort:
 @dataclass(frozen=True)
 class DataplanePlan:
     addresses: frozenset[str]  # the ClusterIPs the agent holds
-    ruleset: str
+    chains: frozenset[str]  # the Service and endpoint chains
+    sets: frozenset[str]  # the ClientIP affinity sets
+    commands: tuple[str, ...]  # nft commands that build them on a flushed table
 
 
 def _reachable(ip: str) -> bool:
@@ -95,56 +97,70 @@ def _id(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:12]
 
 
-def render_ruleset(ports: Iterable[ServicePort]) -> str:
-    """The nft script that replaces table ip boxk8s with these Service ports' rules."""
-    dispatch: list[str] = []
+_T = f"ip {TABLE}"
+BASE_CHAINS = (
+    f"add chain {_T} nat-prerouting {{ type nat hook prerouting priority dstnat; policy accept; }}",
+    f"add chain {_T} nat-postrouting {{ type nat hook postrouting priority srcnat; policy accept; }}",
+    f"add rule {_T} nat-postrouting ct status dnat masquerade",
+)
+
+
+def plan_rules(ports: Iterable[ServicePort]) -> DataplanePlan:
+    """The addresses, chains, sets and nft commands (to run on a flushed table) for these ports."""
+    ports = list(ports)
     chains: list[str] = []
     sets: list[str] = []
+    decls: list[str] = []
+    rules: list[str] = []
     for sp in ports:
         if not sp.backends:
             continue
         proto = sp.protocol.lower()
         svc_chain = f"svc-{_id(sp.service, sp.protocol, str(sp.port))}"
         label = f"{sp.service}:{sp.port_name or sp.port}/{proto}"
-        dispatch.append(f'\t\tip daddr {sp.cluster_ip} {proto} dport {sp.port} goto {svc_chain} comment "{label}"')
-        body: list[str] = []
+        rules.append(f'add rule {_T} nat-prerouting ip daddr {sp.cluster_ip} {proto} dport {sp.port} '
+                     f'goto {svc_chain} comment "{label}"')
+        chains.append(svc_chain)
+        decls.append(f"add chain {_T} {svc_chain}")
         endpoint_chains: list[str] = []
         for ip, target_port in sp.backends:
             ep = f"ep-{_id(svc_chain, ip, str(target_port))}"
             endpoint_chains.append(ep)
-            rules: list[str] = []
+            chains.append(ep)
+            decls.append(f"add chain {_T} {ep}")
             if sp.affinity_seconds:
-                sets.append(f"\tset aff-{ep[3:]} {{\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n"
-                            f"\t\ttimeout {sp.affinity_seconds}s\n\t}}")
-                body.append(f"\t\tip saddr @aff-{ep[3:]} goto {ep}")
-                rules.append(f"\t\tupdate @aff-{ep[3:]} {{ ip saddr }}")
-            rules.append(f"\t\tmeta l4proto {proto} dnat to {ip}:{target_port}")
-            chains.append(f"\tchain {ep} {{\n" + "\n".join(rules) + "\n\t}")
+                # The timeout is in the name: a set's timeout cannot change, a new name starts a new set.
+                aff = f"aff-{ep[3:]}-{sp.affinity_seconds}"
+                sets.append(aff)
+                decls.append(f"add set {_T} {aff} {{ type ipv4_addr; flags dynamic,timeout; "
+                             f"timeout {sp.affinity_seconds}s; }}")
+                rules.append(f"add rule {_T} {svc_chain} ip saddr @{aff} goto {ep}")
+                rules.append(f"add rule {_T} {ep} update @{aff} {{ ip saddr }}")
+            rules.append(f"add rule {_T} {ep} meta l4proto {proto} dnat to {ip}:{target_port}")
         if len(endpoint_chains) == 1:
-            body.append(f"\t\tgoto {endpoint_chains[0]}")
+            rules.append(f"add rule {_T} {svc_chain} goto {endpoint_chains[0]}")
         else:
             choices = ", ".join(f"{i} : goto {ep}" for i, ep in enumerate(endpoint_chains))
-            body.append(f"\t\tnumgen random mod {len(endpoint_chains)} vmap {{ {choices} }}")
-        chains.append(f"\tchain {svc_chain} {{\n" + "\n".join(body) + "\n\t}")
-    lines = [
-        f"add table ip {TABLE}",
-        f"delete table ip {TABLE}",
-        f"table ip {TABLE} {{",
-        *sets,
-        "\tchain nat-prerouting {",
-        "\t\ttype nat hook prerouting priority dstnat; policy accept;",
-        *dispatch,
-        "\t}",
-        "\tchain nat-postrouting {",
-        "\t\ttype nat hook postrouting priority srcnat; policy accept;",
-        "\t\tct status dnat masquerade",
-        "\t}",
-        *chains,
-        "}",
-    ]
-    return "\n".join(lines) + "\n"
+            rules.append(f"add rule {_T} {svc_chain} numgen random mod {len(endpoint_chains)} vmap {{ {choices} }}")
+    return DataplanePlan(frozenset(sp.cluster_ip for sp in ports), frozenset(chains), frozenset(sets),
+                         (*BASE_CHAINS, *decls, *rules))
+
+
+def render_ruleset(plan: DataplanePlan, previous: DataplanePlan | None) -> str:
+    """One nft transaction taking the table from `previous` (None: unknown, so start afresh) to
+    `plan`. Flushing keeps sets' elements, so ClientIP affinity survives unrelated changes; chains
+    and sets no longer used are deleted once the flush has emptied every rule naming them."""
+    if previous is None:
+        head = [f"add table {_T}", f"delete table {_T}", f"add table {_T}"]
+        stale_chains: list[str] = []
+        stale_sets: list[str] = []
+    else:
+        head = [f"add table {_T}", f"flush table {_T}"]
+        stale_chains = sorted(previous.chains - plan.chains)
+        stale_sets = sorted(previous.sets - plan.sets)
+    tail = [f"delete chain {_T} {c}" for c in stale_chains] + [f"delete set {_T} {s}" for s in stale_sets]
+    return "\n".join([*head, *plan.commands, *tail]) + "\n"
 
 
 def plan_dataplane(services: Iterable[Mapping[str, Any]], slices: Iterable[Mapping[str, Any]]) -> DataplanePlan:
-    ports = plan_service_ports(services, slices)
-    return DataplanePlan(frozenset(sp.cluster_ip for sp in ports), render_ruleset(ports))
+    return plan_rules(plan_service_ports(services, slices))

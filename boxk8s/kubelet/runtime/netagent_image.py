@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from boxk8s.kubelet.runtime import pause
@@ -59,10 +60,10 @@ def _libraries(binary: Path) -> list[str]:
     return parse_ldd(out.stdout)
 
 
-def image_files() -> dict[str, Path]:
+def image_files(tools: Sequence[str] = TOOLS) -> dict[str, Path]:
     """Path in the image → file on the host: the tools (in /bin) and every library they load."""
     files: dict[str, Path] = {}
-    for name in TOOLS:
+    for name in tools:
         binary = find_tool(name)
         files[f"/bin/{name}"] = binary.resolve()
         for lib in _libraries(binary):
@@ -70,10 +71,11 @@ def image_files() -> dict[str, Path]:
     return files
 
 
-def agent_tar(arch: str) -> tuple[bytes, str]:
-    """(the image's root filesystem as a tar, a content digest) — reproducible for the same host files."""
+def agent_tar(arch: str, tools: Sequence[str] = TOOLS) -> tuple[bytes, str]:
+    """(the image's root filesystem as a tar, a content digest) — reproducible for the same host files.
+    (scripts/bench_network.py makes its pod-side load generator, wrk, the same way.)"""
     entries: dict[str, bytes] = {"/pause": pause.pause_elf(arch)}
-    for target, source in sorted(image_files().items()):
+    for target, source in sorted(image_files(tools).items()):
         entries[target] = source.read_bytes()
     digest = hashlib.sha256()
     buf = io.BytesIO()

@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from boxk8s.proxy.cluster_ip_plan import ServicePort, plan_dataplane, plan_service_ports, render_ruleset
+from boxk8s.proxy.cluster_ip_plan import (
+    ServicePort,
+    plan_dataplane,
+    plan_rules,
+    plan_service_ports,
+    render_ruleset,
+)
 from boxk8s.proxy.plan import ready_backends
 from tests.unit.proxy.test_plan import endpoint, slice_
 
@@ -34,14 +40,14 @@ def test_headless_external_name_and_ipv6_services_are_not_balanced() -> None:
     services = [service("headless", ip="None"), service("v6", ip="fd00::1"),
                 {"metadata": {"name": "ext", "namespace": "ns"}, "spec": {"type": "ExternalName", "externalName": "x.y"}}]
     plan = plan_dataplane(services, [slice_("headless", [endpoint("10.244.128.1")])])
-    assert plan.addresses == frozenset()
-    assert "goto svc-" not in plan.ruleset
+    assert plan.addresses == frozenset() and plan.chains == frozenset()
+    assert "goto svc-" not in render_ruleset(plan, None)
 
 
 def test_a_service_with_no_ready_endpoint_holds_its_ip_but_has_no_rule() -> None:
     plan = plan_dataplane([service("web")], [slice_("web", [endpoint("10.244.128.1", ready=False)])])
     assert plan.addresses == {"10.244.193.1"}
-    assert "10.244.193.1" not in plan.ruleset  # the agent's kernel refuses the connection itself
+    assert "10.244.193.1" not in render_ruleset(plan, None)  # the agent's kernel refuses the connection itself
 
 
 def test_terminating_endpoints_serve_only_when_none_is_ready() -> None:
@@ -57,32 +63,51 @@ def test_loopback_endpoints_are_left_out() -> None:
     assert sp.backends == ()
 
 
-def test_the_ruleset_replaces_the_table_and_picks_one_endpoint_at_random() -> None:
-    text = render_ruleset([ServicePort("ns/web", "http", "TCP", "10.244.193.1", 80,
-                                       (("10.244.128.1", 8080), ("10.244.128.2", 8080)))])
+def test_the_first_ruleset_replaces_the_table_and_picks_one_endpoint_at_random() -> None:
+    plan = plan_rules([ServicePort("ns/web", "http", "TCP", "10.244.193.1", 80,
+                                   (("10.244.128.1", 8080), ("10.244.128.2", 8080)))])
+    text = render_ruleset(plan, None)
     lines = text.splitlines()
-    assert lines[:3] == ["add table ip boxk8s", "delete table ip boxk8s", "table ip boxk8s {"]
+    assert lines[:3] == ["add table ip boxk8s", "delete table ip boxk8s", "add table ip boxk8s"]
     dispatch = next(line for line in lines if "ip daddr" in line)
     svc_chain = re.search(r"goto (svc-\w+)", dispatch)
-    assert svc_chain and "10.244.193.1 tcp dport 80" in dispatch
+    assert svc_chain and "nat-prerouting ip daddr 10.244.193.1 tcp dport 80" in dispatch
     choose = next(line for line in lines if "numgen" in line)
-    assert "numgen random mod 2 vmap" in choose
+    assert f"add rule ip boxk8s {svc_chain.group(1)} numgen random mod 2 vmap" in choose
     endpoints = re.findall(r"goto (ep-\w+)", choose)
-    assert len(set(endpoints)) == 2
+    assert len(set(endpoints)) == 2 and plan.chains == {svc_chain.group(1), *endpoints}
     assert "meta l4proto tcp dnat to 10.244.128.1:8080" in text and "meta l4proto tcp dnat to 10.244.128.2:8080" in text
-    assert "ct status dnat masquerade" in text
-    assert text.count("{") == text.count("}")
+    assert "add rule ip boxk8s nat-postrouting ct status dnat masquerade" in text
+    # every chain is declared before a rule jumps to it
+    for chain in plan.chains:
+        assert text.index(f"add chain ip boxk8s {chain}") < text.index(f"goto {chain}")
+
+
+def test_a_later_ruleset_flushes_keeps_the_sets_and_deletes_what_is_no_longer_used() -> None:
+    two = (("10.244.128.1", 8080), ("10.244.128.2", 8080))
+    before = plan_rules([ServicePort("ns/web", "http", "TCP", "10.244.193.1", 80, two, 60),
+                         ServicePort("ns/old", "http", "TCP", "10.244.193.2", 80, two[:1])])
+    after = plan_rules([ServicePort("ns/web", "http", "TCP", "10.244.193.1", 80, two[:1], 60)])
+    text = render_ruleset(after, before)
+    lines = text.splitlines()
+    assert lines[:2] == ["add table ip boxk8s", "flush table ip boxk8s"] and "delete table" not in text
+    gone_chains, gone_sets = before.chains - after.chains, before.sets - after.sets
+    assert len(gone_chains) == 3 and len(gone_sets) == 1  # old's two chains, web's second endpoint; its set
+    assert {f"delete chain ip boxk8s {c}" for c in gone_chains} | {f"delete set ip boxk8s {s}" for s in gone_sets} \
+        == {line for line in lines if line.startswith("delete ")}
+    [kept] = after.sets
+    assert f"add set ip boxk8s {kept} " in text  # declared again (a no-op for an existing set: its clients stay)
 
 
 def test_client_ip_affinity_records_and_checks_the_client_per_endpoint() -> None:
     svc = service("web", sessionAffinity="ClientIP", sessionAffinityConfig={"clientIP": {"timeoutSeconds": 60}})
     plan = plan_dataplane([svc], [slice_("web", [endpoint("10.244.128.1"), endpoint("10.244.128.2")])])
-    sets = re.findall(r"set (aff-\w+) \{", plan.ruleset)
-    assert len(sets) == 2 and "timeout 60s" in plan.ruleset
-    for name in sets:
-        assert f"ip saddr @{name} goto ep-" in plan.ruleset and f"update @{name} {{ ip saddr }}" in plan.ruleset
+    text = render_ruleset(plan, None)
+    assert len(plan.sets) == 2 and "timeout 60s" in text
+    for name in plan.sets:
+        assert f"ip saddr @{name} goto ep-" in text and f"update @{name} {{ ip saddr }}" in text
     # the checks come before the random pick
-    assert plan.ruleset.index("ip saddr @aff-") < plan.ruleset.index("numgen random")
+    assert text.index("ip saddr @aff-") < text.index("numgen random")
 
 
 def test_default_affinity_timeout_is_three_hours() -> None:
