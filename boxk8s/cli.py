@@ -44,6 +44,11 @@ def main(log_level: str) -> None:
 @click.option("--node-cpu", default=0, help="CPU per node in millicores (default: the host's split between nodes).")
 @click.option("--node-memory-mib", default=0, help="Memory per node in MiB (default: the host's split between nodes).")
 @click.option("--pod-subnet", default="10.244.0.0/16", show_default=True, help="Subnet of the pods' Docker network.")
+@click.option("--service-cidr", default="", help="ClusterIP range (default: the pod subnet's top quarter, "
+              "which pods reach on-link).")
+@click.option("--dns-upstream", multiple=True, metavar="IP[:PORT]",
+              help="Where the cluster DNS forwards names outside the cluster (repeatable; default: the "
+                   "nameservers of /etc/resolv.conf, as CoreDNS's `forward . /etc/resolv.conf`).")
 @click.option("--crashloop-base", default=10.0, show_default=True, help="CrashLoopBackOff base delay in seconds.")
 @click.option("--node-grace", default=40.0, show_default=True,
               help="Seconds without a kubelet heartbeat before a node turns Unknown (node-monitor-grace-period).")
@@ -51,8 +56,8 @@ def main(log_level: str) -> None:
               help="Seconds pods stay on a not-ready/unreachable node before eviction, instead of the "
                    "default tolerations' 300 (negative: keep 300).")
 def up(state_dir: Path, port: int, host: str, ingress_port: int, ingress_tls_port: int, no_kubeconfig: bool, nodes: int, fake_nodes: int,
-       cluster_name: str, node_cpu: int, node_memory_mib: int, pod_subnet: str, crashloop_base: float,
-       node_grace: float, eviction_seconds: float) -> None:
+       cluster_name: str, node_cpu: int, node_memory_mib: int, pod_subnet: str, service_cidr: str,
+       dns_upstream: tuple[str, ...], crashloop_base: float, node_grace: float, eviction_seconds: float) -> None:
     """Run the cluster in the foreground until Ctrl-C or SIGTERM."""
     settings = ClusterSettings(
         state_dir=state_dir, host=host, port=port, ingress_port=ingress_port, ingress_tls_port=ingress_tls_port,
@@ -60,7 +65,7 @@ def up(state_dir: Path, port: int, host: str, ingress_port: int, ingress_tls_por
         nodes=nodes,
         fake_nodes=fake_nodes, cluster_name=cluster_name, node_cpu_millis=node_cpu,
         node_memory_bytes=node_memory_mib * 1024**2, crashloop_base_seconds=crashloop_base,
-        pod_subnet=pod_subnet, node_grace_seconds=node_grace, pod_eviction_seconds=eviction_seconds,
+        pod_subnet=pod_subnet, service_cidr=service_cidr, dns_upstreams=dns_upstream, node_grace_seconds=node_grace, pod_eviction_seconds=eviction_seconds,
         heartbeat_seconds=min(ClusterSettings.heartbeat_seconds, node_grace / 4),  # several beats per grace
     )
 

@@ -51,6 +51,7 @@ class ClusterSettings:
     pod_subnet: str = "10.244.0.0/16"
     service_cidr: str = ""  # "" → the pod subnet's top quarter (service_cidr_for)
     cluster_domain: str = "cluster.local"
+    dns_upstreams: tuple[str, ...] = ()  # IP[:PORT]s the cluster DNS forwards to; () → /etc/resolv.conf's
     crashloop_base_seconds: float = 10.0  # Kubernetes' CrashLoopBackOff base (tests shorten it)
     heartbeat_seconds: float = 10.0
     node_grace_seconds: float = 40.0  # node-monitor-grace-period: no heartbeat this long → Unknown

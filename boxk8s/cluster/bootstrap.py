@@ -97,6 +97,23 @@ async def publish_api_endpoints(resources: Resources, address: str, port: int) -
     await publish_endpoints(client, "default", "kubernetes", address, [{"name": "https", "port": port, "protocol": "TCP"}])
 
 
+async def dns_port(resources: Resources) -> int:
+    """The port kube-dns's endpoints named last (0: none), for the DNS server to take again."""
+    client = Client(resources, "kube-apiserver")
+    assert Kind.ENDPOINTSLICE
+    try:
+        found = await client.get(Kind.ENDPOINTSLICE, DNS_NAMESPACE, DNS_SERVICE)
+    except errors.NotFound:
+        return 0
+    return next((int(p["port"]) for p in found.get("ports") or [] if p.get("port")), 0)
+
+
+async def publish_dns_endpoints(resources: Resources, address: str, port: int) -> None:
+    """kube-dns's Endpoints and EndpointSlice: the cluster DNS server (proxy/dns_server.py)."""
+    await publish_endpoints(Client(resources, "kube-apiserver"), DNS_NAMESPACE, DNS_SERVICE, address, [
+        {"name": "dns", "port": port, "protocol": "UDP"}, {"name": "dns-tcp", "port": port, "protocol": "TCP"}])
+
+
 async def publish_endpoints(client: Client, namespace: str, name: str, address: str,
                             ports: list[dict[str, Any]]) -> None:
     """A selector-less Service's Endpoints and EndpointSlice: one address, these ports (for the

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ from boxk8s.kubelet.runtime.fake import FakeRuntime, pod_ips
 from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
 from boxk8s.kubelet.streams import KubeletStreams
 from boxk8s.proxy.cluster_ip import ClusterIpProxy
+from boxk8s.proxy.dns_server import ClusterDns, InformerView, host_upstreams
 from boxk8s.proxy.ingress import IngressController
 from boxk8s.proxy.ingress_tls import Certificates
 from boxk8s.proxy.listeners import HostListeners
@@ -61,6 +62,8 @@ class Components:
     proxy: ServiceProxy | None = None
     ingress: IngressController | None = None
     cluster_ip: ClusterIpProxy | None = None  # in-cluster Service routing (needs a Docker node)
+    dns: ClusterDns | None = None  # the cluster DNS, on the host's address on the cluster network
+    gateway: Callable[[], str] | None = None  # that address, known once the Docker runtime started
 
 
 def host_address(host: str) -> str:
@@ -89,6 +92,23 @@ def _runtime(node: NodeSettings, settings: RuntimeSettings, addresses: PodAddres
     return DockerRuntime(settings, addresses=addresses)
 
 
+def dns_upstreams(given: Sequence[str]) -> list[tuple[str, int]]:
+    """`IP`, `IP:PORT`, `[IPv6]:PORT` → (ip, port); none given → the host's /etc/resolv.conf nameservers."""
+    if not given:
+        return host_upstreams()
+    out = []
+    for text in given:
+        host, port = text, 53
+        if text.startswith("["):
+            host, _, rest = text[1:].partition("]")
+            port = int(rest.removeprefix(":") or 53)
+        elif text.count(":") == 1:
+            host, _, number = text.partition(":")
+            port = int(number)
+        out.append((str(ipaddress.ip_address(host)), port))
+    return out
+
+
 def _cluster_ip_proxy(c: Components) -> ClusterIpProxy | None:
     """The ClusterIP proxy over the cluster's network agent, when a Docker node gives it a network
     and the host has the tools the agent is made of."""
@@ -106,6 +126,7 @@ def _cluster_ip_proxy(c: Components) -> ClusterIpProxy | None:
     except NetworkAgentUnavailable as exc:
         log.warning("in-cluster Service routing is off: %s", exc)
         return None
+    c.gateway = lambda: docker.gateway
     return ClusterIpProxy(c.informers, DockerNetworkAgent(docker))
 
 
@@ -152,6 +173,10 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
 
     if proxy:
         c.cluster_ip = _cluster_ip_proxy(c)
+        if c.cluster_ip is not None:
+            c.dns = ClusterDns(InformerView(factory.informer(Kind.SERVICE), factory.informer(Kind.ENDPOINTSLICE),
+                                            factory.informer(Kind.NAMESPACE)),
+                               "", domain=settings.cluster_domain, upstreams=dns_upstreams(settings.dns_upstreams))
         client = Client(resources, ServiceProxy.name)
         c.proxy = ServiceProxy(client, factory, HostListeners(settings.host), host_address(settings.host))
         if settings.ingress_port:

@@ -13,9 +13,10 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from boxk8s.cluster.bootstrap import bootstrap, publish_api_endpoints
+from boxk8s.cluster.bootstrap import bootstrap, dns_port, publish_api_endpoints, publish_dns_endpoints
 from boxk8s.cluster.components import Components, host_address
 from boxk8s.kubelet import simulate
+from boxk8s.proxy.dns_server import ClusterDns
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,20 @@ async def _close(closable: Any) -> None:
         await closable.close()
     except Exception:
         log.exception("closing %s failed", type(closable).__name__)
+
+
+async def _serve_dns(c: Components, dns: ClusterDns, address: str, started: contextlib.AsyncExitStack) -> None:
+    """The cluster DNS on the host's address on the cluster network, once the informers it answers
+    from have synced; then kube-dns's endpoints name it (the port it had before, when still free)."""
+    if not address:
+        log.warning("dns: the cluster network has no gateway address; the cluster DNS is off")
+        return
+    await c.informers.wait_synced()
+    dns.host = address
+    dns.preferred_port = await dns_port(c.resources)
+    port = await dns.start()
+    started.push_async_callback(dns.close)
+    await publish_dns_endpoints(c.resources, address, port)
 
 
 async def supervise(c: Components, stop: asyncio.Event, on_ready: Callable[[int | None], None] | None = None) -> None:
@@ -61,6 +76,8 @@ async def supervise(c: Components, stop: asyncio.Event, on_ready: Callable[[int 
                 spawn(simulate.run_kubelet(kubelet, c.node_informer), f"kubelet-{name}")
             if c.cluster_ip:
                 spawn(c.cluster_ip.run(), c.cluster_ip.name)  # starts the network agent off the ready path
+            if c.dns and c.gateway:
+                spawn(_serve_dns(c, c.dns, c.gateway(), started), "dns")
             if c.proxy:
                 spawn(c.proxy.run(), c.proxy.name)
             if c.ingress:
