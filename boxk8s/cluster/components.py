@@ -34,6 +34,7 @@ from boxk8s.proxy.ingress import IngressController
 from boxk8s.proxy.ingress_tls import Certificates
 from boxk8s.proxy.listeners import HostListeners
 from boxk8s.proxy.proxy import ServiceProxy
+from boxk8s.resources.allocate import nth_address
 from boxk8s.resources.layer import Resources
 from boxk8s.scheduler import Scheduler
 from boxk8s.store import Store, StoreSettings
@@ -76,9 +77,12 @@ def host_address(host: str) -> str:
     return NODE_ADDRESS if ip.is_unspecified else str(ip)
 
 
-def kubelet_settings(settings: ClusterSettings) -> KubeletSettings:
+def kubelet_settings(settings: ClusterSettings, cluster_dns: tuple[str, ...] = ()) -> KubeletSettings:
+    """The kubelets' settings; `cluster_dns` is their --cluster-dns (kube-dns's ClusterIP, when boxk8s
+    serves cluster DNS)."""
     base = settings.crashloop_base_seconds
-    return KubeletSettings(crashloop_base_seconds=base, image_backoff_base_seconds=base)
+    return KubeletSettings(crashloop_base_seconds=base, image_backoff_base_seconds=base,
+                           cluster_dns=cluster_dns, cluster_domain=settings.cluster_domain)
 
 
 def _runtime(node: NodeSettings, settings: RuntimeSettings, addresses: PodAddresses,
@@ -166,17 +170,21 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
         for node in planned:
             rs = RuntimeSettings(cluster=name, node=node.name, pod_subnet=settings.pod_subnet,
                                  state_dir=settings.state_dir)
-            runtime = c.runtimes[node.name] = _runtime(node, rs, addresses, fake_ips)
-            c.kubelets[node.name] = Kubelet(
-                Client(resources, "kubelet"), runtime, node, kubelet or kubelet_settings(settings),
-                settings.state_dir, address=NODE_ADDRESS, pods=shared_pods)
-
-    if proxy:
+            c.runtimes[node.name] = _runtime(node, rs, addresses, fake_ips)
+    if proxy:  # before the kubelets: whether pods get the cluster DNS depends on it
         c.cluster_ip = _cluster_ip_proxy(c)
         if c.cluster_ip is not None:
             c.dns = ClusterDns(InformerView(factory.informer(Kind.SERVICE), factory.informer(Kind.ENDPOINTSLICE),
                                             factory.informer(Kind.NAMESPACE)),
                                "", domain=settings.cluster_domain, upstreams=dns_upstreams(settings.dns_upstreams))
+    # kube-dns's ClusterIP: bootstrap asks for the range's tenth address, as kubeadm does.
+    cluster_dns = (nth_address(settings.service_range, 10),) if c.dns else ()
+    for node in planned:
+        c.kubelets[node.name] = Kubelet(
+            Client(resources, "kubelet"), c.runtimes[node.name], node, kubelet or kubelet_settings(settings, cluster_dns),
+            settings.state_dir, address=NODE_ADDRESS, pods=shared_pods)
+
+    if proxy:
         client = Client(resources, ServiceProxy.name)
         c.proxy = ServiceProxy(client, factory, HostListeners(settings.host), host_address(settings.host))
         if settings.ingress_port:

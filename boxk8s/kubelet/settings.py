@@ -29,4 +29,9 @@ class KubeletSettings:
     backoff_reset_seconds: float = 0.0  # a container that ran this long starts over at base; 0 → 2 × max (10 min)
     status_resync_seconds: float = 10.0  # a pod worker re-checks its containers at least this often
     solo_pods: bool = True  # single-container pods run without a sandbox container (plan.is_solo)
+    # Pod DNS (kubelet's --cluster-dns, --cluster-domain, --resolv-conf; see kubelet/dns.py). No
+    # cluster DNS: ClusterFirst pods fall back to the runtime's own DNS, with a MissingClusterDNS event.
+    cluster_dns: tuple[str, ...] = ()
+    cluster_domain: str = "cluster.local"
+    resolv_conf: str = "/etc/resolv.conf"  # the node's resolver file, the base of Default pods' dnsConfig; "" none
     extra: dict[str, str] = field(default_factory=dict)

@@ -50,6 +50,11 @@ def pod_dir(state_dir: Path, pod_uid: str) -> Path:
     return state_dir / "pods" / pod_uid
 
 
+def resolv_conf_path(state_dir: Path, pod_uid: str) -> Path:
+    """The pod's resolv.conf (kubelet/dns.py), mounted into its containers: an absolute path."""
+    return pod_dir(state_dir, pod_uid).resolve() / "etc-resolv.conf"
+
+
 # ---- file projection (pure) ------------------------------------------------------------------
 
 def _keyed(data: Mapping[str, bytes], items: list[Mapping[str, Any]] | None, default_mode: int,
@@ -137,6 +142,15 @@ def project_files(volume: Mapping[str, Any], pod: Mapping[str, Any], *,
 
 # ---- I/O -------------------------------------------------------------------------------------
 
+def write_file(target: Path, content: bytes, mode: int = DEFAULT_MODE) -> None:
+    """Write one file atomically (a reader sees the old content or the new, never a part)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_bytes(content)
+    os.chmod(tmp, mode & 0o777)
+    os.replace(tmp, target)
+
+
 def write_files(directory: Path, files: Files) -> None:
     """Make `directory` hold exactly `files` (written atomically one by one)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -146,11 +160,7 @@ def write_files(directory: Path, files: Files) -> None:
         if rel_path.is_absolute() or ".." in rel_path.parts:
             raise ConfigError(f"invalid path {rel!r}: must be relative and must not contain '..'")
         target = directory / rel_path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_bytes(content)
-        os.chmod(tmp, mode & 0o777)
-        os.replace(tmp, target)
+        write_file(target, content, mode)
         wanted.add(target)
     for path in sorted(directory.rglob("*"), reverse=True):
         if path.is_file() and path not in wanted:

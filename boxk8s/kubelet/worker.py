@@ -23,11 +23,19 @@ from boxk8s.client.informer import object_key
 from boxk8s.kubelet import plan as p
 from boxk8s.kubelet.container_config import container_config, pull_policy, sandbox_config, uses_pod_ip
 from boxk8s.kubelet.context import WorkerContext
+from boxk8s.kubelet.dns import PodDns, plan_pod_dns
 from boxk8s.kubelet.env import ConfigError, referenced
 from boxk8s.kubelet.probes import ProbeKind, Prober, run_probe
 from boxk8s.kubelet.runtime.base import ContainerConfig, ContainerState, ImageError, SandboxState, StartError
 from boxk8s.kubelet.status import StatusInputs, compute_pod_status
-from boxk8s.kubelet.volumes import VolumeError, VolumeSource, cleanup_volumes, prepare_volumes
+from boxk8s.kubelet.volumes import (
+    VolumeError,
+    VolumeSource,
+    cleanup_volumes,
+    prepare_volumes,
+    resolv_conf_path,
+    write_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +81,7 @@ class PodWorker:
         self.backoff: dict[str, p.BackoffEntry] = {}
         self.waiting: dict[str, tuple[str, str]] = {}
         self.volumes: dict[str, VolumeSource] | None = None
+        self.dns: PodDns | None = None  # formed when the sandbox is made (kubelet/dns.py)
         self.probes = ProbeResults()
         self.done = False
         self._wake = asyncio.Event()
@@ -265,7 +274,15 @@ class PodWorker:
             except VolumeError as e:
                 await self._event(WARNING, "FailedMount", str(e))
                 raise
-        config = sandbox_config(pod, self.uid, solo_pods=self.ctx.settings.solo_pods)
+        s = self.ctx.settings
+        try:
+            self.dns = self._form_dns(pod, write=True)
+        except OSError as e:  # the node's resolv.conf cannot be read, or the pod's not written
+            await self._event(WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {_os_error(e)}")
+            raise
+        for warning in self.dns.warnings:
+            await self._event(WARNING, warning.reason, warning.message)
+        config = sandbox_config(pod, self.uid, solo_pods=s.solo_pods, cluster_domain=s.cluster_domain, dns=self.dns)
         try:
             self.sandbox = await self.ctx.runtime.run_sandbox(config, self._precreate)
         except Exception as e:
@@ -277,6 +294,33 @@ class PodWorker:
             await self._event(WARNING, "FailedCreatePodSandBox", f"Failed to create pod sandbox: {e}")
             raise
         return True
+
+    def _form_dns(self, pod: Obj, *, write: bool) -> PodDns:
+        """The pod's DNS (`dns.plan_pod_dns`, as kubelet's `GetPodDNS` for each new sandbox) and,
+        when it is a file, the file in the pod's directory (written if `write` or missing)."""
+        s = self.ctx.settings
+        if self.ctx.runtime.simulated_network:
+            return PodDns(None)  # a simulated pod resolves nothing: no file, and no MissingClusterDNS per pod
+        host = ""
+        if s.resolv_conf:
+            with open(s.resolv_conf, encoding="utf-8", errors="replace") as f:
+                host = f.read(1 << 20)
+        dns = plan_pod_dns(pod, cluster_dns=s.cluster_dns, cluster_domain=s.cluster_domain, host_resolv_conf=host)
+        path = resolv_conf_path(self.ctx.state_dir, self.uid)
+        if dns.resolv_conf is not None and (write or not path.exists()):
+            write_file(path, dns.resolv_conf.encode())
+        return dns
+
+    def _resolv_conf(self) -> str:
+        """The host path of the pod's resolv.conf for its containers' /etc/resolv.conf; "" when
+        the runtime's own DNS serves the pod. A sandbox adopted after a restart had its DNS formed
+        when it was made: it is formed again to know which, and its file kept as it was (as the
+        CRI keeps a sandbox's resolv.conf), written only if missing."""
+        if self.dns is None:
+            self.dns = self._form_dns(self.pod or {}, write=False)
+        if self.dns.resolv_conf is None:
+            return ""
+        return str(resolv_conf_path(self.ctx.state_dir, self.uid))
 
     async def _precreate(self, sandbox: SandboxState) -> None:
         """While the sandbox starts, create (not start) the containers the next round starts, in
@@ -432,7 +476,7 @@ class PodWorker:
         return container_config(self.pod or {}, c, attempt=a.attempt, init=a.init, configmaps=configmaps,
                                 secrets=secrets, volumes=self.volumes or {},
                                 pod_ip=self.sandbox.ip if self.sandbox else "", host_ip=self.ctx.host_ip,
-                                node_allocatable=self.ctx.node_allocatable)
+                                node_allocatable=self.ctx.node_allocatable, resolv_conf=self._resolv_conf())
 
     async def _kill(self, a: p.KillContainer) -> None:
         messages = {
@@ -593,6 +637,13 @@ class PodWorker:
         if pod is None:
             return
         await self.ctx.emit(pod, type_, reason, message, container)
+
+
+def _os_error(e: OSError) -> str:
+    """As Go words it: "open /etc/resolv.conf: no such file or directory"."""
+    if e.filename is None or not e.strerror:
+        return str(e)
+    return f"open {e.filename}: {e.strerror[:1].lower()}{e.strerror[1:]}"
 
 
 def _newer(a: Obj, b: Obj) -> bool:

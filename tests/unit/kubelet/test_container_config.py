@@ -14,9 +14,11 @@ from boxk8s.kubelet.container_config import (
     sandbox_config,
     uses_pod_ip,
 )
+from boxk8s.kubelet.dns import PodDns, plan_pod_dns
 from boxk8s.kubelet.env import ConfigError
 from boxk8s.kubelet.plan import LABEL_SPEC_HASH, spec_hash
-from boxk8s.kubelet.runtime.base import Mount, SandboxConfig
+from boxk8s.kubelet.runtime.base import Mount, RuntimeSettings, SandboxConfig, SandboxState
+from boxk8s.kubelet.runtime.docker_specs import base_labels, container_spec, mount_spec, sandbox_spec
 from boxk8s.kubelet.volumes import VolumeSource
 
 DIGEST = "sha256:" + "0" * 64
@@ -166,3 +168,79 @@ def test_a_missing_configmap_is_a_config_error() -> None:
     container = {"name": "app", "env": [{"name": "A", "valueFrom": {"configMapKeyRef": {"name": "gone", "key": "k"}}}]}
     with pytest.raises(ConfigError, match='configmap "gone" not found'):
         build(container, configmaps={"gone": None})
+
+
+# ---- the pod's resolv.conf (kubelet/dns.py) -------------------------------------------------------------
+
+RESOLV = "/state/pods/u-1/etc-resolv.conf"
+RESOLV_BIND = Mount("/etc/resolv.conf", RESOLV, "bind", read_only=True)
+
+
+def pod_dns(spec: dict[str, Any]) -> PodDns:
+    return plan_pod_dns(pod(spec), cluster_dns=("10.96.0.10",), cluster_domain="cluster.local",
+                        host_resolv_conf="nameserver 10.0.0.2\nsearch corp.example\n")
+
+
+def test_sandbox_config_takes_the_cluster_domain_from_the_setting() -> None:
+    config = sandbox_config(pod({"subdomain": "s"}), "u-1", solo_pods=True, cluster_domain="corp.internal")
+    assert config.dns_search == ("dev.svc.corp.internal", "svc.corp.internal", "corp.internal")
+    assert config.aliases == ("web.s", "web.s.dev", "web.s.dev.svc.corp.internal")
+
+
+def test_sandbox_config_with_the_runtime_s_dns_keeps_the_cluster_search() -> None:
+    dns = pod_dns({"dnsPolicy": "Default"})
+    assert dns.resolv_conf is None
+    assert sandbox_config(pod(), "u-1", solo_pods=True, dns=dns).dns_search == SEARCH
+
+
+def test_sandbox_config_with_a_resolv_conf_says_its_search() -> None:
+    dns = pod_dns({"dnsPolicy": "None", "dnsConfig": {"nameservers": ["1.1.1.1"], "searches": ["a.example"]}})
+    assert sandbox_config(pod(), "u-1", solo_pods=True, dns=dns).dns_search == ("a.example",)
+    dns = pod_dns({})
+    assert sandbox_config(pod(), "u-1", solo_pods=True, dns=dns).dns_search == (*SEARCH, "corp.example")
+
+
+def test_the_resolv_conf_is_bound_read_only_after_the_volumes() -> None:
+    config = build({"name": "app", "volumeMounts": [{"name": "cfg", "mountPath": "/etc/cfg"}]}, resolv_conf=RESOLV,
+                   volumes={"cfg": VolumeSource("bind", "/s/cfg", read_only=True)})
+    assert config.mounts == (Mount("/etc/cfg", "/s/cfg", "bind", read_only=True), RESOLV_BIND)
+    assert build({"name": "app"}).mounts == ()  # "": the runtime's own DNS
+
+
+def test_a_volume_mounted_at_etc_resolv_conf_wins() -> None:
+    container = {"name": "app", "volumeMounts": [{"name": "dns", "mountPath": "/etc/resolv.conf", "subPath": "r"}]}
+    config = build(container, resolv_conf=RESOLV, volumes={"dns": VolumeSource("bind", "/s/dns")})
+    assert config.mounts == (Mount("/etc/resolv.conf", "/s/dns", "bind", sub_path="r"),)
+
+
+SETTINGS = RuntimeSettings(cluster="c", node="n")
+
+
+def docker_body(spec: dict[str, Any], *, solo: bool) -> dict[str, Any]:
+    """The Docker create body of the pod's container, as docker.py builds it."""
+    dns = pod_dns(spec)
+    path = RESOLV if dns.resolv_conf is not None else ""
+    config = build({"name": "app", "image": "busybox"}, resolv_conf=path)
+    sconfig = sandbox_config(pod(spec), "u-1", solo_pods=solo, dns=dns)
+    sandbox = SandboxState("solo-u-1" if solo else "sb", "dev", "web", "u-1", "10.244.0.5", True,
+                           sconfig if solo else None)
+    mounts = [mount_spec(m, base_labels(SETTINGS)) for m in config.mounts]
+    return container_spec(SETTINGS, sandbox, config, mounts, [])
+
+
+@pytest.mark.parametrize("solo", [True, False])
+def test_docker_gets_the_resolv_conf_bind_for_cluster_first_with_cluster_dns(solo: bool) -> None:
+    body = docker_body({}, solo=solo)
+    assert body["HostConfig"]["Mounts"] == [
+        {"Type": "bind", "Source": RESOLV, "Target": "/etc/resolv.conf", "ReadOnly": True}]
+
+
+@pytest.mark.parametrize("solo", [True, False])
+def test_docker_gets_no_resolv_conf_for_default_but_the_search_path_as_before(solo: bool) -> None:
+    body = docker_body({"dnsPolicy": "Default"}, solo=solo)
+    assert body["HostConfig"]["Mounts"] == []
+    if solo:  # the container is on the network itself: Docker's resolver, the cluster search path
+        assert body["HostConfig"]["DnsSearch"] == list(SEARCH)
+    assert sandbox_spec(SETTINGS, sandbox_config(pod({"dnsPolicy": "Default"}), "u-1", solo_pods=False,
+                                                 dns=pod_dns({"dnsPolicy": "Default"})))["HostConfig"][
+        "DnsSearch"] == list(SEARCH)
