@@ -439,6 +439,8 @@ async def serve_portforward(request: web.Request, resources: Resources, streams:
     offered = ch.parse_offer(request.headers.get("Sec-WebSocket-Protocol"))
     if is_websocket_request(request) and PORTFORWARD_PROTOCOL not in offered and CHANNEL_PORTFORWARD in offered:
         return await _portforward_channels(request, streams, pod)
+    if not is_websocket_request(request) and request.headers.get("Upgrade", "").strip().lower() == "spdy/3.1":
+        return await _portforward_spdy(request, streams, pod)
     if not is_websocket_request(request) or PORTFORWARD_PROTOCOL not in offered:
         upgrade = request.headers.get("Upgrade", "")
         raise errors.BadRequest(
@@ -462,6 +464,56 @@ async def serve_portforward(request: web.Request, resources: Resources, streams:
 
 
 CHANNEL_PORTFORWARD = "v4.channel.k8s.io"
+SPDY_PORTFORWARD = "portforward.k8s.io"
+
+
+class _UpgradedBytes:
+    """What the client sends after a 101 to SPDY/3.1, fed by aiohttp's protocol as it feeds a
+    WebSocket's reader (`set_parser`); None at the end."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
+        self.queue.put_nowait(bytes(data))
+        return False, b""
+
+    def feed_eof(self) -> None:
+        self.queue.put_nowait(None)
+
+
+async def _portforward_spdy(request: web.Request, streams: PodStreams, pod: dict[str, Any]) -> web.StreamResponse:
+    """pods/portforward as an HTTP upgrade to plain SPDY/3.1 (`Upgrade: SPDY/3.1`,
+    `X-Stream-Protocol-Version: portforward.k8s.io`): kubectl before 1.30, and 1.30 and later when
+    the WebSocket tunnel is refused or KUBECTL_PORT_FORWARD_WEBSOCKETS=false. The same SPDY session
+    as the tunnelled one, on the bare connection (upstream's httpstream/spdy upgrade.go)."""
+    versions = [v.strip() for h in request.headers.getall("X-Stream-Protocol-Version", []) for v in h.split(",")]
+    if versions and SPDY_PORTFORWARD not in versions:
+        raise errors.Forbidden(f"unable to upgrade: unable to negotiate protocol: client supports {versions}, "
+                               f"server supports [{SPDY_PORTFORWARD}]")
+    resp = web.StreamResponse(status=101, headers={
+        "Connection": "Upgrade", "Upgrade": "SPDY/3.1", "X-Stream-Protocol-Version": SPDY_PORTFORWARD})
+    resp.force_close()
+    await resp.prepare(request)
+    incoming = _UpgradedBytes()
+    protocol, transport = request.protocol, request.transport
+    assert protocol is not None and transport is not None
+    protocol.set_parser(incoming)  # type: ignore[arg-type]  # duck-typed as aiohttp's WebSocketReader
+    protocol.keep_alive(False)
+
+    async def send(frame: bytes) -> None:
+        if not transport.is_closing():
+            transport.write(frame)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        while (chunk := await incoming.queue.get()) is not None:
+            yield chunk
+
+    name = pod["metadata"]["name"]
+    session = PortForwardSession(send, lambda port: streams.port_forward(pod, port), name,
+                                 str(pod["metadata"].get("uid", "")))
+    await session.run(chunks())
+    return resp
 
 
 async def _portforward_channels(request: web.Request, streams: PodStreams, pod: dict[str, Any]) -> web.StreamResponse:

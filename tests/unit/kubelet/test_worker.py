@@ -134,11 +134,20 @@ async def dns_worker(tmp_path: Path, pod: dict[str, Any], **settings: Any) -> tu
     host = tmp_path / "host-resolv.conf"
     host.write_text("nameserver 10.0.0.2\nsearch corp.example\n")
     runtime = RecordingRuntime(RuntimeSettings(cluster="test", node="node-1", state_dir=tmp_path))
+    runtime.simulated_network = False  # as Docker's: pods on a real network get their DNS formed
     await runtime.start()
     events = MessageLog()
     ctx = worker_context(StubClient(pod), runtime, tmp_path / "state", events)
     ctx = replace(ctx, settings=replace(ctx.settings, **{"resolv_conf": str(host), **settings}))
     return PodWorker(ctx, UID, pod), runtime, events
+
+
+async def test_a_simulated_pod_forms_no_dns(tmp_path: Path) -> None:
+    worker, runtime, events = await dns_worker(tmp_path, dns_pod())
+    runtime.simulated_network = True
+    await sync_until_app_runs(worker)
+    assert not resolv_conf_path(tmp_path / "state", UID).exists()
+    assert not [e for e in events.events if e[0] == "Warning"]  # no MissingClusterDNS per simulated pod
 
 
 async def sync_until_app_runs(worker: PodWorker) -> None:
