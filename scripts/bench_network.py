@@ -245,6 +245,14 @@ async def service_to_first_request_by_name(conn: Conn) -> float:
 async def unready_to_last_cluster_ip_request(conn: Conn, kubeconfig: Path, cluster_ip: str) -> float:
     """Seconds from pod web-b's Ready condition going False to the last answer it gave a pod's wget
     loop through the ClusterIP."""
+    # The Ingress measurement left web-a failing its probe: give it its page back first.
+    subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "exec", "web-a", "--", "sh", "-c",
+                    "echo web-a > /www/index.html"], check=True, capture_output=True)
+
+    async def web_a_ready() -> bool:
+        return ready(await api(conn, "GET", f"/api/v1/namespaces/{NS}/pods/web-a"))
+
+    await until(web_a_ready, timeout=30)
     await api(conn, "POST", f"/api/v1/namespaces/{NS}/pods", loop_pod("loop-ip", f"http://{cluster_ip}/"))
     await pod_running(conn, "loop-ip")
     await asyncio.sleep(1)
@@ -348,7 +356,7 @@ async def run(args: argparse.Namespace, work: Path) -> None:
                                     ("nodeport", [nodeport], {})):
             results[name] = (await load(urls, headers, 1, args.requests), await load(urls, headers, 16, args.requests * 2))
         if have_wrk:
-            for name, url in (("pod-direct", f"http://{ips['web-a']}:8080/"), ("pod-clusterip", f"http://{cluster_ip}/")):
+            for name, url in (("pod-direct", f"http://{ips['web-a']}:8080/"), ("pod-clusterip", f"http://{cluster_ip}:80/")):
                 results[name] = (await wrk_in_pod(conn, f"wrk-{name}-1", url, 1, args.seconds),
                                  await wrk_in_pod(conn, f"wrk-{name}-16", url, 16, args.seconds))
         created = await service_to_first_request(conn)

@@ -131,7 +131,7 @@ def _cluster_ip_proxy(c: Components) -> ClusterIpProxy | None:
         log.warning("in-cluster Service routing is off: %s", exc)
         return None
     c.gateway = lambda: docker.gateway
-    return ClusterIpProxy(c.informers, DockerNetworkAgent(docker))
+    return ClusterIpProxy(c.informers, DockerNetworkAgent(docker, c.settings.service_range))
 
 
 async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, *,

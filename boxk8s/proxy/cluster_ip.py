@@ -26,7 +26,7 @@ START_RETRY_SECONDS = 30.0  # after the dataplane failed to start
 class Dataplane(Protocol):
     async def start(self) -> None: ...
 
-    async def apply(self, addresses: frozenset[str], ruleset: str) -> None: ...
+    async def apply(self, ruleset: str) -> None: ...
 
 
 class ClusterIpProxy:
@@ -53,7 +53,7 @@ class ClusterIpProxy:
             retry = False
             if plan != self.applied:
                 try:
-                    await self.dataplane.apply(plan.addresses, render_ruleset(plan, self.applied))
+                    await self.dataplane.apply(render_ruleset(plan, self.applied))
                 except Exception as exc:  # the next pass starts from the informers again
                     log.warning("cluster-ip: applying %d ClusterIPs failed (%s); trying again", len(plan.addresses), exc)
                     self.applied = None

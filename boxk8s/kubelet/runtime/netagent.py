@@ -3,13 +3,15 @@
 kube-proxy programs each node's kernel to rewrite connections to a ClusterIP. boxk8s runs as a
 normal user and must not touch the host's firewall, so the kernel it programs is this container's
 own network namespace (DESIGN.md §6, verified on this machine): the ClusterIPs sit in the pod
-subnet's top quarter, so every pod and the host reach them on-link; the agent holds each one as
-a /32 address on its eth0 (answering ARP for it), and nftables rules there DNAT a new connection
-to one ready endpoint and masquerade it, so the reply comes back through the agent. Packets go
-through the kernel only: nothing is copied in user space.
+subnet's top quarter, so every pod and the host reach them on-link; the agent makes that whole
+range local (`ip route add local CIDR dev eth0`, Linux's "AnyIP": it then answers ARP for every
+address in it, so a Service's IP works the moment its rules exist, and an IP with no rules refuses
+at once), and nftables rules there DNAT a new connection to one ready endpoint and masquerade it,
+so the reply comes back through the agent. Packets go through the kernel only: nothing is copied
+in user space.
 
 The rules are the proxy's (proxy/cluster_ip_plan.py); this class only makes the container and
-hands it addresses and rulesets. The container outlives boxk8s (a restart adopts it, so
+hands it rulesets. The container outlives boxk8s (a restart adopts it, so
 established connections and Services keep working), and carries the cluster's labels but no
 node's, so no kubelet takes it for a pod.
 """
@@ -34,12 +36,12 @@ EXEC_TIMEOUT = 20.0
 class DockerNetworkAgent:
     """The dataplane the ClusterIP proxy drives (proxy/cluster_ip.py's `Dataplane`)."""
 
-    def __init__(self, runtime: DockerRuntime, image: str = IMAGE) -> None:
+    def __init__(self, runtime: DockerRuntime, service_cidr: str, image: str = IMAGE) -> None:
         self.runtime = runtime
+        self.service_cidr = service_cidr
         self.image = image
         self.name = f"boxk8s-{runtime.settings.cluster}-netagent"
         self.container_id = ""
-        self.addresses: set[str] = set()  # the ClusterIPs the agent holds now
         self._lock = asyncio.Lock()
 
     @property
@@ -61,8 +63,8 @@ class DockerNetworkAgent:
             if info["State"].get("Running") and own.get(LABEL_AGENT) == digest \
                     and own.get(LABEL_CLUSTER) == self.runtime.settings.cluster:
                 self.container_id = str(info["Id"])
-                self.addresses = await self._held()
-                log.info("network agent %s adopted (%d ClusterIPs)", self.name, len(self.addresses))
+                await self._hold_range()
+                log.info("network agent %s adopted", self.name)
                 return
             await self.runtime.delete(str(info["Id"]))
         self.container_id = await self.runtime.create_json({
@@ -70,7 +72,7 @@ class DockerNetworkAgent:
             "Labels": {LABEL_MANAGED: "true", LABEL_CLUSTER: self.runtime.settings.cluster, LABEL_AGENT: digest},
             "HostConfig": {
                 "NetworkMode": self.runtime.network,
-                "CapAdd": ["NET_ADMIN"],  # its own namespace only: addresses and nftables
+                "CapAdd": ["NET_ADMIN"],  # its own namespace only: a route and nftables
                 "Sysctls": {"net.ipv4.ip_forward": "1"},
                 "RestartPolicy": {"Name": "unless-stopped"},
             },
@@ -79,47 +81,27 @@ class DockerNetworkAgent:
             await self.runtime.docker.containers.container(self.container_id).start()
         except Exception as exc:
             raise DockerError(f"cannot start the network agent {self.name}: {exc}") from exc
-        self.addresses = set()
+        await self._hold_range()
         log.info("network agent %s started", self.name)
 
-    async def _held(self) -> set[str]:
-        code, out = await self._run(["/bin/ip", "-4", "-o", "addr", "show", "dev", "eth0"], b"")
-        held = set()
-        for line in out.decode(errors="replace").splitlines():
-            fields = line.split()
-            if "inet" in fields:
-                address = fields[fields.index("inet") + 1]
-                if address.endswith("/32"):
-                    held.add(address.removesuffix("/32"))
-        return held
+    async def _hold_range(self) -> None:
+        code, out = await self._run(["/bin/ip", "route", "replace", "local", self.service_cidr, "dev", "eth0"], b"")
+        if code != 0:
+            raise DockerError(f"the network agent cannot take the service range {self.service_cidr}: "
+                              f"{out.decode(errors='replace').strip()}")
 
     async def _run(self, command: list[str], data: bytes) -> tuple[int, bytes]:
         if not self.container_id:
             raise DockerError("the network agent is not started")
         return await self.runtime.run_input(self.container_id, command, data, EXEC_TIMEOUT)
 
-    async def apply(self, addresses: frozenset[str], ruleset: str) -> None:
-        """Hold exactly `addresses` and replace the rules with `ruleset` (one nft transaction: a
-        connection sees the old rules or the new, never a mix). New addresses come before the rules
-        that use them; addresses no longer used go after."""
+    async def apply(self, ruleset: str) -> None:
+        """Run `ruleset`, one nft transaction: a new connection sees the old rules or the new."""
         async with self._lock:
-            await self._addresses("add", sorted(addresses - self.addresses))
             code, out = await self._run(["/bin/nft", "-f", "-"], ruleset.encode())
-            if code != 0:
-                raise DockerError(f"the network agent refused the rules (nft exit {code}): "
-                                  f"{out.decode(errors='replace').strip()[:2000]}")
-            await self._addresses("del", sorted(self.addresses - addresses))
-
-    async def _addresses(self, verb: str, ips: list[str]) -> None:
-        if not ips:
-            return
-        batch = "".join(f"address {verb} {ip}/32 dev eth0\n" for ip in ips).encode()
-        code, out = await self._run(["/bin/ip", "-force", "-batch", "-"], batch)
-        # -force goes on past a line that fails (an address already there, or already gone); what
-        # the agent holds is read back, so the next pass repairs any difference.
-        self.addresses = await self._held()
         if code != 0:
-            log.debug("network agent: ip %s: %s", verb, out.decode(errors="replace").strip())
+            raise DockerError(f"the network agent refused the rules (nft exit {code}): "
+                              f"{out.decode(errors='replace').strip()[:2000]}")
 
 
 __all__ = ["DockerNetworkAgent", "NetworkAgentUnavailable"]
