@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"
 command -v kubectl >/dev/null || { echo "kubectl (v1.32) must be on the PATH" >&2; exit 1; }
+bash scripts/host_tools.sh
 bash scripts/build_images.sh
 python3 -m ruff check boxk8s tests scripts
 # The layering contract (pyproject.toml). Called through python3: a console script installed by
