@@ -21,6 +21,7 @@ from boxk8s.api.server import ApiServer
 from boxk8s.client import Client, Informer, InformerFactory, Kind
 from boxk8s.config import ClusterSettings
 from boxk8s.controllers import Controller, ControllerFactory, controller_name, default_controllers
+from boxk8s.devloop.images import ImageRollouts
 from boxk8s.events import EventRecorder
 from boxk8s.kubelet.agent import Kubelet
 from boxk8s.kubelet.runtime import ContainerRuntime, RuntimeSettings
@@ -65,6 +66,7 @@ class Components:
     cluster_ip: ClusterIpProxy | None = None  # in-cluster Service routing (needs a Docker node)
     dns: ClusterDns | None = None  # the cluster DNS, on the host's address on the cluster network
     gateway: Callable[[], str] | None = None  # that address, known once the Docker runtime started
+    image_rollouts: ImageRollouts | None = None  # a rebuilt local image tag rolls out its workloads
 
 
 def host_address(host: str) -> str:
@@ -177,6 +179,9 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
             c.dns = ClusterDns(InformerView(factory.informer(Kind.SERVICE), factory.informer(Kind.ENDPOINTSLICE),
                                             factory.informer(Kind.NAMESPACE)),
                                "", domain=settings.cluster_domain, upstreams=dns_upstreams(settings.dns_upstreams))
+    docker = next((r for r in c.runtimes.values() if not r.simulated_network), None)
+    if docker is not None:
+        c.image_rollouts = ImageRollouts(Client(resources, ImageRollouts.name), factory, docker.image_events)
     # kube-dns's ClusterIP: bootstrap asks for the range's tenth address, as kubeadm does.
     cluster_dns = (nth_address(settings.service_range, 10),) if c.dns else ()
     for node in planned:

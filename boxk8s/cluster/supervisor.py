@@ -72,6 +72,8 @@ async def supervise(c: Components, stop: asyncio.Event, on_ready: Callable[[int 
                 spawn(c.scheduler.run(), "scheduler")
             for controller in c.controllers:
                 spawn(controller.run(), controller.name)
+            if c.image_rollouts:
+                spawn(c.image_rollouts.run(), c.image_rollouts.name)
             for name, kubelet in c.kubelets.items():
                 spawn(simulate.run_kubelet(kubelet, c.node_informer), f"kubelet-{name}")
             if c.cluster_ip:

@@ -195,6 +195,9 @@ class ContainerRuntime(Protocol):
     def watch_events(self) -> AsyncIterator[str]:
         """Pod uids whose containers changed state (start, die, oom), as they happen."""
 
+    def image_events(self) -> AsyncIterator[tuple[str, str]]:
+        """(image name, image id) each time a name is given to an image (a local rebuild), from now on."""
+
     async def exec(self, container_id: str, command: list[str], *, stdin: bool, tty: bool) -> ExecSession: ...
     async def attach(self, container_id: str, *, stdin: bool, tty: bool) -> ExecSession:
         """The running container's own stdio (its main process), as `kubectl attach` sees it."""

@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 PROBE_OUTPUT_LIMIT = 1 << 20
 _NO_TIMEOUT = aiohttp.ClientTimeout()  # streams and long calls (stop waits out the grace period)
 _EVENTS = ["start", "die", "oom", "destroy"]
+_IMAGE_EVENTS = ["tag", "load", "import", "pull"]
 
 
 class DockerError(RuntimeError):
@@ -480,6 +481,26 @@ class DockerRuntime:
 
     async def _events(self, since: float) -> AsyncIterator[str]:
         filters = {"type": ["container"], "event": _EVENTS, **specs.list_filters(self.settings)}
+        async for event in self._event_stream(filters, since):
+            uid = ((event.get("Actor") or {}).get("Attributes") or {}).get(LABEL_POD_UID)
+            if uid:
+                yield uid
+
+    def image_events(self) -> AsyncIterator[tuple[str, str]]:
+        """(image name, image id) each time a name is given to an image on this Docker host: a
+        `docker build -t`, `tag`, `load`, `import` or `pull`, from now on."""
+        return self._image_events(time.time())
+
+    async def _image_events(self, since: float) -> AsyncIterator[tuple[str, str]]:
+        async for event in self._event_stream({"type": ["image"], "event": _IMAGE_EVENTS}, since):
+            actor = event.get("Actor") or {}
+            name = str((actor.get("Attributes") or {}).get("name") or "")
+            if name and actor.get("ID"):
+                yield name, str(actor["ID"])
+
+    async def _event_stream(self, filters: dict[str, list[str]], since: float) -> AsyncIterator[dict[str, Any]]:
+        """Docker's events matching `filters` from `since` on, reconnecting (from the last one seen)
+        when the stream breaks."""
         backoff = 0.2
         while True:
             params = {"since": f"{since:.9f}", "filters": json.dumps(filters)}
@@ -491,9 +512,7 @@ class DockerRuntime:
                             continue
                         event = json.loads(line)
                         since = max(since, event.get("timeNano", 0) / 1e9)
-                        uid = ((event.get("Actor") or {}).get("Attributes") or {}).get(LABEL_POD_UID)
-                        if uid:
-                            yield uid
+                        yield event
                 log.debug("docker event stream ended; reconnecting")
             except (aiodocker.DockerError, aiohttp.ClientError, OSError, ValueError) as exc:
                 log.debug("docker event stream failed (%s); reconnecting in %.1fs", exc, backoff)

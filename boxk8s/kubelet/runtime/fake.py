@@ -231,6 +231,11 @@ class FakeRuntime:
     async def list_containers(self) -> list[ContainerState]:
         return [c.state for c in self._containers.values()]
 
+    async def image_events(self) -> AsyncIterator[tuple[str, str]]:
+        """Simulated nodes build no images: a stream that never yields."""
+        await asyncio.Event().wait()
+        yield "", ""  # pragma: no cover - never reached; makes this an async generator
+
     async def watch_events(self) -> AsyncIterator[str]:
         queue: asyncio.Queue[str] = asyncio.Queue()
         self._subscribers.append(queue)

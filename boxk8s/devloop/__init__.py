@@ -1,0 +1,1 @@
+"""The dev loop: manifests applied and kept converged, image rebuilds rolled out."""
