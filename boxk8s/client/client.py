@@ -78,6 +78,14 @@ class Client:
                     patch_type: str = "merge", subresource: str = "") -> dict[str, Any]:
         return await self.resources.patch(rt, namespace, name, patch_type, body, self._opts(), subresource)
 
+    async def apply(self, rt: ResourceType, namespace: str | None, name: str, body: dict[str, Any], *,
+                    force: bool = False, dry_run: bool = False) -> dict[str, Any]:
+        """Server-side apply (application/apply-patch+yaml) as this client's field manager, of a
+        body written by a person: decoded and checked as an API request's, unknown fields refused
+        (fieldValidation=Strict, what kubectl sends by default)."""
+        opts = WriteOptions(field_manager=self.manager, field_validation="Strict", force=force, dry_run=dry_run)
+        return await self.resources.patch(rt, namespace, name, "apply", body, opts)
+
     async def bind(self, namespace: str, name: str, node: str) -> dict[str, Any]:
         """pods/binding: set spec.nodeName once (the scheduler's write); returns the bound pod."""
         return await self.resources.bind(namespace, name, node)

@@ -1,1 +1,2 @@
-"""The dev loop: manifests applied and kept converged, image rebuilds rolled out."""
+"""The dev loop: the project's manifests applied and kept converged to the files (ApplySet pruning),
+local image rebuilds rolled out, `up --wait` and the live status view."""

@@ -42,6 +42,12 @@ def test_the_code_keeps_every_contract(tree: Path) -> None:
     # lower layers know nothing above them
     ("resources/scratch.py", "from boxk8s.client import Client", "boxk8s.resources is not allowed to import boxk8s.client"),
     ("store/scratch.py", "from boxk8s.resources import registry", "boxk8s.store is not allowed to import boxk8s.resources"),
+    # the dev loop is a component like the others: no reaching into the API server or the supervisor...
+    ("devloop/scratch.py", "from boxk8s.api import app", "boxk8s.devloop is not allowed to import boxk8s.api"),
+    ("devloop/scratch.py", "from boxk8s.cluster import running",
+     "boxk8s.devloop is not allowed to import boxk8s.cluster"),
+    # ... nor past the client into the libraries under it
+    ("devloop/scratch.py", "import aiohttp", "boxk8s.devloop is not allowed to import aiohttp"),
     # a new top-level package must be placed in the contract before it is used
     ("newthing/__init__.py", "", "boxk8s.newthing"),
     # a cycle between two modules of one package
