@@ -8,6 +8,7 @@ it twice changes nothing; `kubectl apply`'s 3-way diff relies on that stability.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable
 from typing import Any
@@ -356,6 +357,15 @@ def service_defaults(obj: Obj) -> None:
 
 
 def secret_defaults(obj: Obj) -> None:
+    # stringData is write-only: merged into data, its values winning (upstream's v1 conversion,
+    # Convert_v1_Secret_To_core_Secret), so a stored Secret never shows it.
+    string_data = obj.get("stringData")
+    if isinstance(string_data, dict):
+        del obj["stringData"]
+        if string_data:
+            data = _dict(obj, "data")
+            for key, value in string_data.items():
+                data[key] = base64.b64encode(str(value).encode()).decode()
     _set(obj, "type", "Opaque")
 
 

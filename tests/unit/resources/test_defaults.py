@@ -188,3 +188,12 @@ def test_status_defaults_are_what_full_defaults_do_to_a_stored_object(definition
     apply_defaults(full, definition)
     apply_status_defaults(partial, definition)
     assert partial == full
+
+
+def test_secret_string_data_is_merged_into_data_and_never_stored() -> None:
+    """Convert_v1_Secret_To_core_Secret: stringData is write-only; its values win over data's."""
+    secret: dict[str, Any] = {"metadata": {"name": "s"}, "data": {"a": "eQ==", "b": "eg=="},
+                              "stringData": {"a": "x", "c": "héllo"}}
+    apply_defaults(secret, "io.k8s.api.core.v1.Secret")
+    assert "stringData" not in secret
+    assert secret["data"] == {"a": "eA==", "b": "eg==", "c": "aMOpbGxv"}
