@@ -1,19 +1,29 @@
-"""The `boxk8s` command."""
+"""The `boxk8s` command.
+
+`--help`, `version`, `status` and `kubeconfig` answer at once: this module imports only click at
+the top, and the cluster (aiohttp, SQLAlchemy, the API, the kubelets) is imported inside `up`.
+Every failure is one line and a non-zero exit, never a traceback (`--log-level DEBUG` shows it).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from boxk8s.cluster import Cluster, Ready
-from boxk8s.config import ClusterSettings
+from boxk8s.config import AUTO_PORT, AUTO_SUBNET, DEFAULT_SUBNET_POOL, ClusterSettings
+
+if TYPE_CHECKING:
+    from boxk8s.cluster import Cluster, Ready
 
 log = logging.getLogger("boxk8s")
+
+START_SECONDS = 120.0  # how long `up -d` waits for its cluster (the first start imports images)
+STOP_SECONDS = 20.0  # how long `down` waits after SIGTERM (the cluster stops in under its own 10 s)
 
 state_dir_option = click.option(
     "--state-dir", type=click.Path(path_type=Path), default=Path(".boxk8s"), show_default=True,
@@ -21,7 +31,25 @@ state_dir_option = click.option(
 )
 
 
-@click.group()
+class BoxGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise click.exceptions.Exit(130) from None
+        except Exception as exc:
+            log.debug("%s failed", ctx.invoked_subcommand, exc_info=True)
+            while isinstance(exc, ExceptionGroup):  # a task of the cluster's TaskGroup: say its reason
+                exc = exc.exceptions[0]
+            if isinstance(exc, click.ClickException):
+                raise exc from None
+            text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise click.ClickException(text) from None
+
+
+@click.group(cls=BoxGroup)
 @click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
 def main(log_level: str) -> None:
     """A whole Kubernetes cluster in one process, for local development."""
@@ -30,20 +58,32 @@ def main(log_level: str) -> None:
     )
 
 
+# --- up ---------------------------------------------------------------------------------------------
+
 @main.command()
 @state_dir_option
-@click.option("--port", default=6443, show_default=True, help="API port (0 picks a free one).")
+@click.option("-d", "--detach", is_flag=True,
+              help="Run in the background (log: STATE_DIR/boxk8s.log); return once the API answers.")
+@click.option("--port", type=int, default=AUTO_PORT,
+              help="API port (0: any free one). Default: the last start's, else 6443, else the next free one.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address the API, NodePort Services and the Ingress proxy listen on.")
-@click.option("--ingress-port", default=8080, show_default=True, help="Port of the Ingress proxy (0: off).")
-@click.option("--ingress-tls-port", default=8443, show_default=True, help="TLS port of the Ingress proxy (0: off).")
-@click.option("--no-kubeconfig", is_flag=True, help="Do not merge a `boxk8s` context into $KUBECONFIG or ~/.kube/config.")
+@click.option("--ingress-port", type=int, default=AUTO_PORT,
+              help="Port of the Ingress proxy (0: off). Default: the last start's, else 8080, else the next free one.")
+@click.option("--ingress-tls-port", type=int, default=AUTO_PORT,
+              help="TLS port of the Ingress proxy (0: off). Default: as --ingress-port, from 8443.")
+@click.option("--no-kubeconfig", is_flag=True,
+              help="Do not merge the `boxk8s-<cluster>` context into $KUBECONFIG or ~/.kube/config.")
 @click.option("--nodes", default=1, show_default=True, help="Nodes whose pods run as Docker containers.")
 @click.option("--fake-nodes", default=0, show_default=True, help="Simulated nodes: pods run instantly, no Docker.")
 @click.option("--cluster-name", default="", help="Names and labels the Docker objects (default: from the state folder).")
 @click.option("--node-cpu", default=0, help="CPU per node in millicores (default: the host's split between nodes).")
 @click.option("--node-memory-mib", default=0, help="Memory per node in MiB (default: the host's split between nodes).")
-@click.option("--pod-subnet", default="10.244.0.0/16", show_default=True, help="Subnet of the pods' Docker network.")
+@click.option("--pod-subnet", default=AUTO_SUBNET, show_default=True,
+              help="Subnet of the pods' Docker network. auto: the one of the last start, else the first /16 "
+                   "of the pool that no Docker network overlaps.")
+@click.option("--subnet-pool", default=DEFAULT_SUBNET_POOL, show_default=True, envvar="BOXK8S_SUBNET_POOL",
+              help="First subnet `auto` tries; then the 11 of its size after it (10.245.0.0/16, …).")
 @click.option("--service-cidr", default="", help="ClusterIP range (default: the pod subnet's top quarter, "
               "which pods reach on-link).")
 @click.option("--dns-upstream", multiple=True, metavar="IP[:PORT]",
@@ -55,37 +95,242 @@ def main(log_level: str) -> None:
 @click.option("--eviction-seconds", default=-1.0, show_default=True,
               help="Seconds pods stay on a not-ready/unreachable node before eviction, instead of the "
                    "default tolerations' 300 (negative: keep 300).")
-def up(state_dir: Path, port: int, host: str, ingress_port: int, ingress_tls_port: int, no_kubeconfig: bool, nodes: int, fake_nodes: int,
-       cluster_name: str, node_cpu: int, node_memory_mib: int, pod_subnet: str, service_cidr: str,
-       dns_upstream: tuple[str, ...], crashloop_base: float, node_grace: float, eviction_seconds: float) -> None:
-    """Run the cluster in the foreground until Ctrl-C or SIGTERM."""
+@click.pass_context
+def up(ctx: click.Context, state_dir: Path, detach: bool, port: int, host: str, ingress_port: int,
+       ingress_tls_port: int, no_kubeconfig: bool, nodes: int, fake_nodes: int, cluster_name: str, node_cpu: int,
+       node_memory_mib: int, pod_subnet: str, subnet_pool: str, service_cidr: str, dns_upstream: tuple[str, ...],
+       crashloop_base: float, node_grace: float, eviction_seconds: float) -> None:
+    """Run the cluster: in the foreground until Ctrl-C or SIGTERM, or with -d in the background."""
+    import ipaddress
+
+    from boxk8s import instance, placement
+
+    try:
+        if pod_subnet != AUTO_SUBNET:
+            ipaddress.ip_network(pod_subnet, strict=False)
+        placement.subnet_candidates(subnet_pool, 1)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--pod-subnet/--subnet-pool") from None
+    pid = instance.running_pid(state_dir)
+    if pid:
+        raise click.ClickException(str(instance.AlreadyRunning(state_dir, pid)))
+    if detach:
+        _up_detached(ctx, state_dir)
+        return
     settings = ClusterSettings(
         state_dir=state_dir, host=host, port=port, ingress_port=ingress_port, ingress_tls_port=ingress_tls_port,
         write_kubeconfig=not no_kubeconfig,
         nodes=nodes,
         fake_nodes=fake_nodes, cluster_name=cluster_name, node_cpu_millis=node_cpu,
         node_memory_bytes=node_memory_mib * 1024**2, crashloop_base_seconds=crashloop_base,
-        pod_subnet=pod_subnet, service_cidr=service_cidr, dns_upstreams=dns_upstream, node_grace_seconds=node_grace, pod_eviction_seconds=eviction_seconds,
+        pod_subnet=pod_subnet, subnet_pool=subnet_pool, service_cidr=service_cidr, dns_upstreams=dns_upstream,
+        node_grace_seconds=node_grace, pod_eviction_seconds=eviction_seconds,
         heartbeat_seconds=min(ClusterSettings.heartbeat_seconds, node_grace / 4),  # several beats per grace
     )
+    _up_foreground(settings)
 
-    def ready(r: Ready) -> None:
-        click.echo(f"boxk8s is ready in {r.seconds:.2f}s: API at {r.server}", err=False)
-        click.echo(f"kubeconfig: {r.kubeconfig_path}" + ("" if no_kubeconfig else " (context `boxk8s` merged)"))
-        sys.stdout.flush()
 
-    async def run() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await Cluster(settings).run(stop, ready)
+def _up_foreground(settings: ClusterSettings) -> None:
+    import asyncio
+
+    from boxk8s import instance
 
     try:
-        asyncio.run(run())
+        lock = instance.PidLock.claim(settings.state_dir)
+    except instance.AlreadyRunning as exc:
+        raise click.ClickException(str(exc)) from None
+    instance.clear_ready(settings.state_dir)
+    try:
+        asyncio.run(_serve(settings))
     except OSError as e:
         raise click.ClickException(str(e)) from e
+    finally:
+        instance.clear_ready(settings.state_dir)
+        lock.release()
     click.echo("boxk8s stopped")
+
+
+async def _serve(settings: ClusterSettings) -> None:
+    import asyncio
+    import signal
+
+    from boxk8s.cluster import Cluster
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    cluster = Cluster(settings)
+
+    def ready(r: Ready) -> Coroutine[Any, Any, None]:
+        click.echo(f"boxk8s is ready in {r.seconds:.2f}s: API at {r.server}")
+        merged = f" (context `{r.context}` merged into {r.merged_into})" if r.merged_into else ""
+        click.echo(f"kubeconfig: {r.kubeconfig_path}{merged}")
+        if r.ingress_urls:
+            click.echo(f"Ingress at {' and '.join(r.ingress_urls)}")
+        sys.stdout.flush()
+        return _report_readiness(cluster, r)
+
+    await cluster.run(stop, ready)
+
+
+async def _report_readiness(cluster: Cluster, r: Ready) -> None:
+    """Once the cluster listens: ask readiness.check (the seam for `--wait`: a workload check with
+    a timeout replaces it there), then say the outcome here and in ready.json, which a parent
+    `up -d` waits for. A `--wait` option of `up` reaches a background child unchanged
+    (_child_args), so the child waits and the parent reports what it wrote."""
+    from boxk8s import instance
+    from boxk8s.cluster import readiness
+
+    try:
+        ok, text = await readiness.check(cluster, r)
+    except Exception as exc:  # a failed check must not stop the cluster
+        log.exception("the readiness check failed")
+        ok, text = False, f"the readiness check failed: {exc}"
+    instance.write_ready(cluster.settings.state_dir, ok, text, api=r.server, context=r.context,
+                         kubeconfig=r.kubeconfig_path, merged_into=r.merged_into, ingress=list(r.ingress_urls),
+                         pod_subnet=r.pod_subnet, seconds=round(r.seconds, 3))
+    if not ok:
+        click.echo(f"not ready: {text}")
+    sys.stdout.flush()
+
+
+def _child_args(ctx: click.Context) -> list[str]:
+    """The command line of `up` again, without -d: what the user gave, defaults left to the child."""
+    args = ["--log-level", str(ctx.find_root().params["log_level"]), "up"]
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name in (None, "detach"):
+            continue
+        if ctx.get_parameter_source(param.name) in (click.core.ParameterSource.DEFAULT,
+                                                    click.core.ParameterSource.DEFAULT_MAP):
+            continue
+        flag, value = max(param.opts, key=len), ctx.params[param.name]
+        if param.is_flag:
+            args += [flag] if value else []
+        elif param.multiple:
+            for v in value:
+                args += [flag, str(v)]
+        else:
+            args += [flag, str(value)]
+    return args
+
+
+def _up_detached(ctx: click.Context, state_dir: Path) -> None:
+    """Start `up` again as a background process and wait for its ready.json (or its exit). With
+    `--wait --timeout T` the wait here becomes START_SECONDS + T."""
+    from boxk8s import instance
+
+    instance.clear_ready(state_dir)
+    log_path = state_dir / instance.LOG_FILE
+    offset = log_path.stat().st_size if log_path.exists() else 0
+    proc = instance.start_background(instance.python_command(*_child_args(ctx)), state_dir, instance.child_env())
+    try:
+        ready = instance.wait_ready(state_dir, proc, START_SECONDS, offset)
+    except instance.StartFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"boxk8s runs in the background (pid {proc.pid}), ready in {ready.get('seconds', 0):.2f}s")
+    click.echo(f"  API:      {ready.get('api', '')}")
+    if ready.get("merged_into"):
+        click.echo(f"  context:  {ready.get('context', '')} (in {ready['merged_into']})")
+    else:
+        click.echo(f"  kubeconfig: {ready.get('kubeconfig', '')}")
+    if ready.get("ingress"):
+        click.echo(f"  Ingress:  {'  '.join(ready['ingress'])}")
+    click.echo(f"  log:      {log_path}   (boxk8s status | logs WORKLOAD | down)")
+    if not ready.get("ok"):
+        raise click.ClickException(f"not ready: {ready.get('text', '')} (it keeps running; `boxk8s down` stops it)")
+
+
+# --- the running cluster ----------------------------------------------------------------------------
+
+def _require_cluster(state_dir: Path) -> str:
+    from boxk8s import instance
+
+    name = instance.cluster_name(state_dir) or instance.read_record(state_dir).cluster
+    if not name:
+        raise click.ClickException(f"no cluster in {state_dir}: `boxk8s up -d` starts one")
+    return name
+
+
+@main.command()
+@state_dir_option
+@click.pass_context
+def status(ctx: click.Context, state_dir: Path) -> None:
+    """Whether the cluster runs, where it answers, and its workloads (exit 1: not running)."""
+    from boxk8s.remote import status as cluster_status
+
+    _require_cluster(state_dir)
+    s = cluster_status.gather(state_dir)
+    render = cluster_status.render_rich if sys.stdout.isatty() else cluster_status.render_plain
+    render(s, sys.stdout)
+    ctx.exit(0 if s.running else 1)
+
+
+@main.command()
+@state_dir_option
+@click.option("--purge", is_flag=True,
+              help="Also remove its volumes (the claims' data), its kubeconfig context and the state folder.")
+@click.option("--timeout", default=STOP_SECONDS, show_default=True,
+              help="Seconds to wait for the cluster to stop after SIGTERM, before SIGKILL.")
+def down(state_dir: Path, purge: bool, timeout: float) -> None:
+    """Stop the cluster and remove its containers and network (its data stays, unless --purge)."""
+    import asyncio
+    import shutil
+
+    from boxk8s import instance
+    from boxk8s.kubelet.runtime.docker import remove_cluster
+
+    name = _require_cluster(state_dir)
+    pid = instance.running_pid(state_dir)
+    if pid:
+        clean = instance.stop_process(pid, timeout)
+        click.echo(f"stopped boxk8s (pid {pid})" + ("" if clean else f": killed, it did not stop in {timeout:g}s"))
+    removed = asyncio.run(remove_cluster(name, volumes=purge))
+    what = [f"{len(removed.containers)} container(s)"] + [f"network {n}" for n in removed.networks]
+    if purge:
+        what.append(f"{len(removed.volumes)} volume(s)")
+    click.echo(f"removed {', '.join(what)} of cluster {name}")
+    if purge:
+        from boxk8s import kubeconfig
+
+        record = instance.read_record(state_dir)
+        if record.user_kubeconfig and record.context and \
+                kubeconfig.remove_from(Path(record.user_kubeconfig), record.context):
+            click.echo(f"removed context {record.context} from {record.user_kubeconfig}")
+        shutil.rmtree(state_dir)
+        click.echo(f"removed {state_dir}")
+
+
+@main.command()
+@state_dir_option
+@click.argument("workload")
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option("-f", "--follow", is_flag=True, help="Follow the logs, and those of the workload's new pods.")
+@click.option("--since", default="", help="Only lines newer than this (30s, 5m, 1h).")
+@click.option("--tail", type=int, default=None, help="Lines from the end of each pod's log.")
+def logs(state_dir: Path, workload: str, namespace: str, follow: bool, since: str, tail: int | None) -> None:
+    """Logs of all pods of WORKLOAD (deploy/NAME, sts/NAME, ds/NAME, job/NAME, or a pod name), each line
+    prefixed [pod]."""
+    from boxk8s.remote.client import Access
+    from boxk8s.remote.logs import show_logs
+    from boxk8s.remote.workloads import parse_duration, parse_target
+
+    try:
+        kind, name = parse_target(workload)
+        since_seconds = int(parse_duration(since)) if since else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    _require_running(state_dir)
+    show_logs(Access.from_kubeconfig(state_dir / "kubeconfig"), namespace, kind, name, follow=follow,
+              since_seconds=since_seconds, tail=tail)
+
+
+def _require_running(state_dir: Path) -> None:
+    from boxk8s import instance
+
+    _require_cluster(state_dir)
+    if not instance.running_pid(state_dir):
+        raise click.ClickException(f"the cluster in {state_dir} is not running: `boxk8s up -d` starts it")
 
 
 @main.command("kubeconfig")
@@ -113,39 +358,11 @@ def node() -> None:
 
 def _patch_node(state_dir: Path, name: str, value: str | None) -> None:
     """Set or remove the `boxk8s.io/simulate` annotation through the API, with the cluster's kubeconfig."""
-    import base64
-    import json
-    import ssl
+    from boxk8s.remote.client import Access, Api
 
-    import aiohttp
-    import yaml
-
-    path = ClusterSettings(state_dir=state_dir).own_kubeconfig
-    if not path.exists():
-        raise click.ClickException(f"no kubeconfig at {path}: run `boxk8s up` first")
-    config = yaml.safe_load(path.read_text())
-    cluster = config["clusters"][0]["cluster"]
-    token = config["users"][0]["user"]["token"]
-    ctx = ssl.create_default_context(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
     body = {"metadata": {"annotations": {"boxk8s.io/simulate": value}}}
-
-    async def send() -> tuple[int, str]:
-        async with aiohttp.ClientSession() as session, session.patch(
-                f"{cluster['server']}/api/v1/nodes/{name}", data=json.dumps(body), ssl=ctx,
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/merge-patch+json"},
-        ) as resp:
-            return resp.status, await resp.text()
-
-    try:
-        status, text = asyncio.run(send())
-    except aiohttp.ClientError as e:
-        raise click.ClickException(f"cannot reach the cluster: {e}") from e
-    if status != 200:
-        try:
-            text = json.loads(text).get("message", text)
-        except ValueError:
-            pass
-        raise click.ClickException(text)
+    with Api(Access.from_kubeconfig(state_dir / "kubeconfig")) as api:
+        api.request("PATCH", f"/api/v1/nodes/{name}", body=body, content_type="application/merge-patch+json")
 
 
 @node.command("stop")

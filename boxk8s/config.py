@@ -8,6 +8,12 @@ from pathlib import Path
 
 FALLBACK_SERVICE_CIDR = "10.96.0.0/12"  # kubeadm's default, for a pod subnet too small to hold one
 
+# `boxk8s up` leaves these open by default; the cluster's placement (cluster/placement.py) decides them.
+AUTO_SUBNET = "auto"  # the recorded pod subnet, else the first of the pool that no Docker network overlaps
+AUTO_PORT = -1  # the recorded port, else the default, else a free one
+DEFAULT_PORTS = (6443, 8080, 8443)  # the API, the Ingress proxy, its TLS side
+DEFAULT_SUBNET_POOL = "10.244.0.0/16"  # the first automatic pod subnet; then 10.245.0.0/16, …
+
 
 def service_cidr_for(pod_subnet: str) -> str:
     """The ClusterIP range that goes with a pod subnet: its top quarter (10.244.192.0/18 for
@@ -35,9 +41,12 @@ class ControllerSettings:
 class ClusterSettings:
     state_dir: Path = field(default_factory=lambda: Path(".boxk8s"))
     host: str = "127.0.0.1"
-    port: int = 6443
-    ingress_port: int = 8080  # the Ingress proxy on `host`; 0: off
-    ingress_tls_port: int = 8443  # its TLS side (needs ingress_port); 0: off
+    port: int = 6443  # 0: any free port; AUTO_PORT: decided at start (cluster/placement.py)
+    ingress_port: int = 8080  # the Ingress proxy on `host`; 0: off; AUTO_PORT as `port`
+    ingress_tls_port: int = 8443  # its TLS side (needs ingress_port); 0: off; AUTO_PORT as `port`
+    # Which of "api", "ingress", "ingress-tls" were chosen, not given: a port taken at bind time gives way
+    # to the next free one (placement.listen).
+    port_fallback: frozenset[str] = frozenset()
     write_kubeconfig: bool = True
     kubeconfig_path: Path | None = None  # where to merge the context; None: $KUBECONFIG or ~/.kube/config
     stop_timeout: float = 10.0
@@ -48,7 +57,8 @@ class ClusterSettings:
     fake_nodes: int = 0  # simulated nodes (pods "run" instantly, no Docker)
     node_cpu_millis: int = 0  # per node; 0 → the host's CPUs split between the Docker nodes
     node_memory_bytes: int = 0  # per node; 0 → the host's memory split between the Docker nodes
-    pod_subnet: str = "10.244.0.0/16"
+    pod_subnet: str = "10.244.0.0/16"  # AUTO_SUBNET: chosen at start (cluster/placement.py)
+    subnet_pool: str = DEFAULT_SUBNET_POOL  # where an automatic pod subnet is looked for
     service_cidr: str = ""  # "" → the pod subnet's top quarter (service_cidr_for)
     cluster_domain: str = "cluster.local"
     dns_upstreams: tuple[str, ...] = ()  # IP[:PORT]s the cluster DNS forwards to; () → /etc/resolv.conf's

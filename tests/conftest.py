@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -19,10 +20,25 @@ def _test_clusters() -> set[str]:
     return names
 
 
+def _clusters_in_use() -> set[str]:
+    """Cluster names on the command line of a live process (`--cluster-name test-…`): clusters of
+    another test session on this machine, which its own fixtures will remove."""
+    names: set[str] = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        names.update(args[i + 1].decode(errors="replace") for i, arg in enumerate(args[:-1])
+                     if arg == b"--cluster-name")
+    return names
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_test_cluster_left() -> Iterator[None]:
     """Each e2e fixture removes its own cluster's objects; this sweeps what a crashed or
-    interrupted test left, for clusters named `test-…` that appeared during this run."""
+    interrupted test left, for clusters named `test-…` that appeared during this run and that no
+    live process runs (another session's, running beside this one)."""
     if shutil.which("docker") is None:
         yield
         return
@@ -30,5 +46,5 @@ def no_test_cluster_left() -> Iterator[None]:
     yield
     from tests.e2e.docker_cleanup import remove_cluster_objects
 
-    for name in _test_clusters() - before:
+    for name in _test_clusters() - before - _clusters_in_use():
         remove_cluster_objects(name)

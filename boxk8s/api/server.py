@@ -13,26 +13,30 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from boxk8s.placement import listen
+
 SHUTDOWN_SECONDS = 1.0  # open connections (watches, exec streams) get this long to finish
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket; SO_REUSEADDR (as `socket.create_server` sets) so a restart can rebind at once."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family)
+def bind(host: str, port: int, fallback: bool = False) -> socket.socket:
+    """A listening socket; SO_REUSEADDR (as `socket.create_server` sets) so a restart can rebind at
+    once. With `fallback`, a taken port gives way to a free one (placement.listen)."""
+    return listen(host, port, fallback=fallback)
 
 
 class ApiServer:
-    def __init__(self, app: web.Application, host: str, port: int, ssl_context: ssl.SSLContext | None) -> None:
+    def __init__(self, app: web.Application, host: str, port: int, ssl_context: ssl.SSLContext | None,
+                 *, fallback: bool = False) -> None:
         self.app = app
         self.host = host
         self.port = port
         self.ssl_context = ssl_context
+        self.fallback = fallback
 
     @contextlib.asynccontextmanager
     async def serving(self) -> AsyncIterator[int]:
         """Listen until the block ends; yields the bound port."""
-        sock = bind(self.host, self.port)
+        sock = bind(self.host, self.port, self.fallback)
         runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS, access_log=None)
         try:
             await runner.setup()

@@ -1,4 +1,5 @@
-"""`boxk8s up`: assemble a cluster, supervise it until stopped, write its kubeconfig once it listens."""
+"""`boxk8s up`: place a cluster on the machine, assemble it, supervise it until stopped, write its
+kubeconfig once it listens."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import asyncio
 import contextlib
 import gc
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, replace
+from typing import Any
 
-from boxk8s import kubeconfig
-from boxk8s.cluster.components import assemble
+from boxk8s import instance, kubeconfig
+from boxk8s.cluster.components import Components, assemble
+from boxk8s.cluster.placement import place, record_placement
 from boxk8s.cluster.supervisor import supervise
 from boxk8s.config import ClusterSettings
 from boxk8s.tls import Credentials
@@ -35,44 +38,71 @@ class Ready:
     server: str
     kubeconfig_path: str
     seconds: float
+    context: str = ""  # the kubeconfig context (and cluster and user entries) of this cluster
+    merged_into: str = ""  # the user's kubeconfig the context was merged into ("": none)
+    ingress_urls: tuple[str, ...] = ()  # the Ingress proxy, plain then TLS (none: off)
+    pod_subnet: str = ""
+
+
+OnReady = Callable[[Ready], Coroutine[Any, Any, None] | None]
 
 
 class Cluster:
+    """`boxk8s up`: place the cluster on the machine (placement.py), assemble and supervise it.
+    `settings` is the placed settings once run() started; `components` the assembled parts (for a
+    readiness check that looks inside, cluster/readiness.py)."""
+
     def __init__(self, settings: ClusterSettings) -> None:
         self.settings = settings
         self.port = settings.port
+        self.components: Components | None = None
 
-    async def run(self, stop: asyncio.Event, on_ready: Callable[[Ready], None] | None = None) -> None:
+    async def run(self, stop: asyncio.Event, on_ready: OnReady | None = None) -> None:
+        """Run until `stop` is set. `on_ready(Ready)` once the API and the Ingress proxy listen (the
+        kubeconfig is written as soon as the API listens); a coroutine it returns (a readiness check
+        and its report) runs beside the cluster's tasks."""
         started = time.monotonic()
+        self.settings = await place(self.settings)
         async with contextlib.AsyncExitStack() as stack:
-            components = await assemble(self.settings, stack)
+            components = self.components = await assemble(self.settings, stack)
             # Move what start-up allocated out of the collector's way: full collections over the
             # long-lived heap otherwise stall every request and watch event for tens of ms.
             gc.collect()
             gc.freeze()
             tune_gc()
 
-            def ready(port: int | None) -> None:
+            def ready(port: int | None) -> Coroutine[Any, Any, None]:
                 assert port is not None and components.credentials is not None
                 self.port = port
-                server = f"https://{_url_host(self.settings.host)}:{port}"
-                path = self._write_kubeconfig(server, components.credentials)
-                if on_ready:
-                    on_ready(Ready(server, path, time.monotonic() - started))
+                server = f"https://{instance.url_host(self.settings.host)}:{port}"
+                path, merged = self._write_kubeconfig(server, components.credentials)
+                return announce(server, path, merged)
+
+            async def announce(server: str, path: str, merged: str) -> None:
+                """Once the Ingress proxy listens too: record where everything listens, then tell."""
+                ingress = components.ingress
+                if ingress is not None:
+                    await ingress.listening.wait()
+                http, tls = ingress.ports if ingress is not None else (0, 0)
+                s = self.settings = replace(self.settings, port=self.port, ingress_port=http, ingress_tls_port=tls)
+                record_placement(s, self.port)
+                urls = instance.Record(host=s.host, ingress_port=http, ingress_tls_port=tls).ingress_urls
+                info = Ready(server, path, time.monotonic() - started, kubeconfig.context_name(s.cluster_name),
+                             merged, tuple(urls), s.pod_subnet)
+                after = on_ready(info) if on_ready else None
+                if after is not None:
+                    await after
 
             await supervise(components, stop, ready)
 
-    def _write_kubeconfig(self, server: str, creds: Credentials) -> str:
-        config = kubeconfig.render(server, creds)
+    def _write_kubeconfig(self, server: str, creds: Credentials) -> tuple[str, str]:
+        """Our own kubeconfig, and our context merged into the user's; → (own path, merged into)."""
+        config = kubeconfig.render(server, creds, kubeconfig.context_name(self.settings.cluster_name))
+        merged = ""
         # The user's kubeconfig first: our own file appearing is what scripts wait on.
         if self.settings.write_kubeconfig:
             target = self.settings.kubeconfig_path or kubeconfig.default_user_path()
             kubeconfig.merge_into(target, config)
+            merged = str(target)
         kubeconfig.write(self.settings.own_kubeconfig, config)
-        return str(self.settings.own_kubeconfig)
-
-
-def _url_host(host: str) -> str:
-    if host in ("0.0.0.0", ""):
-        return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host
+        return str(self.settings.own_kubeconfig), merged

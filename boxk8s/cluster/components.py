@@ -201,11 +201,13 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
                     issue=lambda host: issue_certificate(settings.state_dir, [host], "boxk8s-ingress"))
             c.ingress = IngressController(Client(resources, IngressController.name), factory, settings.host,
                                           settings.ingress_port, host_address(settings.host),
-                                          tls_port=settings.ingress_tls_port, certificates=certificates)
+                                          tls_port=settings.ingress_tls_port, certificates=certificates,
+                                          fallback=settings.port_fallback)
     if serve_api:
         host = settings.host
         c.credentials = ensure_credentials(settings.state_dir, [host] if host not in ("0.0.0.0", "::") else [])
         app = build_app(resources, ApiSettings(host=host, port=settings.port, token=c.credentials.token),
                         streams=KubeletStreams(c.kubelets))
-        c.api = ApiServer(app, host, settings.port, c.credentials.server_ssl_context())
+        c.api = ApiServer(app, host, settings.port, c.credentials.server_ssl_context(),
+                          fallback="api" in settings.port_fallback)
     return c

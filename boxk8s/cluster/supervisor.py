@@ -49,9 +49,14 @@ async def _serve_dns(c: Components, dns: ClusterDns, address: str, started: cont
     await publish_dns_endpoints(c.resources, address, port)
 
 
-async def supervise(c: Components, stop: asyncio.Event, on_ready: Callable[[int | None], None] | None = None) -> None:
+OnReady = Callable[[int | None], Coroutine[Any, Any, None] | None]
+
+
+async def supervise(c: Components, stop: asyncio.Event, on_ready: OnReady | None = None) -> None:
     """Run the cluster until `stop` is set. Order: store → bootstrap → API → runtimes → informers →
-    scheduler → controllers → kubelets → proxy → ingress; then `on_ready(api_port)`. A task that fails stops them all."""
+    scheduler → controllers → kubelets → proxy → ingress; then `on_ready(api_port)`, whose
+    coroutine, if it returns one (a readiness check), runs as one more task. A task that fails
+    stops them all."""
     async with asyncio.TaskGroup() as tg:
         started = contextlib.AsyncExitStack()
 
@@ -84,8 +89,9 @@ async def supervise(c: Components, stop: asyncio.Event, on_ready: Callable[[int 
                 spawn(c.proxy.run(), c.proxy.name)
             if c.ingress:
                 spawn(c.ingress.run(), c.ingress.name)
-            if on_ready:
-                on_ready(port)
+            after = on_ready(port) if on_ready else None
+            if after is not None:
+                spawn(after, "after-ready")
             await stop.wait()
         finally:
             async with asyncio.timeout(c.settings.stop_timeout):

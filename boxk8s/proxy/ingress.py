@@ -40,7 +40,7 @@ class IngressController:
 
     def __init__(self, client: Client, factory: InformerFactory, host: str, port: int, address: str,
                  recorder: EventRecorder | None = None, *, tls_port: int = 0,
-                 certificates: Certificates | None = None) -> None:
+                 certificates: Certificates | None = None, fallback: frozenset[str] = frozenset()) -> None:
         assert Kind.INGRESS and Kind.SERVICE and Kind.ENDPOINTSLICE
         self.client = client
         self.factory = factory
@@ -59,8 +59,10 @@ class IngressController:
             assert Kind.SECRET
             self.secrets = factory.informer(Kind.SECRET)
             self.secrets.add_handler(lambda _t, old, new: self._on_secret(old or new))
-        self.server = IngressServer(host, port, self.resolve, tls_port=tls_port,
+        self.server = IngressServer(host, port, self.resolve, tls_port=tls_port, fallback=fallback,
                                     ssl_context=self.certificates.server_context if self.certificates else None)
+        self.listening = asyncio.Event()  # set once the proxy listens, or gave up: then `ports` says where
+        self.ports: tuple[int, int] = (0, 0)  # (HTTP, TLS) it listens on; 0: not
         self._turn = itertools.count()
         self._warned: set[tuple[str, str]] = set()  # (ingress, missing service) already told
 
@@ -72,7 +74,10 @@ class IngressController:
         except OSError as e:
             log.warning("ingress: cannot listen on %s:%d (%s); Ingresses are not served", self.server.host,
                         self.server.port, e.strerror or e)
+            self.listening.set()
             return
+        self.ports = (port, self.server.tls_port)
+        self.listening.set()
         log.info("ingress: serving on http://%s:%d%s", self.server.host, port,
                  f" and https://{self.server.host}:{self.server.tls_port}" if self.server.tls_port else "")
         try:

@@ -21,6 +21,7 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
+from boxk8s.placement import listen
 from boxk8s.proxy.ingress_plan import Decision
 
 log = logging.getLogger(__name__)
@@ -40,25 +41,28 @@ def _page(status: int, title: str, detail: str) -> web.Response:
     return web.Response(status=status, text=body, content_type="text/html")
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+def _bind(host: str, port: int, fallback: bool) -> socket.socket:
+    return listen(host, port, fallback=fallback)
 
 
 class IngressServer:
     def __init__(self, host: str, port: int, resolve: Callable[[str, str], Decision], *,
-                 tls_port: int = 0, ssl_context: ssl.SSLContext | None = None) -> None:
+                 tls_port: int = 0, ssl_context: ssl.SSLContext | None = None,
+                 fallback: frozenset[str] = frozenset()) -> None:
+        """`fallback`: "ingress" and/or "ingress-tls", whose port may give way to a free one when taken."""
         self.host = host
         self.port = port
         self.tls_port = tls_port
         self.ssl_context = ssl_context
         self.resolve = resolve
+        self.fallback = fallback
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> int:
         """Listen over HTTP (raises OSError when the port is taken) and, with a context, over TLS
         (a taken TLS port only leaves TLS off); returns the HTTP port."""
-        sock = _bind(self.host, self.port)
+        sock = _bind(self.host, self.port, "ingress" in self.fallback)
         self._session = aiohttp.ClientSession(  # before the first request can arrive
             auto_decompress=False, timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT),
             connector=aiohttp.TCPConnector(limit=0))
@@ -69,7 +73,7 @@ class IngressServer:
         await web.SockSite(self._runner, sock).start()
         if self.tls_port and self.ssl_context is not None:
             try:
-                tls_sock = _bind(self.host, self.tls_port)
+                tls_sock = _bind(self.host, self.tls_port, "ingress-tls" in self.fallback)
             except OSError as e:
                 log.warning("ingress: cannot listen on %s:%d for TLS (%s)", self.host, self.tls_port, e.strerror or e)
                 self.tls_port = 0

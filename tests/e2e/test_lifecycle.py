@@ -24,8 +24,10 @@ def test_up_merges_context_and_restart_keeps_objects(tmp_path: Path) -> None:
     b = start_boxk8s(state, user_kubeconfig=user_config)
     try:
         merged = yaml.safe_load(user_config.read_text())
-        assert merged["current-context"] == "boxk8s"
-        assert {c["name"] for c in merged["contexts"]} == {"other", "boxk8s"}
+        ours = f"boxk8s-{b.cluster_name}"  # named after the cluster: projects' clusters sit side by side
+        assert merged["current-context"] == ours
+        assert {c["name"] for c in merged["contexts"]} == {"other", ours}
+        assert {c["name"] for c in merged["clusters"]} == {"other", ours}
         # kubectl with the merged user config reaches the cluster.
         b.kubeconfig = user_config
         b.kubectl("create", "configmap", "survivor", "--from-literal=k=v")

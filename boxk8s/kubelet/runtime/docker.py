@@ -29,6 +29,7 @@ import os
 import platform
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import aiodocker
@@ -152,27 +153,11 @@ class DockerRuntime:
                     if subnets and subnets[0] and not self.addresses.loaded:
                         self.addresses.use_subnet(str(subnets[0]))
                 return
-            ipam: dict[str, str] = {"Subnet": self.settings.pod_subnet}
-            split = split_subnet(self.settings.pod_subnet)
-            if split is not None:
-                ipam["IPRange"] = split[0]  # Docker's half; the other is for fixed pod IPs
-                # The subnet's first host, said explicitly: given an IPRange, Docker would take the
-                # range's first address, here the subnet's own network address.
-                ipam["Gateway"] = str(next(ipaddress.ip_network(self.settings.pod_subnet, strict=False).hosts()))
-            body = {
-                "Name": self.network,
-                "Driver": "bridge",
-                "CheckDuplicate": True,
-                "IPAM": {"Driver": "default", "Config": [ipam]},
-                "Labels": {LABEL_MANAGED: "true", LABEL_CLUSTER: self.settings.cluster},
-            }
             try:
-                await self.docker._query_json("networks/create", method="POST", data=body)
-            except aiodocker.DockerError as exc:
+                await _create_network(self.docker, self.network, self.settings.cluster, self.settings.pod_subnet)
+            except DockerError as exc:
                 if exc.status != 409:  # 409: another node of this cluster made it first
-                    raise DockerError(
-                        f"cannot create network {self.network} with subnet {self.settings.pod_subnet}: "
-                        f"{exc.message} (choose another pod subnet?)", exc.status) from exc
+                    raise
             else:
                 log.info("created network %s (%s)", self.network, self.settings.pod_subnet)
             self.gateway = specs.network_gateway(await self._get_json(f"networks/{self.network}", "inspect network") or {})
@@ -684,4 +669,118 @@ class DockerRuntime:
     delete = _delete
 
 
-__all__ = ["ContainerStartError", "DockerError", "DockerRuntime"]
+# --- the cluster as a whole: its place among the machine's networks, and its removal ----------------
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    name: str
+    labels: dict[str, str]
+    subnets: tuple[str, ...]
+
+
+class SubnetTaken(DockerError):
+    """Docker refused the network: its subnet overlaps another network's ("Pool overlaps")."""
+
+
+async def _create_network(docker: aiodocker.Docker, name: str, cluster: str, subnet: str) -> None:
+    ipam: dict[str, str] = {"Subnet": subnet}
+    split = split_subnet(subnet)
+    if split is not None:
+        ipam["IPRange"] = split[0]  # Docker's half; the other is for fixed pod IPs
+        # The subnet's first host, said explicitly: given an IPRange, Docker would take the
+        # range's first address, here the subnet's own network address.
+        ipam["Gateway"] = str(next(ipaddress.ip_network(subnet, strict=False).hosts()))
+    body = {
+        "Name": name,
+        "Driver": "bridge",
+        "CheckDuplicate": True,
+        "IPAM": {"Driver": "default", "Config": [ipam]},
+        "Labels": {LABEL_MANAGED: "true", LABEL_CLUSTER: cluster},
+    }
+    try:
+        await docker._query_json("networks/create", method="POST", data=body)
+    except aiodocker.DockerError as exc:
+        kind = SubnetTaken if "overlap" in str(exc.message).lower() else DockerError
+        raise kind(f"cannot create network {name} with subnet {subnet}: {exc.message} (choose another pod "
+                   "subnet?)", exc.status) from exc
+
+
+@contextlib.asynccontextmanager
+async def _engine(docker_host: str | None) -> AsyncIterator[aiodocker.Docker]:
+    docker = aiodocker.Docker(url=docker_host, timeout=aiohttp.ClientTimeout(sock_connect=10))
+    try:
+        with _errors("cannot reach the Docker Engine"):
+            await docker.version()
+        yield docker
+    finally:
+        await docker.close()
+
+
+async def list_networks(docker_host: str | None = None) -> list[NetworkInfo]:
+    """Every Docker network with its IPAM subnets: a new cluster's pod subnet must overlap none."""
+    async with _engine(docker_host) as docker:
+        with _errors("cannot list networks"):
+            found = await docker._query_json("networks")
+    return [NetworkInfo(str(n.get("Name", "")), dict(n.get("Labels") or {}),
+                        tuple(str(c["Subnet"]) for c in (n.get("IPAM") or {}).get("Config") or [] if c.get("Subnet")))
+            for n in found]
+
+
+async def create_network(cluster: str, subnet: str, docker_host: str | None = None) -> bool:
+    """Make the cluster's network with `subnet` now, before its runtimes start (which then find it),
+    so that two clusters starting at once cannot both take one subnet: the second gets SubnetTaken
+    and chooses again. False: the network exists already."""
+    async with _engine(docker_host) as docker:
+        try:
+            await _create_network(docker, specs.network_name(RuntimeSettings(cluster=cluster)), cluster, subnet)
+        except DockerError as exc:
+            if exc.status == 409:
+                return False
+            raise
+    return True
+
+
+@dataclass(frozen=True)
+class Removed:
+    containers: list[str]
+    networks: list[str]
+    volumes: list[str]
+
+
+async def remove_cluster(cluster: str, *, volumes: bool, docker_host: str | None = None) -> Removed:
+    """Remove every container (pods and the network agent) and network labelled as `cluster`'s,
+    and with `volumes` its volumes (the claims' data). Only what carries both of our labels."""
+    labels = {"label": [f"{LABEL_MANAGED}=true", f"{LABEL_CLUSTER}={cluster}"]}
+    removed = Removed([], [], [])
+    async with _engine(docker_host) as docker:
+        with _errors("cannot list containers"):
+            containers = await docker._query_json("containers/json",
+                                                  params={"all": True, "filters": json.dumps(labels)})
+        for c in containers:  # the containers first: a network with endpoints cannot go
+            try:
+                async with docker._query(f"containers/{c['Id']}", "DELETE", params={"force": True, "v": True}):
+                    pass
+            except aiodocker.DockerError as exc:
+                if exc.status not in (404, 409):
+                    raise DockerError(f"cannot remove container {c['Id'][:12]}: {exc.message}", exc.status) from exc
+            removed.containers.append(str((c.get("Names") or [c["Id"][:12]])[0]).lstrip("/"))
+        with _errors("cannot list networks"):
+            networks = await docker._query_json("networks", params={"filters": json.dumps(labels)})
+        for n in networks:
+            with _errors(f"cannot remove network {n['Name']}"):
+                async with docker._query(f"networks/{n['Id']}", "DELETE"):
+                    pass
+            removed.networks.append(str(n["Name"]))
+        if volumes:
+            with _errors("cannot list volumes"):
+                found = (await docker._query_json("volumes", params={"filters": json.dumps(labels)})) or {}
+            for v in found.get("Volumes") or []:
+                with _errors(f"cannot remove volume {v['Name']}"):
+                    async with docker._query(f"volumes/{v['Name']}", "DELETE"):
+                        pass
+                removed.volumes.append(str(v["Name"]))
+    return removed
+
+
+__all__ = ["ContainerStartError", "DockerError", "DockerRuntime", "NetworkInfo", "Removed", "SubnetTaken",
+           "create_network", "list_networks", "remove_cluster"]
