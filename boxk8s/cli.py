@@ -18,6 +18,8 @@ import click
 from boxk8s.config import AUTO_PORT, AUTO_SUBNET, DEFAULT_SUBNET_POOL, ClusterSettings
 
 if TYPE_CHECKING:
+    import asyncio
+
     from boxk8s.cluster import Cluster, Ready
 
 log = logging.getLogger("boxk8s")
@@ -95,12 +97,22 @@ def main(log_level: str) -> None:
 @click.option("--eviction-seconds", default=-1.0, show_default=True,
               help="Seconds pods stay on a not-ready/unreachable node before eviction, instead of the "
                    "default tolerations' 300 (negative: keep 300).")
+@click.option("-f", "--filename", "manifests", multiple=True, default=("manifests",), show_default=True,
+              metavar="PATH", help="Manifests (files or folders, searched recursively) applied at start and "
+                                   "on every save; a document removed from them is pruned.")
+@click.option("--wait", is_flag=True,
+              help="Once every workload of the manifests is ready, exit 0 (with -d: return, leaving the cluster "
+                   "running); exit 1 at the timeout or as soon as a pod cannot succeed, saying why.")
+@click.option("--timeout", default="120s", show_default=True, metavar="DURATION",
+              help="How long --wait waits (e.g. 90s, 5m).")
 @click.pass_context
 def up(ctx: click.Context, state_dir: Path, detach: bool, port: int, host: str, ingress_port: int,
        ingress_tls_port: int, no_kubeconfig: bool, nodes: int, fake_nodes: int, cluster_name: str, node_cpu: int,
        node_memory_mib: int, pod_subnet: str, subnet_pool: str, service_cidr: str, dns_upstream: tuple[str, ...],
-       crashloop_base: float, node_grace: float, eviction_seconds: float) -> None:
-    """Run the cluster: in the foreground until Ctrl-C or SIGTERM, or with -d in the background."""
+       crashloop_base: float, node_grace: float, eviction_seconds: float, manifests: tuple[str, ...],
+       wait: bool, timeout: str) -> None:
+    """Run the cluster and the project's manifests: in the foreground until Ctrl-C or SIGTERM (with a live
+    status view on a terminal), or with -d in the background."""
     import ipaddress
 
     from boxk8s import instance, placement
@@ -111,11 +123,12 @@ def up(ctx: click.Context, state_dir: Path, detach: bool, port: int, host: str, 
         placement.subnet_candidates(subnet_pool, 1)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--pod-subnet/--subnet-pool") from None
+    wait_seconds = _duration(timeout) if wait else 0.0
     pid = instance.running_pid(state_dir)
     if pid:
         raise click.ClickException(str(instance.AlreadyRunning(state_dir, pid)))
     if detach:
-        _up_detached(ctx, state_dir)
+        _up_detached(ctx, state_dir, wait_seconds)
         return
     settings = ClusterSettings(
         state_dir=state_dir, host=host, port=port, ingress_port=ingress_port, ingress_tls_port=ingress_tls_port,
@@ -126,8 +139,26 @@ def up(ctx: click.Context, state_dir: Path, detach: bool, port: int, host: str, 
         pod_subnet=pod_subnet, subnet_pool=subnet_pool, service_cidr=service_cidr, dns_upstreams=dns_upstream,
         node_grace_seconds=node_grace, pod_eviction_seconds=eviction_seconds,
         heartbeat_seconds=min(ClusterSettings.heartbeat_seconds, node_grace / 4),  # several beats per grace
+        manifests=manifests, wait_seconds=wait_seconds,
+        view=sys.stdout.isatty() and not wait and not instance.is_background_child(),
     )
     _up_foreground(settings)
+
+
+def _duration(text: str) -> float:
+    """`120`, `90s`, `5m`, `1h` → seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    value = text.strip().lower()
+    try:
+        if value and value[-1] in units:
+            seconds = float(value[:-1]) * units[value[-1]]
+        else:
+            seconds = float(value)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a duration (e.g. 90s, 5m)", param_hint="--timeout") from None
+    if seconds <= 0:
+        raise click.BadParameter("must be more than 0", param_hint="--timeout")
+    return seconds
 
 
 def _up_foreground(settings: ClusterSettings) -> None:
@@ -140,17 +171,20 @@ def _up_foreground(settings: ClusterSettings) -> None:
     except instance.AlreadyRunning as exc:
         raise click.ClickException(str(exc)) from None
     instance.clear_ready(settings.state_dir)
+    outcome: list[bool] = []
     try:
-        asyncio.run(_serve(settings))
+        asyncio.run(_serve(settings, outcome))
     except OSError as e:
         raise click.ClickException(str(e)) from e
     finally:
         instance.clear_ready(settings.state_dir)
         lock.release()
     click.echo("boxk8s stopped")
+    if outcome and not outcome[0]:
+        raise click.exceptions.Exit(1)
 
 
-async def _serve(settings: ClusterSettings) -> None:
+async def _serve(settings: ClusterSettings, outcome: list[bool]) -> None:
     import asyncio
     import signal
 
@@ -169,12 +203,12 @@ async def _serve(settings: ClusterSettings) -> None:
         if r.ingress_urls:
             click.echo(f"Ingress at {' and '.join(r.ingress_urls)}")
         sys.stdout.flush()
-        return _report_readiness(cluster, r)
+        return _report_readiness(cluster, r, stop, outcome)
 
     await cluster.run(stop, ready)
 
 
-async def _report_readiness(cluster: Cluster, r: Ready) -> None:
+async def _report_readiness(cluster: Cluster, r: Ready, stop: asyncio.Event, outcome: list[bool]) -> None:
     """Once the cluster listens: ask readiness.check (the seam for `--wait`: a workload check with
     a timeout replaces it there), then say the outcome here and in ready.json, which a parent
     `up -d` waits for. A `--wait` option of `up` reaches a background child unchanged
@@ -192,7 +226,12 @@ async def _report_readiness(cluster: Cluster, r: Ready) -> None:
                          pod_subnet=r.pod_subnet, seconds=round(r.seconds, 3))
     if not ok:
         click.echo(f"not ready: {text}")
+    elif cluster.settings.wait_seconds:
+        click.echo(text)
     sys.stdout.flush()
+    outcome.append(ok)
+    if cluster.settings.wait_seconds and not instance.is_background_child():
+        stop.set()  # `up --wait` in the foreground: the check is the job (CI), its outcome the exit code
 
 
 def _child_args(ctx: click.Context) -> list[str]:
@@ -215,7 +254,7 @@ def _child_args(ctx: click.Context) -> list[str]:
     return args
 
 
-def _up_detached(ctx: click.Context, state_dir: Path) -> None:
+def _up_detached(ctx: click.Context, state_dir: Path, wait_seconds: float = 0.0) -> None:
     """Start `up` again as a background process and wait for its ready.json (or its exit). With
     `--wait --timeout T` the wait here becomes START_SECONDS + T."""
     from boxk8s import instance
@@ -223,9 +262,11 @@ def _up_detached(ctx: click.Context, state_dir: Path) -> None:
     instance.clear_ready(state_dir)
     log_path = state_dir / instance.LOG_FILE
     offset = log_path.stat().st_size if log_path.exists() else 0
-    proc = instance.start_background(instance.python_command(*_child_args(ctx)), state_dir, instance.child_env())
+    # The child is told it runs in the background: with --wait it reports and keeps running.
+    env = {**instance.child_env(), instance.BACKGROUND_ENV: "1"}
+    proc = instance.start_background(instance.python_command(*_child_args(ctx)), state_dir, env)
     try:
-        ready = instance.wait_ready(state_dir, proc, START_SECONDS, offset)
+        ready = instance.wait_ready(state_dir, proc, START_SECONDS + wait_seconds, offset)
     except instance.StartFailed as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"boxk8s runs in the background (pid {proc.pid}), ready in {ready.get('seconds', 0):.2f}s")
@@ -238,7 +279,10 @@ def _up_detached(ctx: click.Context, state_dir: Path) -> None:
         click.echo(f"  Ingress:  {'  '.join(ready['ingress'])}")
     click.echo(f"  log:      {log_path}   (boxk8s status | logs WORKLOAD | down)")
     if not ready.get("ok"):
-        raise click.ClickException(f"not ready: {ready.get('text', '')} (it keeps running; `boxk8s down` stops it)")
+        click.echo(f"not ready: {ready.get('text', '')}", err=True)
+        raise click.ClickException("the app is not ready (the cluster keeps running; `boxk8s down` stops it)")
+    if wait_seconds:
+        click.echo(ready.get("text", ""))
 
 
 # --- the running cluster ----------------------------------------------------------------------------

@@ -62,6 +62,10 @@ class ClusterSettings:
     service_cidr: str = ""  # "" → the pod subnet's top quarter (service_cidr_for)
     cluster_domain: str = "cluster.local"
     dns_upstreams: tuple[str, ...] = ()  # IP[:PORT]s the cluster DNS forwards to; () → /etc/resolv.conf's
+    manifests: tuple[str, ...] = ()  # applied at start and on every save (the dev loop; `up` gives "manifests")
+    project_dir: Path | None = None  # where `manifests` are found; None → the current folder
+    wait_seconds: float = 0.0  # > 0: `up --wait --timeout`: report ready once the app is, or why not
+    view: bool = False  # the live status view (foreground `up` on a terminal)
     crashloop_base_seconds: float = 10.0  # Kubernetes' CrashLoopBackOff base (tests shorten it)
     heartbeat_seconds: float = 10.0
     node_grace_seconds: float = 40.0  # node-monitor-grace-period: no heartbeat this long → Unknown

@@ -291,6 +291,13 @@ def python_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "boxk8s.cli", *args]
 
 
+BACKGROUND_ENV = "BOXK8S_BACKGROUND"
+
+
+def is_background_child() -> bool:
+    return os.environ.get(BACKGROUND_ENV) == "1"
+
+
 def child_env() -> dict[str, str]:
     root = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ)

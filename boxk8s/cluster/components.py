@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from boxk8s import nodes as node_plan
@@ -22,6 +24,9 @@ from boxk8s.client import Client, Informer, InformerFactory, Kind
 from boxk8s.config import ClusterSettings
 from boxk8s.controllers import Controller, ControllerFactory, controller_name, default_controllers
 from boxk8s.devloop.images import ImageRollouts
+from boxk8s.devloop.view import StatusView
+from boxk8s.devloop.wait import AppWaiter
+from boxk8s.devloop.watch import DevLoop, log_report
 from boxk8s.events import EventRecorder
 from boxk8s.kubelet.agent import Kubelet
 from boxk8s.kubelet.runtime import ContainerRuntime, RuntimeSettings
@@ -67,6 +72,9 @@ class Components:
     dns: ClusterDns | None = None  # the cluster DNS, on the host's address on the cluster network
     gateway: Callable[[], str] | None = None  # that address, known once the Docker runtime started
     image_rollouts: ImageRollouts | None = None  # a rebuilt local image tag rolls out its workloads
+    devloop: DevLoop | None = None  # the project's manifests, applied and kept converged
+    view: StatusView | None = None  # the live status view of a foreground `up`
+    waiter: AppWaiter | None = None  # `up --wait`: is the app ready (its informers asked for before they run)
 
 
 def host_address(host: str) -> str:
@@ -203,6 +211,18 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
                                           settings.ingress_port, host_address(settings.host),
                                           tls_port=settings.ingress_tls_port, certificates=certificates,
                                           fallback=settings.port_fallback)
+    if settings.manifests:
+        project = settings.project_dir or Path.cwd()
+        c.view = StatusView(factory, sys.stdout, live=sys.stdout.isatty()) if settings.view else None
+        view = c.view
+        paths = [Path(m) if settings.project_dir is None else project / m for m in settings.manifests]
+        c.devloop = DevLoop(Client(resources, "boxk8s"), paths,
+                            project_name=project.resolve().name,
+                            report=(lambda r: [view.reload(line) for line in r.lines()]) if view else log_report)
+    if settings.wait_seconds:
+        loop = c.devloop
+        members = (lambda: [(k.kind, k.namespace, k.name) for k in loop.state.members()]) if loop else None
+        c.waiter = AppWaiter(Client(resources, "boxk8s"), factory, KubeletStreams(c.kubelets), members)
     if serve_api:
         host = settings.host
         c.credentials = ensure_credentials(settings.state_dir, [host] if host not in ("0.0.0.0", "::") else [])

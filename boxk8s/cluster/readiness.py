@@ -5,10 +5,10 @@
 folder's `ready.json` (instance.write_ready), which `boxk8s up -d` waits for: so a background
 cluster reports its own readiness, and `up -d` says what it says.
 
-Today it is the cluster's own readiness: its API answers `/readyz` over HTTPS with its CA. A
-richer check (`up --wait [--timeout]`: the workloads of the manifests Ready) replaces `check` here
-and receives the options it needs; `cluster.components` gives it the informers to look at, and
-both `up` and `up -d` report whatever it returns, with no other change.
+The cluster's own readiness first: its API answers `/readyz` over HTTPS with its CA. With
+`up --wait` (settings.wait_seconds), then the app's: the dev loop's first pass applied every
+manifest (a broken file fails the wait with its file:line), and every workload it applied became
+ready (devloop/wait.py, over the shared informers), or a pod showed it cannot.
 """
 
 from __future__ import annotations
@@ -23,8 +23,31 @@ API_SECONDS = 10.0
 
 
 async def check(cluster: Cluster, ready: Ready) -> tuple[bool, str]:
-    """(ok, text): whether the cluster is ready, in a line for the user."""
-    return await api_answers(cluster, ready)
+    """(ok, text): whether the cluster (and with --wait, the app) is ready, for the user."""
+    ok, text = await api_answers(cluster, ready)
+    if not ok or not cluster.settings.wait_seconds:
+        return ok, text
+    return await app_ready(cluster, cluster.settings.wait_seconds)
+
+
+async def app_ready(cluster: Cluster, timeout: float) -> tuple[bool, str]:
+    c = cluster.components
+    if c is None:
+        return False, "the cluster is not assembled"
+    loop = c.devloop
+    if loop is not None:
+        try:
+            async with asyncio.timeout(timeout):
+                await loop.applied.wait()
+        except TimeoutError:
+            return False, f"the manifests were not applied within {timeout:g}s"
+        report = loop.last_report
+        if report is not None and not report.ok:
+            return False, "the manifests do not apply:\n  " + "\n  ".join(report.lines())
+    if c.waiter is None:
+        return False, "the cluster was assembled without --wait"
+    result = await c.waiter.wait(timeout)
+    return result.ok, result.text
 
 
 async def api_answers(cluster: Cluster, ready: Ready, timeout: float = API_SECONDS) -> tuple[bool, str]:

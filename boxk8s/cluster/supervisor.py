@@ -79,6 +79,10 @@ async def supervise(c: Components, stop: asyncio.Event, on_ready: OnReady | None
                 spawn(controller.run(), controller.name)
             if c.image_rollouts:
                 spawn(c.image_rollouts.run(), c.image_rollouts.name)
+            if c.devloop:
+                spawn(c.devloop.run(), "devloop")
+            if c.view:
+                spawn(c.view.run(), "status-view")
             for name, kubelet in c.kubelets.items():
                 spawn(simulate.run_kubelet(kubelet, c.node_informer), f"kubelet-{name}")
             if c.cluster_ip:

@@ -4,8 +4,8 @@ Ready as `kubectl rollout status` and `kubectl wait` read it: a Deployment whose
 generation is current and whose updated, available and total replicas all equal the desired
 count (kubectl's DeploymentStatusViewer); a StatefulSet or DaemonSet likewise with its ready
 counts; a Job complete (condition Complete); a bare Pod Ready. A pod that cannot succeed fails the
-wait at once instead of at the timeout: an image that cannot be pulled (ErrImagePull,
-ImagePullBackOff, ErrImageNeverPull, InvalidImageName), a container crash-looping after its second
+wait at once instead of at the timeout: an image that cannot be pulled (ImagePullBackOff, after a
+first ErrImagePull; ErrImageNeverPull, InvalidImageName), a container crash-looping after its second
 restart, a container whose config cannot be made (CreateContainerConfigError), or a pod the
 scheduler cannot place (PodScheduled False, Unschedulable); a Job with condition Failed too.
 """
@@ -20,7 +20,8 @@ from boxk8s.resources import selectors
 
 Obj = Mapping[str, Any]
 
-IMAGE_FAILURES = ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName")
+# ErrImagePull alone may pass (a registry hiccup); the back-off after it says the retry failed too.
+IMAGE_FAILURES = ("ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName")
 CONFIG_FAILURES = ("CreateContainerConfigError", "CreateContainerError")
 CRASH_RESTARTS = 2  # CrashLoopBackOff counts as failed once the container restarted this often
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "Pod")

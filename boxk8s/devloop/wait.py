@@ -128,4 +128,5 @@ class AppWaiter:
 def _summary(states: list[WorkloadState]) -> str:
     if not states:
         return "no workloads"
-    return ", ".join(f"{s.kind.lower()}/{s.name} {s.progress}" for s in states)
+    ordered = sorted(states, key=lambda s: (s.namespace, s.kind, s.name))
+    return ", ".join(f"{s.kind.lower()}/{s.name} {s.progress}" for s in ordered)

@@ -77,6 +77,7 @@ def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | No
          "--cluster-name", cluster_name, "--pod-subnet", pod_subnet, "--crashloop-base", "1",
          "--ingress-port", str(ingress_port), "--ingress-tls-port", str(ingress_tls_port), *flags, *(extra or [])],
         stdout=log, stderr=subprocess.STDOUT, env=env,
+        cwd=state_dir.parent,  # a folder with no manifests/: the dev loop has nothing to apply
     )
     kubeconfig = state_dir / "kubeconfig"
     deadline = time.monotonic() + READY_DEADLINE

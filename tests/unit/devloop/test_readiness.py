@@ -63,6 +63,7 @@ def test_pods_that_cannot_succeed(p: Obj, reason: str) -> None:
 def test_a_first_crash_is_not_yet_a_failure() -> None:
     assert pod_failures(pod("a", waiting="CrashLoopBackOff", restarts=1)) == []
     assert pod_failures(pod("a", waiting="ContainerCreating")) == []
+    assert pod_failures(pod("a", waiting="ErrImagePull")) == []  # its retry may still pull
 
 
 def test_a_failing_pod_fails_its_deployment_and_the_app() -> None:
