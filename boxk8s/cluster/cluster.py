@@ -84,6 +84,8 @@ class Cluster:
                 if ingress is not None:
                     await ingress.listening.wait()
                 http, tls = ingress.ports if ingress is not None else (0, 0)
+                if components.view is not None:
+                    components.view.ingress_port, components.view.host = http, instance.url_host(self.settings.host)
                 s = self.settings = replace(self.settings, port=self.port, ingress_port=http, ingress_tls_port=tls)
                 record_placement(s, self.port)
                 urls = instance.Record(host=s.host, ingress_port=http, ingress_tls_port=tls).ingress_urls

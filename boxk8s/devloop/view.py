@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -55,11 +56,35 @@ class StatusView:
         self.urls = list(urls)
         self.live = out.isatty() if live is None else live
         self.informers = {k: factory.informer(rt) for k, rt in kinds.items() if rt is not None}
+        assert Kind.INGRESS and Kind.SERVICE
+        self.ingresses = factory.informer(Kind.INGRESS)
+        self.services = factory.informer(Kind.SERVICE)
+        self.ingresses.add_handler(lambda *_: self.dirty.set())
+        self.ingress_port = 0  # set once the Ingress proxy listens
+        self.host = "127.0.0.1"
         self.dirty = asyncio.Event()
         for informer in self.informers.values():
             informer.add_handler(lambda *_: self.dirty.set())
         self.reloads: list[str] = []
         self._last: dict[tuple[str, str, str], str] = {}  # what the plain view last said of each workload
+        self._urls = ""
+
+    def open_urls(self) -> list[str]:
+        """What to open: each Ingress host at the proxy's port, then each NodePort on the host."""
+        urls = list(self.urls)
+        if self.ingress_port:
+            for ing in self.ingresses.list():
+                for rule in (ing.get("spec") or {}).get("rules") or []:
+                    host = str(rule.get("host") or self.host).replace("*.", "x.")
+                    paths = ((rule.get("http") or {}).get("paths") or [{}])
+                    url = f"http://{host}:{self.ingress_port}{paths[0].get('path') or '/'}"
+                    if url not in urls:
+                        urls.append(url)
+        for svc in self.services.list():
+            for port in (svc.get("spec") or {}).get("ports") or []:
+                if port.get("nodePort"):
+                    urls.append(f"{svc['metadata']['name']}: {self.host}:{port['nodePort']}")
+        return urls
 
     def reload(self, line: str) -> None:
         """One reload's outcome (from the dev loop)."""
@@ -101,6 +126,10 @@ class StatusView:
         for key in set(self._last) - seen:
             del self._last[key]
             self._line(f"{key[0].lower()}/{key[2]} -n {key[1]}: gone")
+        urls = "  ".join(self.open_urls())
+        if urls and urls != self._urls:
+            self._urls = urls
+            self._line(f"open: {urls}")
 
     def _line(self, text: str) -> None:
         self.out.write(f"{time.strftime('%H:%M:%S')} {text}\n")
@@ -108,9 +137,27 @@ class StatusView:
 
     async def _run_live(self) -> None:
         from rich.console import Console
-        from rich.live import Live
+        from rich.logging import RichHandler
 
         console = Console(file=self.out)
+        # Log lines go above the view instead of through it: the root logger's stream handlers
+        # write through the same console while the view is up.
+        root = logging.getLogger()
+        streams = [h for h in root.handlers if isinstance(h, logging.StreamHandler)]
+        rich_handler = RichHandler(console=console, show_path=False, level=min((h.level for h in streams), default=0))
+        for h in streams:
+            root.removeHandler(h)
+        root.addHandler(rich_handler)
+        try:
+            await self._live(console)
+        finally:
+            root.removeHandler(rich_handler)
+            for h in streams:
+                root.addHandler(h)
+
+    async def _live(self, console: Any) -> None:
+        from rich.live import Live
+
         with Live(self._render(), console=console, refresh_per_second=4, transient=False) as live:
             while True:
                 with contextlib.suppress(TimeoutError):
@@ -138,6 +185,7 @@ class StatusView:
         parts: list[Any] = [table if states else Text("no workloads yet", style="dim")]
         if self.reloads:
             parts.append(Text("\n".join(self.reloads), style="cyan"))
-        if self.urls:
-            parts.append(Text("open: " + "  ".join(self.urls), style="bold"))
+        urls = self.open_urls()
+        if urls:
+            parts.append(Text("open: " + "  ".join(urls), style="bold"))
         return Group(*parts)

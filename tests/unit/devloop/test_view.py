@@ -48,6 +48,10 @@ def test_plain_lines_say_each_change_once() -> None:
     deployments[0] = deployment()
     view._plain()
     view.reload("manifests/web.yaml: applied 1")
+    factory.by_kind[Kind.INGRESS].append({"metadata": {"name": "app"}, "spec": {"rules": [
+        {"host": "app.localhost", "http": {"paths": [{"path": "/shop"}]}}]}})
+    view.ingress_port = 8081
+    view._plain()
     lines = [line.split(" ", 1)[1] for line in out.getvalue().splitlines()]
     assert lines == ["deployment/web -n ns: 1/2 ready", "deployment/web -n ns: 2/2 ready (ready)",
-                     "manifests/web.yaml: applied 1"]
+                     "manifests/web.yaml: applied 1", "open: http://app.localhost:8081/shop"]
