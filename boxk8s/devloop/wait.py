@@ -20,6 +20,7 @@ from boxk8s.client.podstreams import LogOptions, PodStreams
 from boxk8s.devloop.readiness import PodFailure, Readiness, WorkloadState, plan_readiness
 
 LOG_LINES = 20
+SETTLE = 1.0  # seconds the app must stay ready before --wait says it is
 EVENTS_SHOWN = 5
 SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
 
@@ -63,22 +64,33 @@ class AppWaiter:
         return plan_readiness(self.workloads(), self.informers["Pod"].list())
 
     async def wait(self, timeout: float) -> WaitResult:
+        """Ready once every workload has been ready for SETTLE seconds on end: a container that
+        crashes at once is Running (and, with no probe, Ready) for a moment first."""
         await self.factory.wait_synced()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        ready_since: float | None = None
         while True:
             self.changed.clear()
             state = self.readiness()
-            if state.ready:
-                return WaitResult(True, f"ready: {_summary(state.states)}")
+            now = loop.time()
             if state.failed:
                 return WaitResult(False, await self.report(state.failed, "cannot become ready"))
-            remaining = deadline - loop.time()
+            if state.ready:
+                ready_since = now if ready_since is None else ready_since
+                if now - ready_since >= SETTLE:
+                    return WaitResult(True, f"ready: {_summary(state.states)}")
+            else:
+                ready_since = None
+            remaining = deadline - now
             if remaining <= 0:
                 waiting = [s for s in state.states if not s.ready]
                 return WaitResult(False, await self.report(waiting, f"not ready after {timeout:g}s"))
+            pause = min(remaining, 1.0)  # pod states age (crash counts): look again
+            if ready_since is not None:
+                pause = min(pause, max(ready_since + SETTLE - now, 0.01))
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(min(remaining, 1.0)):  # pod states age (crash counts): look again
+                async with asyncio.timeout(pause):
                     await self.changed.wait()
 
     async def report(self, states: list[WorkloadState], headline: str) -> str:
