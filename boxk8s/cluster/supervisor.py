@@ -44,7 +44,11 @@ async def _serve_dns(c: Components, dns: ClusterDns, address: str, started: cont
     await c.informers.wait_synced()
     dns.host = address
     dns.preferred_port = await dns_port(c.resources)
-    port = await dns.start()
+    try:
+        port = await dns.start()
+    except OSError as e:  # the cluster runs on without names rather than stopping
+        log.error("dns: cannot listen on %s (%s); pods cannot resolve names of the cluster", address, e)
+        return
     started.push_async_callback(dns.close)
     await publish_dns_endpoints(c.resources, address, port)
 

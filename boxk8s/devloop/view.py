@@ -103,6 +103,12 @@ class StatusView:
         return plan_readiness(workloads, pods).states, {k: v for k, v in problems.items() if v}
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        except Exception:  # a view that breaks must not stop the cluster it shows
+            logging.getLogger(__name__).exception("the status view stopped")
+
+    async def _run(self) -> None:
         await self.factory.wait_synced()
         if self.live:
             await self._run_live()
