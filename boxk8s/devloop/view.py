@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from boxk8s.client import InformerFactory, Kind
 from boxk8s.devloop.readiness import WorkloadState, plan_readiness
-from boxk8s.devloop.wait import SYSTEM_NAMESPACES
+from boxk8s.devloop.wait import SYSTEM_NAMESPACES, app_workloads, workload_informers
 
 REDRAW_SECONDS = 0.25
 RELOADS_SHOWN = 5
@@ -49,13 +49,11 @@ def pod_problem(pod: Obj) -> str:
 class StatusView:
     def __init__(self, factory: InformerFactory, out: TextIO, *, urls: Sequence[str] = (),
                  live: bool | None = None) -> None:
-        kinds = {"Deployment": Kind.DEPLOYMENT, "StatefulSet": Kind.STATEFULSET, "DaemonSet": Kind.DAEMONSET,
-                 "Job": Kind.JOB, "Pod": Kind.POD}
         self.factory = factory
         self.out = out
         self.urls = list(urls)
         self.live = out.isatty() if live is None else live
-        self.informers = {k: factory.informer(rt) for k, rt in kinds.items() if rt is not None}
+        self.informers = workload_informers(factory)
         assert Kind.INGRESS and Kind.SERVICE
         self.ingresses = factory.informer(Kind.INGRESS)
         self.services = factory.informer(Kind.SERVICE)
@@ -94,9 +92,7 @@ class StatusView:
         self.dirty.set()
 
     def states(self) -> tuple[list[WorkloadState], dict[tuple[str, str], str]]:
-        workloads = [o for k, inf in self.informers.items() for o in inf.list()
-                     if (o.get("metadata") or {}).get("namespace") not in SYSTEM_NAMESPACES
-                     and not (k == "Pod" and (o.get("metadata") or {}).get("ownerReferences"))]
+        workloads = app_workloads(self.informers)
         pods = self.informers["Pod"].list()
         problems = {((p.get("metadata") or {}).get("namespace", ""), p["metadata"]["name"]): pod_problem(p)
                     for p in pods if (p.get("metadata") or {}).get("namespace") not in SYSTEM_NAMESPACES}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from boxk8s import errors
-from boxk8s.client import Client, InformerFactory, Kind
+from boxk8s.client import Client, Informer, InformerFactory, Kind
 from boxk8s.client.podstreams import LogOptions, PodStreams
 from boxk8s.devloop.readiness import PodFailure, Readiness, WorkloadState, plan_readiness
 
@@ -25,6 +25,20 @@ EVENTS_SHOWN = 5
 SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
 
 Key = tuple[str, str, str]  # kind, namespace, name
+
+
+def workload_informers(factory: InformerFactory) -> dict[str, Informer]:
+    """The shared informers of the kinds `readiness` reads, by kind (the waiter's and the view's)."""
+    kinds = {"Deployment": Kind.DEPLOYMENT, "StatefulSet": Kind.STATEFULSET, "DaemonSet": Kind.DAEMONSET,
+             "Job": Kind.JOB, "Pod": Kind.POD}
+    return {kind: factory.informer(rt) for kind, rt in kinds.items() if rt is not None}
+
+
+def app_workloads(informers: dict[str, Informer]) -> list[dict[str, Any]]:
+    """The user's workloads: every one outside the system namespaces, bare pods but not owned ones."""
+    return [o for kind, inf in informers.items() for o in inf.list()
+            if (o.get("metadata") or {}).get("namespace") not in SYSTEM_NAMESPACES
+            and not (kind == "Pod" and (o.get("metadata") or {}).get("ownerReferences"))]
 
 
 @dataclass(frozen=True)
@@ -38,24 +52,18 @@ class AppWaiter:
 
     def __init__(self, client: Client, factory: InformerFactory, streams: PodStreams | None,
                  keys: Callable[[], Iterable[Key]] | None = None) -> None:
-        kinds = {"Deployment": Kind.DEPLOYMENT, "StatefulSet": Kind.STATEFULSET, "DaemonSet": Kind.DAEMONSET,
-                 "Job": Kind.JOB, "Pod": Kind.POD}
-        assert all(kinds.values())
         self.client = client
         self.factory = factory
         self.streams = streams
         self.keys = keys
-        self.informers = {kind: factory.informer(rt) for kind, rt in kinds.items() if rt is not None}
+        self.informers = workload_informers(factory)
         self.changed = asyncio.Event()
         for informer in self.informers.values():
             informer.add_handler(lambda *_: self.changed.set())
 
     def workloads(self) -> list[dict[str, Any]]:
         if self.keys is None:
-            out = [o for kind, inf in self.informers.items() for o in inf.list()
-                   if (o.get("metadata") or {}).get("namespace") not in SYSTEM_NAMESPACES
-                   and not (kind == "Pod" and (o.get("metadata") or {}).get("ownerReferences"))]
-            return out
+            return app_workloads(self.informers)
         wanted = list(self.keys())
         return [obj for kind, ns, name in wanted if kind in self.informers
                 for obj in [self.informers[kind].get(f"{ns}/{name}")] if obj is not None]
