@@ -123,14 +123,18 @@ def dns_upstreams(given: Sequence[str]) -> list[tuple[str, int]]:
     return out
 
 
-def _cluster_ip_proxy(c: Components) -> ClusterIpProxy | None:
-    """The ClusterIP proxy over the cluster's network agent, when a Docker node gives it a network
-    and the host has the tools the agent is made of."""
-    from boxk8s.kubelet.runtime.docker import DockerRuntime
+def _docker_runtime(c: Components) -> ContainerRuntime | None:
+    """The runtime of the Docker nodes (they share one network), if any: the only one whose pods
+    are on a real network."""
+    return next((r for r in c.runtimes.values() if not r.simulated_network), None)
 
-    docker = next((r for r in c.runtimes.values() if isinstance(r, DockerRuntime)), None)
-    if docker is None:
-        return None
+
+def _cluster_ip_proxy(c: Components, docker: ContainerRuntime) -> ClusterIpProxy | None:
+    """The ClusterIP proxy over the cluster's network agent on the Docker nodes' network, when the
+    host has the tools the agent is made of."""
+    from boxk8s.kubelet.runtime.docker import DockerRuntime  # imported already: the runtime is one
+
+    assert isinstance(docker, DockerRuntime)
     from boxk8s.kubelet.runtime.netagent import DockerNetworkAgent, NetworkAgentUnavailable
     from boxk8s.kubelet.runtime.netagent_image import TOOLS, find_tool
 
@@ -182,12 +186,13 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
                                  state_dir=settings.state_dir)
             c.runtimes[node.name] = _runtime(node, rs, addresses, fake_ips)
     if proxy:  # before the kubelets: whether pods get the cluster DNS depends on it
-        c.cluster_ip = _cluster_ip_proxy(c)
+        docker = _docker_runtime(c)
+        c.cluster_ip = _cluster_ip_proxy(c, docker) if docker is not None else None
         if c.cluster_ip is not None:
             c.dns = ClusterDns(InformerView(factory.informer(Kind.SERVICE), factory.informer(Kind.ENDPOINTSLICE),
                                             factory.informer(Kind.NAMESPACE)),
                                "", domain=settings.cluster_domain, upstreams=dns_upstreams(settings.dns_upstreams))
-    docker = next((r for r in c.runtimes.values() if not r.simulated_network), None)
+    docker = _docker_runtime(c)
     if docker is not None:
         c.image_rollouts = ImageRollouts(Client(resources, ImageRollouts.name), factory, docker.image_events)
     # kube-dns's ClusterIP: bootstrap asks for the range's tenth address, as kubeadm does.
