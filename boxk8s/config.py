@@ -15,18 +15,26 @@ DEFAULT_PORTS = (6443, 8080, 8443)  # the API, the Ingress proxy, its TLS side
 DEFAULT_SUBNET_POOL = "10.244.0.0/16"  # the first automatic pod subnet; then 10.245.0.0/16, …
 
 
+def subnet_quarters(pod_subnet: str) -> list[ipaddress.IPv4Network] | None:
+    """The four quarters of an IPv4 pod subnet (the lower two: Docker's own addresses; the third:
+    fixed pod IPs, kubelet/runtime/addresses.py; the top: the Services'); None when the subnet is
+    IPv6, too small (longer than /28) or not a subnet."""
+    try:
+        net = ipaddress.ip_network(pod_subnet, strict=False)
+    except ValueError:
+        return None
+    if not isinstance(net, ipaddress.IPv4Network) or net.prefixlen > 28:
+        return None
+    return list(net.subnets(prefixlen_diff=2))
+
+
 def service_cidr_for(pod_subnet: str) -> str:
     """The ClusterIP range that goes with a pod subnet: its top quarter (10.244.192.0/18 for
     10.244.0.0/16). Inside the pods' own network, a ClusterIP is on-link for every pod and the host,
     so the cluster's network agent can answer for it (DESIGN.md §6) with no route to install
     anywhere. An IPv6 or tiny subnet gets kubeadm's range, which pods cannot reach."""
-    try:
-        net = ipaddress.ip_network(pod_subnet, strict=False)
-    except ValueError:
-        return FALLBACK_SERVICE_CIDR
-    if not isinstance(net, ipaddress.IPv4Network) or net.prefixlen > 28:
-        return FALLBACK_SERVICE_CIDR
-    return str(list(net.subnets(prefixlen_diff=2))[3])
+    quarters = subnet_quarters(pod_subnet)
+    return str(quarters[3]) if quarters else FALLBACK_SERVICE_CIDR
 
 
 @dataclass(frozen=True)

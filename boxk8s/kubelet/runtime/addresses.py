@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from boxk8s.config import subnet_quarters
+
 
 class AddressesExhausted(RuntimeError):
     pass
@@ -20,14 +22,11 @@ class AddressesExhausted(RuntimeError):
 def split_subnet(subnet: str) -> tuple[str, ipaddress.IPv4Network] | None:
     """(Docker's IPRange, the range for fixed pod IPs): the lower half of an IPv4 subnet and the
     quarter above it (the top quarter is the Services'); None when the subnet is IPv6 or too small."""
-    try:
-        net = ipaddress.ip_network(subnet, strict=False)
-    except ValueError:
+    quarters = subnet_quarters(subnet)
+    if quarters is None:
         return None
-    if not isinstance(net, ipaddress.IPv4Network) or net.prefixlen > 28:
-        return None
-    low, _high = net.subnets(prefixlen_diff=1)
-    return str(low), list(net.subnets(prefixlen_diff=2))[2]
+    low = quarters[0].supernet(prefixlen_diff=1)
+    return str(low), quarters[2]
 
 
 class PodAddresses:
