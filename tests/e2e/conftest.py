@@ -113,16 +113,20 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Boxk8s]:
-    state = tmp_path_factory.mktemp("boxk8s") / "state"
-    b = start_boxk8s(state)
+def running_boxk8s(tmp_path_factory: pytest.TempPathFactory, extra: list[str] | None = None) -> Iterator[Boxk8s]:
+    """A `boxk8s up` for the length of a fixture; stopped cleanly and its Docker objects removed."""
+    b = start_boxk8s(tmp_path_factory.mktemp("boxk8s") / "state", extra=extra)
     try:
         yield b
     finally:
         code = stop_boxk8s(b)
         remove_cluster_objects(b.cluster_name)
     assert code == 0, f"boxk8s did not stop cleanly ({code}):\n{b.log_tail()}"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Boxk8s]:
+    yield from running_boxk8s(tmp_path_factory)
 
 
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"):  # type: ignore[no-untyped-def]

@@ -15,8 +15,7 @@ import dns.message
 import dns.rrset
 import pytest
 
-from tests.e2e.conftest import Boxk8s, start_boxk8s, stop_boxk8s, wait_for
-from tests.e2e.docker_cleanup import remove_cluster_objects
+from tests.e2e.conftest import Boxk8s, running_boxk8s, wait_for
 
 IMAGE = "boxk8s-busybox:latest"
 
@@ -109,13 +108,7 @@ def fake_upstream() -> Iterator[int]:
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Boxk8s]:
     """This module's own cluster, whose DNS forwards to fake_upstream."""
     with fake_upstream() as port:
-        b = start_boxk8s(tmp_path_factory.mktemp("boxk8s") / "state", extra=["--dns-upstream", f"127.0.0.1:{port}"])
-        try:
-            yield b
-        finally:
-            code = stop_boxk8s(b)
-            remove_cluster_objects(b.cluster_name)
-    assert code == 0, f"boxk8s did not stop cleanly ({code}):\n{b.log_tail()}"
+        yield from running_boxk8s(tmp_path_factory, ["--dns-upstream", f"127.0.0.1:{port}"])
 
 
 @pytest.fixture(scope="module")
