@@ -31,6 +31,13 @@ from boxk8s.resources.layer import Resources
 log = logging.getLogger(__name__)
 
 FIRST_LOG_WAIT = 1.0  # seconds: send the headers of a quiet follow stream after this long
+# client-go's WebSocket executor (tools/remotecommand/websocket.go, StreamWithContext) starts its
+# readDemuxLoop before it creates its streams, and drops a message for a stream not yet created
+# ("Unknown stream id 1, discarding message"); a connection closed by then fails the whole exec
+# with "closed all streams". The apiserver never wins that race: it dials the kubelet after the
+# upgrade. Nothing tells the server that the client is ready unless the client writes, so output
+# is held this long after the upgrade (or until the client's first message).
+CLIENT_SETUP_GRACE = 0.05  # seconds
 _CONNECTION_UPGRADE = re.compile(r"(^|,)\s*upgrade\s*($|,)", re.IGNORECASE)
 
 
@@ -319,6 +326,7 @@ class _ExecSession:
         self.stdout = stdout
         self.stderr = stderr
         self.stdin_open = stdin
+        self.client_ready = asyncio.Event()
 
     async def run(self) -> None:
         reader = asyncio.create_task(self._read_client(), name="exec-stdin")
@@ -345,6 +353,10 @@ class _ExecSession:
                     await self.ws.close()
 
     async def _send(self, channel: int, data: bytes) -> None:
+        if not self.client_ready.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.client_ready.wait(), CLIENT_SETUP_GRACE)
+            self.client_ready.set()
         frame = self.protocol.encode(channel, data)
         if isinstance(frame, str):
             await self.ws.send_str(frame)
@@ -380,6 +392,7 @@ class _ExecSession:
     async def _read_client(self) -> None:
         resize = ch.ResizeDecoder()
         async for msg in self.ws:
+            self.client_ready.set()  # a client that writes has made its streams
             if msg.type not in (WSMsgType.BINARY, WSMsgType.TEXT):
                 if msg.type == WSMsgType.ERROR:
                     return
