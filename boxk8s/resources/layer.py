@@ -202,12 +202,8 @@ class Resources:
         if conversion.converts(rt):
             return await self._patch_converted(rt, namespace, name, patch_type, body, opts, subresource)
         for _attempt in range(8):
-            try:
-                current = await self.get(rt, namespace, name)
-            except errors.NotFound:
-                if patch_type != "apply":
-                    raise
-                # Server-side apply creates what does not exist.
+            current = await self._get_for_patch(rt, namespace, name, patch_type)
+            if current is None:  # server-side apply creates what does not exist
                 created = patch.apply_patch({}, body, rt.definition, opts.field_manager or "unknown", opts.force)
                 created.setdefault("metadata", {})["name"] = name
                 return await self.create(rt, namespace, created, opts, operation="Apply")
@@ -232,16 +228,23 @@ class Resources:
                     raise
         raise errors.conflict(rt.group, rt.plural, name)
 
+    async def _get_for_patch(self, rt: ResourceType, namespace: str | None, name: str,
+                             patch_type: str) -> dict[str, Any] | None:
+        """The object to patch; None when an apply patch is to create it."""
+        try:
+            return await self.get(rt, namespace, name)
+        except errors.NotFound:
+            if patch_type != "apply":
+                raise
+            return None
+
     async def _patch_converted(self, rt: ResourceType, namespace: str | None, name: str, patch_type: str, body: Any,
                                opts: WriteOptions, subresource: str) -> dict[str, Any]:
         """A patch to a version that is not stored: patched in the version the client speaks (its
         merge keys, its fields), then written as an update at the revision read."""
         for _attempt in range(8):
-            try:
-                current = await self.get(rt, namespace, name)
-            except errors.NotFound:
-                if patch_type != "apply":
-                    raise
+            current = await self._get_for_patch(rt, namespace, name, patch_type)
+            if current is None:  # server-side apply creates what does not exist
                 created = patch.apply_patch({}, body, rt.definition, opts.field_manager or "unknown", opts.force)
                 created.setdefault("metadata", {})["name"] = name
                 return await self.create(rt, namespace, created, opts, operation="Apply")
