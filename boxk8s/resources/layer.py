@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import copy
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -324,7 +325,11 @@ class Resources:
             defaults.apply_status_defaults(new, rt.definition)
         else:
             default_and_validate(rt, new)
-        self._record_manager(rt, new, obj, opts, operation, current)
+        sent = obj
+        if rt.kind == "Secret" and isinstance(obj.get("stringData"), dict):
+            sent = copy.deepcopy(obj)
+            defaults.fold_string_data(sent)
+        self._record_manager(rt, new, sent, opts, operation, current)
         md["resourceVersion"] = cur_md["resourceVersion"]
         if new == current:
             return current  # a no-op write is not written (no new resourceVersion, no event)
