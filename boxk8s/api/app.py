@@ -92,18 +92,20 @@ def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams |
     async def health(_: web.Request) -> web.Response:
         return web.Response(text="ok")
 
+    kinds = resources.kinds  # what this cluster serves, custom resources included
+
     async def api_root(_: web.Request) -> web.Response:
         return json_response(discovery.api_versions(server_address))
 
     async def apis_root(_: web.Request) -> web.Response:
-        return json_response(discovery.api_group_list())
+        return json_response(discovery.api_group_list(kinds))
 
     async def core(request: web.Request) -> web.StreamResponse:
         tail = request.match_info["tail"]
         version, _, rest = tail.partition("/")
         parts = [p for p in rest.split("/")] if rest else []
         if not parts:
-            doc = discovery.api_resource_list("", version)
+            doc = discovery.api_resource_list("", version, kinds)
             if doc is None:
                 raise errors.NotFound("the server could not find the requested resource")
             return json_response(doc)
@@ -113,20 +115,20 @@ def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams |
         segs = request.match_info["tail"].split("/")
         group = segs[0]
         if len(segs) == 1 or segs[1] == "":
-            doc = discovery.api_group(group)
+            doc = discovery.api_group(group, kinds)
             if doc is None:
                 raise errors.NotFound("the server could not find the requested resource")
             return json_response(doc)
         version, parts = segs[1], segs[2:]
         if not parts or parts == [""]:
-            doc = discovery.api_resource_list(group, version)
+            doc = discovery.api_resource_list(group, version, kinds)
             if doc is None:
                 raise errors.NotFound("the server could not find the requested resource")
             return json_response(doc)
         return await handler.handle(request, group, version, parts)
 
     async def openapi_v3_index(_: web.Request) -> web.Response:
-        return json_response(openapi.openapi_v3_index())
+        return json_response(openapi.openapi_v3_index(kinds))
 
     async def openapi_v3_doc(request: web.Request) -> web.Response:
         path = request.match_info["tail"]
@@ -136,7 +138,7 @@ def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams |
             group, _, version = path[5:].partition("/")
         else:
             raise errors.NotFound("the server could not find the requested resource")
-        doc = openapi.openapi_v3_document(group, version)
+        doc = openapi.openapi_v3_document(group, version, kinds)
         if doc is None:
             raise errors.NotFound("the server could not find the requested resource")
         resp = web.Response(body=doc, content_type="application/json")

@@ -1,11 +1,18 @@
-"""Discovery documents: /version, /api, /apis, /api/v1, /apis/<group>/<version>."""
+"""Discovery documents: /version, /api, /apis, /api/v1, /apis/<group>/<version>.
+
+They list what the cluster serves (its `Kinds`: the built-in kinds and its custom resources), built
+once per change of what it serves.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
 
-from boxk8s.resources.registry import RESOURCES, ResourceType, group_versions
+from boxk8s.resources.kinds import Kinds
+from boxk8s.resources.registry import ResourceType
+
+_BUILTIN = Kinds()  # the built-in kinds alone, for callers that name no cluster
 
 SERVER_VERSION = {
     "major": "1",
@@ -69,8 +76,13 @@ def _resource_entries(rt: ResourceType) -> list[dict[str, Any]]:
     return out
 
 
-def api_resource_list(group: str, version: str) -> dict[str, Any] | None:
-    rts = [rt for rt in RESOURCES if rt.group == group and rt.version == version]
+def api_resource_list(group: str, version: str, kinds: Kinds | None = None) -> dict[str, Any] | None:
+    kinds = kinds or _BUILTIN
+    return kinds.memo(("discovery", group, version), lambda: _resource_list(kinds, group, version))
+
+
+def _resource_list(kinds: Kinds, group: str, version: str) -> dict[str, Any] | None:
+    rts = [rt for rt in kinds.all() if rt.group == group and rt.version == version]
     if not rts:
         return None
     resources: list[dict[str, Any]] = []
@@ -92,11 +104,17 @@ def api_versions(server_address: str) -> dict[str, Any]:
     }
 
 
-def api_group_list() -> dict[str, Any]:
+def api_group_list(kinds: Kinds | None = None) -> dict[str, Any]:
     """Each group once, its versions in the registry's order, the first preferred (autoscaling:
-    v2, then v1, as the apiserver lists it)."""
+    v2, then v1, as the apiserver lists it); custom resources' groups after the built-in ones, their
+    versions by kube-aware priority."""
+    kinds = kinds or _BUILTIN
+    return kinds.memo(("discovery-groups",), lambda: _group_list(kinds))
+
+
+def _group_list(kinds: Kinds) -> dict[str, Any]:
     groups: dict[str, dict[str, Any]] = {}
-    for group, version in group_versions():
+    for group, version in kinds.group_versions():
         if not group:
             continue
         gv = {"groupVersion": f"{group}/{version}", "version": version}
@@ -105,8 +123,8 @@ def api_group_list() -> dict[str, Any]:
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": list(groups.values())}
 
 
-def api_group(group: str) -> dict[str, Any] | None:
-    for g in api_group_list()["groups"]:
+def api_group(group: str, kinds: Kinds | None = None) -> dict[str, Any] | None:
+    for g in api_group_list(kinds)["groups"]:
         if g["name"] == group:
             return {"kind": "APIGroup", "apiVersion": "v1", **g}
     return None

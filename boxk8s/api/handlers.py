@@ -13,9 +13,10 @@ from boxk8s.api.respond import json_response, render_json_list, render_list, ren
 from boxk8s.api.streams import serve_attach, serve_exec, serve_log, serve_portforward
 from boxk8s.api.watch import serve_watch
 from boxk8s.client.podstreams import PodStreams
-from boxk8s.resources import selectors
+from boxk8s.resources import custom, scale, selectors
 from boxk8s.resources.admission import WriteOptions
 from boxk8s.resources.layer import PATCH_TYPES, Resources
+from boxk8s.resources.registry import ResourceType
 
 STREAMS = {"log": serve_log, "exec": serve_exec, "attach": serve_attach, "portforward": serve_portforward}  # pods/… served as streams
 
@@ -37,7 +38,7 @@ class ResourceHandler:
         self.streams = streams
 
     async def handle(self, request: web.Request, group: str, version: str, parts: list[str]) -> web.StreamResponse:
-        target = rq.parse_target(group, version, parts)
+        target = rq.parse_target(group, version, parts, self.resources.kinds)
         if target is None:
             raise _not_found()
         if target.rt.kind == "Pod" and target.subresource in STREAMS and target.name and target.namespace:
@@ -142,7 +143,7 @@ class ResourceHandler:
         assert t.name is not None
         obj = await self.resources.get(t.rt, t.namespace, t.name)
         if t.subresource == "scale":
-            return json_response(_scale_of(t.rt.api_version, obj))
+            return json_response(_scale_of(t.rt, obj))
         return render_object(t.rt, obj, accept, _include_object(request))
 
     async def update(self, request: web.Request, t: rq.Target) -> web.Response:
@@ -173,8 +174,8 @@ class ResourceHandler:
         assert t.name is not None
         if t.subresource == "scale":
             current = await self.resources.get(t.rt, t.namespace, t.name)
-            scale = _scale_of(t.rt.api_version, current)
-            patched = self.resources.patch_document(scale, patch_type, body)
+            current_scale = _scale_of(t.rt, current)
+            patched = self.resources.patch_document(current_scale, patch_type, body)
             return await self._write_scale(t, patched, opts)
         obj = await self.resources.patch(t.rt, t.namespace, t.name, patch_type, body, opts, t.subresource)
         return render_object(t.rt, obj, accept, warnings=opts.warnings)
@@ -207,22 +208,23 @@ class ResourceHandler:
             )
         return options
 
-    async def _write_scale(self, t: rq.Target, scale: Any, opts: WriteOptions) -> web.Response:
-        if not isinstance(scale, dict):
+    async def _write_scale(self, t: rq.Target, body_scale: Any, opts: WriteOptions) -> web.Response:
+        if not isinstance(body_scale, dict):
             raise errors.BadRequest("the body must be a Scale object")
-        replicas = (scale.get("spec") or {}).get("replicas")
+        replicas = (body_scale.get("spec") or {}).get("replicas")
         if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
             raise errors.invalid("autoscaling", "Scale", t.name or "", [{
                 "reason": "FieldValueInvalid", "field": "spec.replicas",
                 "message": f"Invalid value: {replicas!r}: must be greater than or equal to 0",
             }])
         assert t.name is not None
-        body: dict[str, Any] = {"spec": {"replicas": replicas}}
-        rv = (scale.get("metadata") or {}).get("resourceVersion")
+        cv = custom.lookup(t.rt.definition)
+        body: dict[str, Any] = scale.replicas_patch(cv, replicas) if cv else {"spec": {"replicas": replicas}}
+        rv = (body_scale.get("metadata") or {}).get("resourceVersion")
         if rv:
             body["metadata"] = {"resourceVersion": rv}
         obj = await self.resources.patch(t.rt, t.namespace, t.name, "merge", body, opts)
-        return json_response(_scale_of(t.rt.api_version, obj))
+        return json_response(_scale_of(t.rt, obj))
 
 
 def _verb(method: str, t: rq.Target) -> str:
@@ -238,7 +240,10 @@ def _verb(method: str, t: rq.Target) -> str:
     return {"PUT": "update", "PATCH": "patch"}.get(method, method.lower())
 
 
-def _scale_of(api_version: str, obj: dict[str, Any]) -> dict[str, Any]:
+def _scale_of(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    cv = custom.lookup(rt.definition)
+    if cv is not None and cv.scale is not None:  # a custom resource: the CRD's replica paths
+        return scale.scale_of(cv, obj)
     md = obj["metadata"]
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}

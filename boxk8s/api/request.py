@@ -14,6 +14,7 @@ from boxk8s import errors
 from boxk8s.api import protobuf
 from boxk8s.resources import registry
 from boxk8s.resources.admission import WriteOptions
+from boxk8s.resources.kinds import Kinds
 from boxk8s.resources.registry import ResourceType
 
 MAX_BODY = 3 * 1024 * 1024  # the apiserver's request size limit
@@ -31,7 +32,7 @@ class Target:
 _NS_SUBRESOURCES = ("status", "finalize")
 
 
-def parse_target(group: str, version: str, parts: list[str]) -> Target | None:
+def parse_target(group: str, version: str, parts: list[str], kinds: Kinds | None = None) -> Target | None:
     """Interpret the path after /api/v1 or /apis/<group>/<version>. None: no such resource."""
     legacy_watch = False
     if parts and parts[0] == "watch":
@@ -47,7 +48,7 @@ def parse_target(group: str, version: str, parts: list[str]) -> Target | None:
         parts = parts[2:]
     if not parts or len(parts) > 3:
         return None
-    rt = registry.find(group, version, parts[0])
+    rt = kinds.find(group, version, parts[0]) if kinds is not None else registry.find(group, version, parts[0])
     if rt is None:
         return None
     if namespace is not None and not rt.namespaced:

@@ -10,6 +10,7 @@ from typing import Any
 
 from boxk8s import errors
 from boxk8s.client import Client, Kind
+from boxk8s.controllers.crd import serve_stored
 from boxk8s.proxy.ingress_plan import CLASS_NAME as INGRESS_CLASS
 from boxk8s.proxy.ingress_plan import CONTROLLER as INGRESS_CONTROLLER
 from boxk8s.proxy.ingress_plan import DEFAULT_CLASS_ANNOTATION
@@ -22,7 +23,9 @@ DNS_NAMESPACE, DNS_SERVICE = "kube-system", "kube-dns"
 
 
 async def bootstrap(resources: Resources) -> None:
-    """Create what is missing (a restarted cluster keeps what it has)."""
+    """Create what is missing (a restarted cluster keeps what it has), and serve the custom
+    resources of the stored CRDs before the API answers."""
+    await serve_stored(Client(resources, "kube-apiserver"))
     ns_rt = registry.find("", "v1", "namespaces")
     svc_rt = registry.find("", "v1", "services")
     assert ns_rt and svc_rt

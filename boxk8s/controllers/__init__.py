@@ -8,6 +8,7 @@ from collections.abc import Callable
 from boxk8s.client import Client, InformerFactory
 from boxk8s.config import ControllerSettings
 from boxk8s.controllers.base import Controller
+from boxk8s.controllers.crd import CRDController
 from boxk8s.controllers.cronjob import CronJobController
 from boxk8s.controllers.daemonset import DaemonSetController
 from boxk8s.controllers.deployment import DeploymentController
@@ -28,6 +29,7 @@ ControllerFactory = Callable[[Client, InformerFactory], Controller]
 def default_controllers(settings: ControllerSettings) -> list[ControllerFactory]:
     """What the controller manager runs, in start order; each takes the settings it needs explicitly."""
     return [
+        CRDController,  # first: custom resources are served before the controllers that may use them
         NamespaceController,
         EndpointsController,
         EndpointSliceController,

@@ -11,7 +11,7 @@ from boxk8s import errors
 from boxk8s.client import Client, InformerFactory, Kind
 from boxk8s.controllers.base import Controller
 from boxk8s.events import EventRecorder
-from boxk8s.resources import meta, registry
+from boxk8s.resources import meta
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class NamespaceController(Controller):
 
     async def _delete_content(self, namespace: str) -> int:
         remaining = 0
-        for rt in registry.RESOURCES:
+        for rt in self.client.resources.kinds.all():  # custom resources too
             if not rt.namespaced:
                 continue
             for item in await self.client.list(rt, namespace):

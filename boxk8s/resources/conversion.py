@@ -15,7 +15,7 @@ import copy
 import json
 from typing import Any
 
-from boxk8s.resources import registry
+from boxk8s.resources import custom, registry
 from boxk8s.resources.registry import ResourceType
 
 Obj = dict[str, Any]
@@ -32,6 +32,11 @@ _STORAGE_VERSIONS = {("autoscaling", "HorizontalPodAutoscaler"): "v2"}
 
 def storage_type(rt: ResourceType) -> ResourceType:
     """The version `rt`'s objects are stored in (rt itself for kinds served in one version)."""
+    cv = custom.lookup(rt.definition)
+    if cv is not None:  # a custom resource: the CRD's storage version
+        if cv.storage_rt is None or cv.storage_version == rt.version:
+            return rt
+        return cv.storage_rt
     version = _STORAGE_VERSIONS.get((rt.group, rt.kind))
     if version is None or version == rt.version:
         return rt
@@ -48,6 +53,8 @@ def to_storage(rt: ResourceType, obj: Obj) -> Obj:
     """An object of version `rt` as its storage version stores it (a copy; `obj` as is when none)."""
     if not converts(rt):
         return obj
+    if custom.is_custom(rt):  # conversion None: the same object, its apiVersion rewritten
+        return {**obj, "apiVersion": storage_type(rt).api_version}
     out = _hpa_v1_to_v2(obj)
     out["apiVersion"] = storage_type(rt).api_version
     return out
@@ -57,6 +64,8 @@ def from_storage(rt: ResourceType, obj: Obj) -> Obj:
     """A stored object as version `rt` shows it (a copy; `obj` as is when no conversion)."""
     if not converts(rt) or not isinstance(obj, dict):
         return obj
+    if custom.is_custom(rt):
+        return {**obj, "apiVersion": rt.api_version}
     out = _hpa_v2_to_v1(obj)
     out["apiVersion"] = rt.api_version
     return out

@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from boxk8s.resources import crd_definition, crd_structural, custom
+
 Obj = dict[str, Any]
 
 _DEFAULT_MODE = 0o644  # 420: Secret, ConfigMap, projected and downwardAPI volumes
@@ -429,11 +431,16 @@ _BY_DEFINITION: dict[str, Callable[[Obj], None]] = {
     "io.k8s.api.batch.v1.Job": job_defaults,
     "io.k8s.api.batch.v1.CronJob": cronjob_defaults,
     "io.k8s.api.discovery.v1.EndpointSlice": endpointslice_defaults,
+    "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition": crd_definition.crd_defaults,
 }
 
 
 def apply_defaults(obj: Obj, definition: str) -> None:
     """Fill in, in place, the defaults the apiserver sets for an object of `definition`."""
+    cv = custom.lookup(definition)
+    if cv is not None:  # a custom resource: its schema's defaults (crd_structural.default)
+        crd_structural.default(obj, cv.root)
+        return
     fn = _BY_DEFINITION.get(definition)
     if fn is not None:
         fn(obj)
@@ -466,6 +473,10 @@ _STATUS_BY_DEFINITION: dict[str, Callable[[Obj], None]] = {
 def apply_status_defaults(obj: Obj, definition: str) -> None:
     """apply_defaults for an object whose every part but its status is already defaulted (a
     /status write: the rest is the stored object): the same result, without walking the spec."""
+    cv = custom.lookup(definition)
+    if cv is not None:
+        crd_structural.default(obj, cv.root)
+        return
     fn = _STATUS_BY_DEFINITION.get(definition)
     if fn is not None:
         fn(obj)

@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from boxk8s import errors
-from boxk8s.resources import allocate, conversion, defaults, meta, patch, registry, status
-from boxk8s.resources.admission import WriteOptions, decode, default_and_validate
+from boxk8s.resources import allocate, conversion, custom, defaults, meta, patch, registry, status
+from boxk8s.resources.admission import WriteOptions, decode, default_and_validate, validate_update
 from boxk8s.resources.deletion import finalized, plan_delete
+from boxk8s.resources.kinds import Kinds
 from boxk8s.resources.registry import ResourceType
 from boxk8s.resources.store_errors import api_errors
 from boxk8s.resources.strategy import strategy_for
@@ -37,6 +38,10 @@ PATCH_TYPES = {
     "application/apply-patch+cbor": "apply",
 }
 
+# What the apiserver answers a strategic merge patch to a custom resource with (415).
+CUSTOM_PATCH_MESSAGE = ("the body of the request was in an unknown format - accepted media types include: "
+                        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
+
 
 def _rv(obj: dict[str, Any]) -> int | None:
     md = obj.get("metadata")
@@ -52,6 +57,7 @@ def _rv(obj: dict[str, Any]) -> int | None:
 class Resources:
     def __init__(self, store: Store, *, service_cidr: str = allocate.DEFAULT_SERVICE_CIDR) -> None:
         self.store = store
+        self.kinds = Kinds()  # what this cluster serves: the built-in kinds and its custom resources
         self.service_cidr = service_cidr  # where ClusterIPs come from (the apiserver's --service-cluster-ip-range)
         self._allocation_lock = asyncio.Lock()  # Service IPs and ports: list-then-write must not interleave
         # namespace -> revision of its object when last found accepting writes (every namespaced
@@ -278,6 +284,8 @@ class Resources:
             if patch_type == "merge":
                 return patch.json_merge_patch(current, body)
             if patch_type == "strategic":
+                if custom.is_custom(rt):  # the CR handler's supportedTypes lack it
+                    raise errors.UnsupportedMediaType(CUSTOM_PATCH_MESSAGE)
                 return patch.strategic_merge_patch(current, body, rt.definition)
             if patch_type == "apply":
                 if not opts.field_manager:
@@ -323,8 +331,9 @@ class Resources:
             # As the apiserver's status strategies: the rest of the object is the stored one,
             # already validated and defaulted; only the status' own defaults apply.
             defaults.apply_status_defaults(new, rt.definition)
+            validate_update(rt, new, current, subresource)
         else:
-            default_and_validate(rt, new)
+            default_and_validate(rt, new, current, subresource)
         sent = obj
         if rt.kind == "Secret" and isinstance(obj.get("stringData"), dict):
             sent = copy.deepcopy(obj)

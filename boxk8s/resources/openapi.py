@@ -10,6 +10,7 @@ way the real apiserver publishes them. Documents are built once and cached as by
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -17,7 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from boxk8s.resources import crd_openapi, custom
 from boxk8s.resources.definitions import KUBERNETES_VERSION, REF_PREFIX, definitions, ref_name
+from boxk8s.resources.kinds import Kinds, builtin_group_version
 from boxk8s.resources.registry import RESOURCES, ResourceType, group_versions
 
 META = "io.k8s.apimachinery.pkg.apis.meta.v1."
@@ -36,6 +39,9 @@ PATCH_TYPES = (
     "application/merge-patch+json",
     "application/strategic-merge-patch+json",
 )
+# Custom resources take no strategic merge patch: kubectl, finding it missing from the PATCH
+# operation, sends a JSON merge patch instead.
+CUSTOM_PATCH_TYPES = PATCH_TYPES[:3]
 RESPONSE_TYPES = ("application/json", "application/yaml", "application/vnd.kubernetes.protobuf")
 WATCH_TYPES = (
     "application/json", "application/yaml", "application/vnd.kubernetes.protobuf",
@@ -122,7 +128,9 @@ def _refs(schema: Any) -> Iterable[str]:
             if isinstance(ref, str) and ref.startswith(REF_PREFIX):
                 yield ref[len(REF_PREFIX):]
             for k, v in s.items():
-                if not k.startswith("x-kubernetes"):
+                if k == "properties" and isinstance(v, dict):
+                    stack.extend(v.values())  # property names are names (JSONSchemaProps has x-kubernetes-…)
+                elif not k.startswith("x-kubernetes"):
                     stack.append(v)
         elif isinstance(s, list):
             stack.extend(s)
@@ -271,7 +279,7 @@ def _served(rt: ResourceType, ops: list[_Op]) -> list[_Op]:
     return [o for o in ops if _ACTION_VERBS.get(o.action, o.action) in rt.verbs]
 
 
-def _resource_paths(rt: ResourceType) -> list[_PathItem]:
+def _resource_paths(rt: ResourceType, patch_types: tuple[str, ...] = PATCH_TYPES) -> list[_PathItem]:
     base = "/api/v1" if not rt.group else f"/apis/{rt.group}/{rt.version}"
     gv = _gv_camel(rt.group, rt.version)
     tag = _tag(rt.group, rt.version)
@@ -305,7 +313,7 @@ def _resource_paths(rt: ResourceType) -> list[_PathItem]:
         op("put", "replace", "", "put", description=f"replace the specified {kind}", params=_WRITE_PARAMS,
            body=rt.definition, response=rt.definition, codes=(200, 201)),
         op("patch", "patch", "", "patch", description=f"partially update the specified {kind}",
-           params=_PATCH_PARAMS, body=PATCH, body_types=PATCH_TYPES, response=rt.definition, codes=(200, 201)),
+           params=_PATCH_PARAMS, body=PATCH, body_types=patch_types, response=rt.definition, codes=(200, 201)),
         op("delete", "delete", "", "delete", description=f"delete a{'n' if kind[0] in 'AEIOU' else ''} {kind}",
            params=_DELETE_PARAMS, body=DELETE_OPTIONS, response=STATUS, codes=(200, 202)),
     ]
@@ -336,11 +344,12 @@ def _resource_paths(rt: ResourceType) -> list[_PathItem]:
                 response=WATCH_EVENT, produces=WATCH_TYPES, tag=tag),
         ]))
     for sub in rt.subresources:
-        items.extend(_subresource_paths(rt, sub, f"{scope}/{{name}}/{sub}", [name_p, *scope_params], op))
+        items.extend(_subresource_paths(rt, sub, f"{scope}/{{name}}/{sub}", [name_p, *scope_params], op, patch_types))
     return items
 
 
-def _subresource_paths(rt: ResourceType, sub: str, path: str, params: list[_Param], op: Any) -> list[_PathItem]:
+def _subresource_paths(rt: ResourceType, sub: str, path: str, params: list[_Param], op: Any,
+                       patch_types: tuple[str, ...] = PATCH_TYPES) -> list[_PathItem]:
     kind = rt.kind
     pretty = _Param("pretty", "query", _D["pretty"])
     title = sub[:1].upper() + sub[1:]
@@ -353,7 +362,7 @@ def _subresource_paths(rt: ResourceType, sub: str, path: str, params: list[_Para
             op("put", "replace", title, "put", description=f"replace {sub} of the specified {kind}",
                params=_WRITE_PARAMS, body=body, response=body, codes=(200, 201), gvk=gvk),
             op("patch", "patch", title, "patch", description=f"partially update {sub} of the specified {kind}",
-               params=_PATCH_PARAMS, body=PATCH, body_types=PATCH_TYPES, response=body, codes=(200, 201),
+               params=_PATCH_PARAMS, body=PATCH, body_types=patch_types, response=body, codes=(200, 201),
                gvk=gvk),
         ])]
     if sub == "log":
@@ -502,9 +511,45 @@ def _v3_document(group: str, version: str) -> bytes | None:
     return _dump(doc)
 
 
-def openapi_v3_document(group: str, version: str) -> bytes | None:
-    """JSON bytes of the OpenAPI 3.0 document for a group-version ("" is core); None if not served."""
-    return _v3_document(group, version)
+def openapi_v3_document(group: str, version: str, kinds: Kinds | None = None) -> bytes | None:
+    """JSON bytes of the OpenAPI 3.0 document for a group-version ("" is core); None if not served.
+    `kinds`: the cluster's served kinds, for the group-versions of its custom resources."""
+    if builtin_group_version(group, version) or kinds is None:
+        return _v3_document(group, version)
+    return kinds.memo(("openapi-v3", group, version), lambda: _custom_document(kinds, group, version))
+
+
+def _custom_document(kinds: Kinds, group: str, version: str) -> bytes | None:
+    """A custom resources' group-version: their paths (no strategic merge patch), their schemas
+    under REST-friendly names (crd_openapi.py), and the meta definitions those refer to."""
+    served = [(rt, cv) for rt in kinds.added() if rt.group == group and rt.version == version
+              and (cv := custom.lookup(rt.definition)) is not None]
+    if not served:
+        return None
+    items: list[_PathItem] = []
+    own: dict[str, Any] = {}
+    for rt, cv in served:
+        name = crd_openapi.definition_name(rt.group, rt.version, rt.kind)
+        items.extend(_resource_paths(dataclasses.replace(rt, definition=name), CUSTOM_PATCH_TYPES))
+        own[name] = crd_openapi.published(cv)
+        own[name + "List"] = crd_openapi.list_schema(cv, name)
+    names = reachable(_op_definitions(items) | {crd_openapi.OBJECT_META, crd_openapi.LIST_META})
+    schemas = {n: _schema_cache(n, True) for n in names}
+    schemas.update(own)
+    doc = {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes CRD Swagger", "version": "v0.1.0"},
+        "paths": _v3_paths(items),
+        "components": {
+            "schemas": dict(sorted(schemas.items())),
+            "securitySchemes": {
+                "BearerToken": {"description": "Bearer Token authentication", "in": "header",
+                                "name": "authorization", "type": "apiKey"},
+            },
+        },
+        "security": [{"BearerToken": []}],
+    }
+    return _dump(doc)
 
 
 def document_hash(doc: bytes) -> str:
@@ -524,18 +569,33 @@ def _v3_index() -> dict[str, Any]:
     return {"paths": paths}
 
 
-def openapi_v3_index() -> dict[str, Any]:
-    """The /openapi/v3 discovery document: one serverRelativeURL per served group-version."""
-    return json.loads(json.dumps(_v3_index()))
+def openapi_v3_index(kinds: Kinds | None = None) -> dict[str, Any]:
+    """The /openapi/v3 discovery document: one serverRelativeURL per served group-version (the
+    built-in ones, then those of the cluster's custom resources)."""
+    if kinds is None or not kinds.added():
+        return json.loads(json.dumps(_v3_index()))
+    return json.loads(json.dumps(kinds.memo(("openapi-v3-index",), lambda: _index_with(kinds))))
 
 
-def openapi_v3_path(path: str) -> bytes | None:
+def _index_with(kinds: Kinds) -> dict[str, Any]:
+    paths = dict(_v3_index()["paths"])
+    for group, version in kinds.group_versions():
+        if builtin_group_version(group, version):
+            continue
+        doc = openapi_v3_document(group, version, kinds)
+        if doc is not None:
+            p = _gv_path(group, version)
+            paths[p] = {"serverRelativeURL": f"/openapi/v3/{p}?hash={document_hash(doc)}"}
+    return {"paths": paths}
+
+
+def openapi_v3_path(path: str, kinds: Kinds | None = None) -> bytes | None:
     """The document for an index path like "api/v1" or "apis/apps/v1" (no leading slash)."""
     parts = path.strip("/").split("/")
     if len(parts) == 2 and parts[0] == "api":
-        return openapi_v3_document("", parts[1])
+        return openapi_v3_document("", parts[1], kinds)
     if len(parts) == 3 and parts[0] == "apis":
-        return openapi_v3_document(parts[1], parts[2])
+        return openapi_v3_document(parts[1], parts[2], kinds)
     return None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from boxk8s.resources import definitions
+from boxk8s.resources import custom, definitions
 from boxk8s.resources.patch_errors import PatchError
 
 Schema = dict[str, Any]
@@ -45,6 +45,9 @@ def root_schema(definition: str) -> Schema:
     """The schema of a top-level definition; "" means schemaless (custom resources)."""
     if not definition:
         return {}
+    cv = custom.lookup(definition)
+    if cv is not None:  # a custom resource: its structural schema (with ObjectMeta as metadata)
+        return cv.patch_schema
     try:
         return definitions.definition(definition)
     except KeyError as e:

@@ -33,7 +33,7 @@ class ResourceType:
 
     @property
     def list_kind(self) -> str:
-        return self.kind + "List"
+        return self.extra.get("listKind") or self.kind + "List"  # a CRD may name its own
 
     @property
     def group_resource(self) -> str:
@@ -155,6 +155,10 @@ RESOURCES: tuple[ResourceType, ...] = (
     _rt("flowcontrol.apiserver.k8s.io", "v1", "PriorityLevelConfiguration", "prioritylevelconfigurations", False,
         "flowcontrol", subresources=("status",)),
     _rt("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", True, "networking", short_names=("netpol",)),
+    ResourceType("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
+                 "customresourcedefinition", False,
+                 "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition",
+                 short_names=("crd", "crds"), categories=_API_EXTENSIONS, subresources=("status",)),
 )
 
 # Namespaces that exist in every cluster.

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from boxk8s import errors
+from boxk8s.resources import crd_serving, custom
 from boxk8s.resources.defaults import qos_class
 from boxk8s.resources.registry import ResourceType
 
@@ -134,9 +135,28 @@ STRATEGIES: dict[str, KindStrategy] = {
     "ReplicationController": KindStrategy(default_gc_policy="Orphan"),
     # Events are written constantly and never applied or edited by hand: no managedFields.
     "Event": KindStrategy(records_managed_fields=False),
+    # A CRD's first delete adds the cleanup finalizer: its custom resources go first (controllers/crd.py).
+    "CustomResourceDefinition": KindStrategy(blocks_deletion=crd_serving.blocks_deletion,
+                                             prepare_for_terminating=crd_serving.prepare_for_terminating),
 }
 
 
+def _custom_prepare_for_create(rt: ResourceType, obj: Obj) -> None:
+    """customResourceStrategy.PrepareForCreate: with a status subresource, create cannot set status
+    (it is removed, not emptied). While the CRD terminates, creates are refused (crdHandler)."""
+    cv = custom.lookup(rt.definition)
+    if cv is not None and cv.terminating:
+        raise errors.MethodNotAllowed("create not allowed while custom resource definition is terminating")
+    if "status" in rt.subresources:
+        obj.pop("status", None)
+
+
+CUSTOM = KindStrategy(prepare_for_create=_custom_prepare_for_create)
+
+
 def strategy_for(rt: ResourceType) -> KindStrategy:
-    """The strategy of a kind (both Event kinds share one, as `rt.kind == "Event"` did)."""
+    """The strategy of a kind (both Event kinds share one, as `rt.kind == "Event"` did); custom
+    resources share theirs, whatever their kind is called."""
+    if custom.is_custom(rt):
+        return CUSTOM
     return STRATEGIES.get(rt.kind, DEFAULT)

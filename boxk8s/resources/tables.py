@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from boxk8s.errors import BadRequest
+from boxk8s.resources import crd_tables, custom
 from boxk8s.resources import tables_core as core
 from boxk8s.resources import tables_workloads as workloads
 from boxk8s.resources.registry import ResourceType
@@ -53,10 +54,14 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("coordination.k8s.io", "Lease"): core.LEASE,
     ("discovery.k8s.io", "EndpointSlice"): core.ENDPOINTSLICE,
     ("events.k8s.io", "Event"): core.EVENT,
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): crd_tables.CRD,
 }
 
 
 def printer_for(rt: ResourceType) -> Printer:
+    cv = custom.lookup(rt.definition)
+    if cv is not None:  # the CRD version's additionalPrinterColumns
+        return crd_tables.printer(cv)
     return PRINTERS.get((rt.group, rt.kind), DEFAULT_PRINTER)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from boxk8s.resources import crd_definition, crd_validation, custom
 from boxk8s.resources.field_errors import (
     FieldError,
     forbidden,
@@ -47,6 +48,9 @@ _NAME_RULES: dict[str, Callable[[str], list[str]]] = {
 
 def validate(obj: dict[str, Any], definition: str) -> list[FieldError]:
     """422-style validation: metadata, schema-required fields, and per-kind rules."""
+    cv = custom.lookup(definition)
+    if cv is not None:  # a custom resource: its CRD version's rules (crd_validation.py)
+        return crd_validation.validate(obj, cv)
     errs: list[FieldError] = []
     _, _, kind = group_version_kind(definition)
     meta = obj.get("metadata")
@@ -61,6 +65,19 @@ def validate(obj: dict[str, Any], definition: str) -> list[FieldError]:
     if check is not None:
         errs += check(obj)
     return _dedupe(errs)
+
+
+def validate_update(new: dict[str, Any], old: dict[str, Any], definition: str, subresource: str = "") -> list[FieldError]:
+    """What an update may not change (the kinds' Validate*Update beyond their create rules), given
+    the stored object and the subresource written ("" for the object itself)."""
+    cv = custom.lookup(definition)
+    if cv is not None:
+        # customResourceStatusStrategy.ValidateUpdate validates the whole object; the main
+        # resource's update adds the transition rules (oldSelf) to what validate() checked.
+        if subresource == "status":
+            return crd_validation.validate(new, cv, old)
+        return crd_validation.transition_errors(new, cv, old)
+    return []
 
 
 def _dedupe(errs: list[FieldError]) -> list[FieldError]:
@@ -172,4 +189,5 @@ _KIND_RULES: dict[str, Callable[[dict[str, Any]], list[FieldError]]] = {
     "ConfigMap": _check_data("ConfigMap"),
     "Secret": _check_data("Secret"),
     "Namespace": _check_namespace,
+    "CustomResourceDefinition": crd_definition.validate_crd,
 }

@@ -26,18 +26,18 @@ SHORT_NAMES = {
     "replicasets": ["rs"], "statefulsets": ["sts"], "horizontalpodautoscalers": ["hpa"], "cronjobs": ["cj"],
     "certificatesigningrequests": ["csr"], "ingresses": ["ing"], "networkpolicies": ["netpol"],
     "poddisruptionbudgets": ["pdb"], "priorityclasses": ["pc"], "storageclasses": ["sc"],
+    "customresourcedefinitions": ["crd", "crds"],
 }
 CATEGORIES = {
     **{r: ["all"] for r in ("pods", "replicationcontrollers", "services", "daemonsets", "deployments", "replicasets",
                             "statefulsets", "horizontalpodautoscalers", "cronjobs", "jobs")},
     **{r: ["api-extensions"] for r in ("mutatingwebhookconfigurations", "validatingwebhookconfigurations",
                                        "validatingadmissionpolicies", "validatingadmissionpolicybindings",
-                                       "apiservices")},
+                                       "apiservices", "customresourcedefinitions")},
 }
 # GA kinds of the official 1.32 definitions that are not served as a resource of their own here,
 # each with its reason. Keep this list short: a kind leaves it when it is served.
 NOT_SERVED = {
-    "CustomResourceDefinition": "issue 13 (operators) serves apiextensions.k8s.io",
     "TokenReview": "issue 13: authentication with ServiceAccount tokens",
     "SelfSubjectReview": "issue 13: authentication",
     "LocalSubjectAccessReview": "issue 13: RBAC authorization",
