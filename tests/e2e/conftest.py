@@ -113,9 +113,11 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def running_boxk8s(tmp_path_factory: pytest.TempPathFactory, extra: list[str] | None = None) -> Iterator[Boxk8s]:
+def running_boxk8s(tmp_path_factory: pytest.TempPathFactory, extra: list[str] | None = None,
+                   cluster_name: str = "", pod_subnet: str = "") -> Iterator[Boxk8s]:
     """A `boxk8s up` for the length of a fixture; stopped cleanly and its Docker objects removed."""
-    b = start_boxk8s(tmp_path_factory.mktemp("boxk8s") / "state", extra=extra)
+    b = start_boxk8s(tmp_path_factory.mktemp("boxk8s") / "state", extra=extra, cluster_name=cluster_name,
+                     pod_subnet=pod_subnet)
     try:
         yield b
     finally:

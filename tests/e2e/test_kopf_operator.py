@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Boxk8s, start_boxk8s, stop_boxk8s, wait_for
-from tests.e2e.docker_cleanup import remove_cluster_objects
+from tests.e2e.conftest import Boxk8s, running_boxk8s, wait_for
 
 pytest.importorskip("kopf")
 
@@ -28,14 +27,8 @@ FINALIZER = "boxk8s.test/gizmo-cleanup"
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Boxk8s]:
-    b = start_boxk8s(tmp_path_factory.mktemp("kopf") / "state", extra=["--nodes", "0", "--fake-nodes", "1"],
-                     cluster_name=f"boxk8s-crd-{uuid.uuid4().hex[:8]}", pod_subnet="10.220.0.0/16")
-    try:
-        yield b
-    finally:
-        code = stop_boxk8s(b)
-        remove_cluster_objects(b.cluster_name)
-    assert code == 0, f"boxk8s did not stop cleanly ({code}):\n{b.log_tail()}"
+    yield from running_boxk8s(tmp_path_factory, extra=["--nodes", "0", "--fake-nodes", "1"],
+                              cluster_name=f"boxk8s-crd-{uuid.uuid4().hex[:8]}", pod_subnet="10.220.0.0/16")
 
 
 @pytest.fixture
