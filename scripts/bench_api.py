@@ -245,10 +245,15 @@ async def bench_creates(conn: Conn, ns: str, count: int, concurrency: int, paylo
     payload = "x" * payload_bytes
     # Serialise bodies up front: we measure the server, not the client's json.dumps.
     bodies = [json.dumps(configmap(f"cm-{i:06d}", payload)).encode() for i in range(count)]
+    return await post_all(conn, ns, f"{conn.url}/api/v1/namespaces/{ns}/configmaps", bodies, concurrency)
+
+
+async def post_all(conn: Conn, ns: str, url: str, bodies: list[bytes], concurrency: int) -> dict[str, Any]:
+    """POST every body to `url` (in namespace `ns`, created first) from `concurrency` workers."""
+    count = len(bodies)
     latencies: list[float] = []
     failures: list[str] = []
     next_index = 0
-    url = f"{conn.url}/api/v1/namespaces/{ns}/configmaps"
     hdrs = {"Content-Type": "application/json"}
     async with conn.session(limit=concurrency) as session:
         await ensure_namespace(session, conn, ns)

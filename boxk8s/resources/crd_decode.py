@@ -15,7 +15,7 @@ from typing import Any
 
 from boxk8s import errors
 from boxk8s.resources import crd_structural, schema
-from boxk8s.resources.crd_structural import META_FIELDS, SNode
+from boxk8s.resources.crd_structural import CONTAINERS, META_FIELDS, SNode
 from boxk8s.resources.custom import CustomVersion
 from boxk8s.resources.prune import prune_object
 from boxk8s.resources.registry import ResourceType
@@ -60,7 +60,7 @@ def _coerce_embedded(value: Any, s: SNode, root: bool = False) -> None:
             if root and k in META_FIELDS:
                 continue
             child = s.props.get(k) or s.additional
-            if child is not None and isinstance(v, dict | list):
+            if child is not None and isinstance(v, CONTAINERS):
                 _coerce_embedded(v, child)
     elif isinstance(value, list) and s.items is not None:
         for v in value:

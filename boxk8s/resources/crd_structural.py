@@ -20,6 +20,9 @@ from typing import Any
 META_FIELDS = frozenset(("apiVersion", "kind", "metadata"))
 _MISSING: Any = object()
 
+CONTAINERS = (dict, list)  # a tuple: `dict | list` builds a union object at every call
+NUMBERS = (int, float)
+
 
 @dataclass(eq=False)
 class SNode:
@@ -66,6 +69,8 @@ class SNode:
     # Whether this subtree has defaults anywhere: defaulting skips the rest.
     has_defaults: bool = False
     cel: Any = field(default=None, repr=False)  # compiled CEL programs (crd_cel), per rule
+    # crd_validation's fast test of a scalar that passes every check (False: none; None: not built yet)
+    quick: Any = field(default=None, repr=False)
 
     @property
     def type_names(self) -> tuple[str, ...]:
@@ -84,7 +89,7 @@ def compile_schema(schema: dict[str, Any] | None) -> SNode:
 
 
 def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return float(value) if isinstance(value, NUMBERS) and not isinstance(value, bool) else None
 
 
 def _int(value: Any) -> int | None:
@@ -207,7 +212,7 @@ def _prune_map(x: dict[str, Any], s: SNode, path: str, unknown: list[str] | None
         if child is not None:
             if v is None and not child.nullable and not child.has_default:
                 continue  # PruneNonNullableNullsWithoutDefaults
-            out[k] = _prune(v, child, _key(path, k), unknown) if isinstance(v, dict | list) else v
+            out[k] = _prune(v, child, _key(path, k), unknown) if isinstance(v, CONTAINERS) else v
         elif s.additional_any:  # additionalProperties: true: the key stays, its content has no schema
             out[k] = _prune(v, None, _key(path, k), unknown)
         elif skip:
@@ -235,7 +240,7 @@ def default(obj: Any, s: SNode | None) -> None:
         for k, v in obj.items():
             child = props.get(k)
             if child is not None:
-                if child.has_defaults and isinstance(v, dict | list):
+                if child.has_defaults and isinstance(v, CONTAINERS):
                     default(v, child)
             elif extra is not None:
                 if v is None and not extra.nullable and extra.has_default:

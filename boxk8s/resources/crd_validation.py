@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from boxk8s.resources import crd_cel
-from boxk8s.resources.crd_structural import SNode
+from boxk8s.resources.crd_structural import CONTAINERS, NUMBERS, SNode
 from boxk8s.resources.custom import CustomVersion
 from boxk8s.resources.field_errors import (
     INVALID,
@@ -162,7 +162,7 @@ def check_value(value: Any, s: SNode, path: str, errs: list[FieldError], root: b
         _junctors(value, s, path, errs)
     if isinstance(value, str):
         _check_string(value, s, path, errs)
-    elif isinstance(value, int | float) and not isinstance(value, bool):
+    elif isinstance(value, NUMBERS) and not isinstance(value, bool):
         _check_number(value, s, path, errs)
     elif isinstance(value, list):
         _check_list(value, s, path, errs)
@@ -221,9 +221,13 @@ def _check_number(value: int | float, s: SNode, path: str, errs: list[FieldError
 
 
 def _check_list(value: list[Any], s: SNode, path: str, errs: list[FieldError]) -> None:
-    if s.items is not None:
+    items = s.items
+    if items is not None:
+        quick = items.quick if items.quick is not None else _quick(items)
         for i, v in enumerate(value):
-            check_value(v, s.items, f"{path}[{i}]", errs)
+            if quick and quick(v):
+                continue
+            check_value(v, items, f"{path}[{i}]", errs)
     if s.min_items is not None and len(value) < s.min_items:
         errs.append(_invalid(path, len(value), f"{path} in body should have at least {s.min_items} items"))
     if s.max_items is not None and len(value) > s.max_items:
@@ -243,17 +247,88 @@ def _check_object(value: dict[str, Any], s: SNode, path: str, errs: list[FieldEr
     for k, v in value.items():
         child = props.get(k)
         if child is not None:
-            if root and k in ("apiVersion", "kind"):
+            if root and k in ("apiVersion", "kind", "metadata"):
+                if k == "metadata":
+                    _check_root_metadata(v, child, errs)
                 continue
-            if root and k == "metadata":
-                _check_root_metadata(v, child, errs)
-                continue
-            check_value(v, child, _sub(path, k), errs)
         elif extra is not None:
-            check_value(v, extra, _sub(path, k), errs)
+            child = extra
+        else:
+            continue
+        quick = child.quick if child.quick is not None else _quick(child)
+        if quick and quick(v):
+            continue  # a scalar that passes every check: no path to build, nothing to report
+        check_value(v, child, _sub(path, k), errs)
     for k in s.required:
         if k not in value:
             errs.append(required(_sub(path, k)))
+
+
+def _quick(s: SNode) -> Any:
+    """A test that a scalar value passes all of `s`'s checks, built once per node; False for what it
+    cannot judge (containers, junctors, formats): those take the full walk."""
+    s.quick = _build_quick(s) or False
+    return s.quick
+
+
+def _build_quick(s: SNode) -> Any:
+    if s.all_of or s.any_of or s.one_of or s.not_ is not None or s.format or s.pattern_error or s.multiple_of:
+        return None
+    if s.int_or_string:
+        return _quick_types({int, str}) if s.enum is None and not _has_bounds(s) else None
+    if s.type == "string":
+        return _quick_string(s)
+    if s.type == "integer":
+        return _quick_integer(s) if s.enum is None else None
+    if s.type == "boolean":
+        return _quick_types({bool}) if s.enum is None else None
+    if s.type == "number" and s.enum is None and not _has_bounds(s):
+        return _quick_types({int, float})
+    return None
+
+
+def _has_bounds(s: SNode) -> bool:
+    return s.minimum is not None or s.maximum is not None or s.min_length is not None or s.max_length is not None \
+        or s.regex is not None
+
+
+def _quick_types(allowed: set[type]) -> Any:
+    def quick(v: Any) -> bool:
+        return type(v) in allowed
+    return quick
+
+
+def _quick_string(s: SNode) -> Any:
+    enum = s.enum
+    if enum is not None and not all(isinstance(e, str) for e in enum):
+        return None
+    choices = frozenset(enum) if enum is not None else None
+    longest, shortest, regex = s.max_length, s.min_length, s.regex
+
+    def quick(v: Any) -> bool:
+        if type(v) is not str:
+            return False
+        if choices is not None and v not in choices:
+            return False
+        if longest is not None and len(v) > longest:
+            return False
+        if shortest is not None and len(v) < shortest:
+            return False
+        return regex is None or regex.search(v) is not None
+    return quick
+
+
+def _quick_integer(s: SNode) -> Any:
+    """Integers within bounds (bounds truncated to integers, as kube-openapi's MinimumInt does);
+    floats take the full walk."""
+    if s.exclusive_minimum or s.exclusive_maximum:
+        return None
+    low = int(s.minimum) if s.minimum is not None else None
+    high = int(s.maximum) if s.maximum is not None else None
+
+    def quick(v: Any) -> bool:
+        return type(v) is int and (low is None or v >= low) and (high is None or v <= high)
+    return quick
 
 
 def _check_root_metadata(md: Any, s: SNode, errs: list[FieldError]) -> None:
@@ -551,7 +626,7 @@ def _set_errors(items: list[Any], path: str) -> list[FieldError]:
     seen: dict[str, int] = {}
     errs = []
     for i, x in enumerate(items):
-        key = _canonical(x) if isinstance(x, dict | list) else repr((type(x).__name__, x))
+        key = _canonical(x) if isinstance(x, CONTAINERS) else repr((type(x).__name__, x))
         seen[key] = seen.get(key, 0) + 1
         if seen[key] == 2:
             if isinstance(x, dict):

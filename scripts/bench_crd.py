@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Benchmark custom resources against ConfigMaps: creates per second over HTTPS, in the same run.
+
+Starts `boxk8s up` (no nodes) as scripts/bench_api.py does, creates a CRD whose version has a
+50-field structural schema (strings with patterns and lengths, integers with bounds, enums,
+booleans, int-or-string, a nested object, a set list and a map list, defaults) with the status
+subresource and printer columns, waits until it is served, then alternates rounds of ConfigMap
+creates (bench_api's: a 256-byte value, two labels) and custom resource creates (all 50 fields set)
+at the same concurrency, each round into a fresh namespace (after a few unmeasured creates of each). It prints the median rate of each kind
+and their ratio (target: custom resources at >= 0.8 of ConfigMaps), and the time from the CRD's
+create until its resources answer.
+
+Usage: python3 scripts/bench_crd.py            # about 40 s on 2 cores
+       python3 scripts/bench_crd.py --quick    # smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_api import SERVERS, Conn, configmap, post_all, start_server, wait_ready  # noqa: E402
+
+GROUP = "bench.boxk8s.dev"
+FIELDS = 50
+
+
+def schema() -> dict[str, Any]:
+    """A spec of 50 fields of the kinds CRDs use, with value validations and a few defaults."""
+    props: dict[str, Any] = {}
+    for i in range(12):
+        props[f"name{i}"] = {"type": "string", "maxLength": 63, "pattern": "^[a-z0-9-]+$"}
+    for i in range(10):
+        props[f"count{i}"] = {"type": "integer", "minimum": 0, "maximum": 1000, "default": 1}
+    for i in range(6):
+        props[f"flag{i}"] = {"type": "boolean", "default": False}
+    for i in range(6):
+        props[f"mode{i}"] = {"type": "string", "enum": ["fast", "safe", "off"], "default": "safe"}
+    for i in range(6):
+        props[f"port{i}"] = {"x-kubernetes-int-or-string": True}
+    for i in range(4):
+        props[f"ratio{i}"] = {"type": "number", "minimum": 0, "maximum": 1}
+    props["resources"] = {"type": "object", "properties": {
+        "cpu": {"type": "string"}, "memory": {"type": "string"}, "limit": {"type": "integer", "minimum": 0}}}
+    props["labels"] = {"type": "object", "additionalProperties": {"type": "string", "maxLength": 63}}
+    props["tags"] = {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}}
+    props["env"] = {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+                    "items": {"type": "object", "required": ["name"], "properties": {
+                        "name": {"type": "string"}, "value": {"type": "string"}}}}
+    props["image"] = {"type": "string", "minLength": 1}
+    props["replicas"] = {"type": "integer", "minimum": 0, "default": 1}
+    assert len(props) == FIELDS, len(props)
+    return {"type": "object", "properties": {
+        "spec": {"type": "object", "required": ["image"], "properties": props},
+        "status": {"type": "object", "properties": {"ready": {"type": "boolean"}, "replicas": {"type": "integer"}}},
+    }}
+
+
+def crd() -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"benchmarks.{GROUP}"},
+        "spec": {"group": GROUP, "scope": "Namespaced",
+                 "names": {"plural": "benchmarks", "singular": "benchmark", "kind": "Benchmark"},
+                 "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": schema()},
+                               "subresources": {"status": {}},
+                               "additionalPrinterColumns": [
+                                   {"name": "Image", "type": "string", "jsonPath": ".spec.image"},
+                                   {"name": "Replicas", "type": "integer", "jsonPath": ".spec.replicas"}]}]},
+    }
+
+
+def custom(name: str) -> dict[str, Any]:
+    spec: dict[str, Any] = {f"name{i}": f"value-{i}" for i in range(12)}
+    spec |= {f"count{i}": i * 7 for i in range(10)}
+    spec |= {f"flag{i}": i % 2 == 0 for i in range(6)}
+    spec |= {f"mode{i}": "fast" for i in range(6)}
+    spec |= {f"port{i}": 8000 + i if i % 2 else f"http-{i}" for i in range(6)}
+    spec |= {f"ratio{i}": 0.25 * i for i in range(4)}
+    spec |= {"resources": {"cpu": "500m", "memory": "128Mi", "limit": 2}, "labels": {"app": "bench", "tier": "x"},
+             "tags": ["a", "b", "c"], "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+             "image": "registry.example/app:1.0", "replicas": 3}
+    assert len(spec) == FIELDS
+    return {"apiVersion": f"{GROUP}/v1", "kind": "Benchmark", "metadata": {"name": name, "labels": {"app": "bench"}},
+            "spec": spec}
+
+
+async def install(conn: Conn) -> float:
+    """Create the CRD; seconds until its resources answer."""
+    async with conn.session(limit=1) as session:
+        t0 = time.perf_counter()
+        async with session.post(f"{conn.url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                                json=crd()) as resp:
+            if resp.status != 201:
+                raise RuntimeError(f"create CRD: {resp.status} {await resp.text()}")
+        while True:
+            async with session.get(f"{conn.url}/apis/{GROUP}/v1/namespaces/default/benchmarks") as resp:
+                await resp.read()
+                if resp.status == 200:
+                    return time.perf_counter() - t0
+            if time.perf_counter() - t0 > 30:
+                raise RuntimeError("the CRD was not served within 30 s")
+            await asyncio.sleep(0.005)
+
+
+async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    server = start_server(work, "crd")
+    try:
+        _, conn = await wait_ready(server)
+        established = await install(conn)
+        payload = "x" * 256
+        warm = max(args.objects // 10, 20)  # first requests of each kind (imports, caches) are not measured
+        await post_all(conn, "warm", f"{conn.url}/api/v1/namespaces/warm/configmaps",
+                       [json.dumps(configmap(f"w-{i}", payload)).encode() for i in range(warm)], args.concurrency)
+        await post_all(conn, "warm", f"{conn.url}/apis/{GROUP}/v1/namespaces/warm/benchmarks",
+                       [json.dumps(custom(f"w-{i}")).encode() for i in range(warm)], args.concurrency)
+        results: dict[str, list[dict[str, float]]] = {"configmaps": [], "custom": []}
+        for r in range(args.rounds):
+            cm_bodies = [json.dumps(configmap(f"cm-{i:06d}", payload)).encode() for i in range(args.objects)]
+            cr_bodies = [json.dumps(custom(f"cr-{i:06d}")).encode() for i in range(args.objects)]
+            results["configmaps"].append(await post_all(
+                conn, f"cm-{r}", f"{conn.url}/api/v1/namespaces/cm-{r}/configmaps", cm_bodies, args.concurrency))
+            results["custom"].append(await post_all(
+                conn, f"cr-{r}", f"{conn.url}/apis/{GROUP}/v1/namespaces/cr-{r}/benchmarks", cr_bodies,
+                args.concurrency))
+            print(f"round {r + 1}: ConfigMaps {results['configmaps'][-1]['rate']:,.0f}/s, "
+                  f"custom resources {results['custom'][-1]['rate']:,.0f}/s", flush=True)
+    finally:
+        server.stop()
+    return {"established": established, **{k: {m: statistics.median(x[m] for x in v) for m in ("rate", "p50", "p99")}
+                                            for k, v in results.items()}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--objects", type=int, default=2_000, help="creates of each kind per round")
+    p.add_argument("--rounds", type=int, default=3, help="rounds (ConfigMaps then custom resources); medians shown")
+    p.add_argument("--concurrency", type=int, default=8)
+    p.add_argument("--quick", action="store_true", help="a small run (smoke test)")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.objects, args.rounds = min(args.objects, 200), 1
+    work = Path(tempfile.mkdtemp(prefix="boxk8s-bench-crd-"))
+    try:
+        out = asyncio.run(run(args, work))
+    finally:
+        for s in SERVERS:
+            s.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    cm, cr = out["configmaps"], out["custom"]
+    ratio = cr["rate"] / cm["rate"]
+    print(f"\nMachine: {platform.machine()}, Python {platform.python_version()}; {args.objects:,} creates of each kind "
+          f"per round, {args.rounds} rounds, concurrency {args.concurrency}")
+    print(f"CRD created → its resources served: {out['established'] * 1000:.0f} ms")
+    print(f"ConfigMap creates/s:       {cm['rate']:,.0f} (p50 {cm['p50'] * 1000:.1f} ms, p99 {cm['p99'] * 1000:.1f} ms)")
+    print(f"Custom resource creates/s: {cr['rate']:,.0f} (p50 {cr['p50'] * 1000:.1f} ms, p99 {cr['p99'] * 1000:.1f} ms), "
+          f"{FIELDS}-field structural schema")
+    print(f"Ratio: {ratio:.2f} (target >= 0.8: {'met' if ratio >= 0.8 else 'missed'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
