@@ -68,9 +68,12 @@ class SNode:
     extras: bool = False
     # Whether this subtree has defaults anywhere: defaulting skips the rest.
     has_defaults: bool = False
+    descend: tuple[tuple[str, SNode], ...] = ()  # the properties whose own subtrees have defaults
+    extras_props: tuple[tuple[str, SNode], ...] = ()  # the properties whose subtrees have `extras`
     cel: Any = field(default=None, repr=False)  # compiled CEL programs (crd_cel), per rule
     # crd_validation's fast test of a scalar that passes every check (False: none; None: not built yet)
     quick: Any = field(default=None, repr=False)
+    quicks: Any = field(default=None, repr=False)  # the properties' quick tests, by name (built with them)
 
     @property
     def type_names(self) -> tuple[str, ...]:
@@ -149,10 +152,13 @@ def _compile(s: dict[str, Any]) -> SNode:
     if isinstance(s.get("not"), dict):
         n.not_ = _compile(s["not"])
     n.defaulted = tuple((k, c) for k, c in n.props.items() if c.has_default)
+    n.descend = tuple((k, c) for k, c in n.props.items()
+                      if any(x.has_defaults for x in (*c.props.values(), c.additional, c.items) if x is not None))
     children = [*n.props.values(), *(c for c in (n.additional, n.items) if c is not None)]
     n.has_defaults = n.has_default or any(c.has_defaults for c in children)
     n.extras = (n.embedded or bool(n.rules) or n.list_type in ("set", "map")
                 or any(c.extras for c in children))
+    n.extras_props = tuple((k, c) for k, c in n.props.items() if c.extras)
     return n
 
 
@@ -235,14 +241,16 @@ def default(obj: Any, s: SNode | None) -> None:
             current = obj.get(k, _MISSING)
             if current is _MISSING or (current is None and not prop.nullable):
                 obj[k] = copy.deepcopy(prop.default)
-        props = s.props
+        for k, child in s.descend:  # only where something below has a default
+            v = obj.get(k)
+            if isinstance(v, CONTAINERS):
+                default(v, child)
         extra = s.additional
-        for k, v in obj.items():
-            child = props.get(k)
-            if child is not None:
-                if child.has_defaults and isinstance(v, CONTAINERS):
-                    default(v, child)
-            elif extra is not None:
+        if extra is not None and extra.has_defaults:
+            props = s.props
+            for k, v in obj.items():
+                if k in props:
+                    continue
                 if v is None and not extra.nullable and extra.has_default:
                     obj[k] = v = copy.deepcopy(extra.default)
                 default(v, extra)

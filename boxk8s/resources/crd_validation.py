@@ -244,7 +244,11 @@ def _check_object(value: dict[str, Any], s: SNode, path: str, errs: list[FieldEr
         return
     props = s.props
     extra = s.additional
+    quicks = s.quicks if s.quicks is not None else _quicks(s)
     for k, v in value.items():
+        passes = quicks.get(k)
+        if passes is not None and passes(v):
+            continue  # a scalar that passes every check: no path to build, nothing to report
         child = props.get(k)
         if child is not None:
             if root and k in ("apiVersion", "kind", "metadata"):
@@ -262,6 +266,13 @@ def _check_object(value: dict[str, Any], s: SNode, path: str, errs: list[FieldEr
     for k in s.required:
         if k not in value:
             errs.append(required(_sub(path, k)))
+
+
+def _quicks(s: SNode) -> dict[str, Any]:
+    s.quicks = {k: q for k, c in s.props.items() if (q := (c.quick if c.quick is not None else _quick(c)))}
+    if s.quicks.keys() & {"apiVersion", "kind", "metadata"}:  # the root's are checked apart
+        s.quicks = {k: q for k, q in s.quicks.items() if k not in ("apiVersion", "kind", "metadata")}
+    return s.quicks  # type: ignore[no-any-return]
 
 
 def _quick(s: SNode) -> Any:
@@ -528,15 +539,16 @@ def _extras(value: Any, s: SNode, path: str, errs: list[FieldError], old: Any, r
     if isinstance(value, dict):
         if s.embedded and not root and not transitions_only:
             errs += _embedded_errors(value, path)
-        props, extra = s.props, s.additional
         old_map = old if isinstance(old, dict) else None
-        for k, v in value.items():
-            child = props.get(k)
-            if child is not None:
-                if child.extras and not (root and k in ("apiVersion", "kind", "metadata")):
-                    _extras(v, child, _fchild(path, k), errs, _old(old_map, k), mode=mode)
-            elif extra is not None and extra.extras:
-                _extras(v, extra, f"{path}[{k}]", errs, _old(old_map, k), mode=mode)
+        for k, child in s.extras_props:  # only the properties with something to check below
+            if k in value and not (root and k in ("apiVersion", "kind", "metadata")):
+                _extras(value[k], child, _fchild(path, k), errs, _old(old_map, k), mode=mode)
+        extra = s.additional
+        if extra is not None and extra.extras:
+            props = s.props
+            for k, v in value.items():
+                if k not in props:
+                    _extras(v, extra, f"{path}[{k}]", errs, _old(old_map, k), mode=mode)
     elif isinstance(value, list):
         if not transitions_only:
             if s.list_type == "set":
@@ -617,16 +629,24 @@ def _embedded_errors(x: dict[str, Any], path: str) -> list[FieldError]:
     return errs
 
 
-def _canonical(x: Any) -> str:
-    return json.dumps(x, sort_keys=True, separators=(",", ":"))
+def _set_key(x: Any) -> Any:
+    """What identifies an item of a set (or a map list's keys): scalars by type and value, a map of
+    scalars by its sorted items, anything else by its canonical JSON."""
+    if isinstance(x, dict):
+        if all(not isinstance(v, CONTAINERS) for v in x.values()):
+            return ("map", tuple(sorted((k, type(v).__name__, v) for k, v in x.items())))
+        return ("json", json.dumps(x, sort_keys=True, separators=(",", ":")))
+    if isinstance(x, list):
+        return ("json", json.dumps(x, sort_keys=True, separators=(",", ":")))
+    return (type(x).__name__, x)
 
 
 def _set_errors(items: list[Any], path: str) -> list[FieldError]:
     """x-kubernetes-list-type: set: the second appearance of each repeated item."""
-    seen: dict[str, int] = {}
+    seen: dict[Any, int] = {}
     errs = []
     for i, x in enumerate(items):
-        key = _canonical(x) if isinstance(x, CONTAINERS) else repr((type(x).__name__, x))
+        key = _set_key(x)
         seen[key] = seen.get(key, 0) + 1
         if seen[key] == 2:
             if isinstance(x, dict):
@@ -665,11 +685,11 @@ def _map_list_errors(items: list[Any], keys: tuple[str, ...], path: str) -> list
             return [invalid(f"{path}[{i}]", x, "must be an object for an array of list-type map")]
     if len(items) <= 1:
         return []
-    seen: dict[str, int] = {}
+    seen: dict[Any, int] = {}
     errs = []
     for i, x in enumerate(items):
         present = {k: x[k] for k in keys if isinstance(x, dict) and k in x}
-        key = _canonical(present)
+        key = _set_key(present)
         seen[key] = seen.get(key, 0) + 1
         if seen[key] == 2:
             errs.append(FieldError(f"{path}[{i}]", f"Duplicate value: {_go_map(present)}", "FieldValueDuplicate"))
