@@ -17,7 +17,8 @@ from typing import Any
 
 from boxk8s import errors
 from boxk8s.resources import allocate, defaults, meta, patch, registry, status
-from boxk8s.resources.admission import WriteOptions, decode, default_and_validate
+from boxk8s.resources.admission import WriteOptions, decode, validate_object
+from boxk8s.resources.admission_plugins import CREATE, UPDATE, Admission, Attributes
 from boxk8s.resources.deletion import finalized, plan_delete
 from boxk8s.resources.registry import ResourceType
 from boxk8s.resources.store_errors import api_errors
@@ -49,8 +50,12 @@ def _rv(obj: dict[str, Any]) -> int | None:
 
 
 class Resources:
-    def __init__(self, store: Store, *, service_cidr: str = allocate.DEFAULT_SERVICE_CIDR) -> None:
+    def __init__(self, store: Store, *, service_cidr: str = allocate.DEFAULT_SERVICE_CIDR,
+                 admission: Admission | None = None) -> None:
         self.store = store
+        # The admission plugins run on every create and update (admission_plugins.py); none by
+        # default: the cluster assembles the apiserver's (cluster/components.py).
+        self.admission = admission or Admission()
         self.service_cidr = service_cidr  # where ClusterIPs come from (the apiserver's --service-cluster-ip-range)
         self._allocation_lock = asyncio.Lock()  # Service IPs and ports: list-then-write must not interleave
         # namespace -> revision of its object when last found accepting writes (every namespaced
@@ -133,6 +138,11 @@ class Resources:
         self._check_namespace(rt, namespace, md)
         if rt.namespaced:
             await self._namespace_accepts_writes(namespace or "default")
+        # The apiserver's order: defaults (decoding), mutating admission, then the strategy
+        # (PrepareForCreate, a generated name, Validate), validating admission, storage.
+        defaults.apply_defaults(obj, rt.definition)
+        attrs = Attributes(CREATE, rt, md.get("namespace"), obj, dry_run=opts.dry_run)
+        await self.admission.admit(attrs, self)
         if not md.get("name"):
             if md.get("generateName"):
                 md["name"] = meta.generate_name(md["generateName"])
@@ -143,7 +153,9 @@ class Resources:
         if rt.has_spec:
             md["generation"] = 1
         status.prepare_for_create(rt, obj)
-        default_and_validate(rt, obj)
+        defaults.apply_status_defaults(obj, rt.definition)
+        validate_object(rt, obj)
+        await self.admission.validate(attrs, self)
         self._record_manager(rt, obj, obj, opts, operation)
         key = rt.key(namespace, md["name"])
         async with self._allocating(rt):
@@ -272,12 +284,17 @@ class Resources:
         if rt.has_spec:
             gen = int(cur_md.get("generation") or 1)
             md["generation"] = gen + 1 if meta.spec_part(new) != meta.spec_part(current) else gen
+        attrs = Attributes(UPDATE, rt, namespace, new, current, subresource, opts.dry_run)
         if subresource == "status":
             # As the apiserver's status strategies: the rest of the object is the stored one,
             # already validated and defaulted; only the status' own defaults apply.
             defaults.apply_status_defaults(new, rt.definition)
+            await self.admission.admit(attrs, self)
         else:
-            default_and_validate(rt, new)
+            defaults.apply_defaults(new, rt.definition)
+            await self.admission.admit(attrs, self)
+            validate_object(rt, new)
+        await self.admission.validate(attrs, self)
         self._record_manager(rt, new, obj, opts, operation, current)
         md["resourceVersion"] = cur_md["resourceVersion"]
         if new == current:

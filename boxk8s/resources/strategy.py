@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from boxk8s import errors
-from boxk8s.resources.defaults import qos_class
+from boxk8s.resources.defaults import job_selector, qos_class
 from boxk8s.resources.registry import ResourceType
 
 Obj = dict[str, Any]
@@ -95,6 +95,12 @@ def _pod_grace_period(obj: Obj, requested: int | None) -> int:
     return int(spec.get("terminationGracePeriodSeconds", 30))
 
 
+def _job_prepare_for_create(rt: ResourceType, obj: Obj) -> None:
+    """jobStrategy.PrepareForCreate: a fresh status, and the selector generated from the new uid."""
+    reset_status(rt, obj)
+    job_selector(obj)
+
+
 def _namespace_deletable(obj: Obj) -> None:
     """The NamespaceLifecycle admission plugin: the immortal namespaces cannot be deleted."""
     name = obj["metadata"]["name"]
@@ -130,7 +136,7 @@ STRATEGIES: dict[str, KindStrategy] = {
     "Node": KindStrategy(prepare_for_create=_keep_status),
     # batch/v1 Job and v1 ReplicationController keep orphaning as their default for compatibility;
     # everything else deletes dependents in the background.
-    "Job": KindStrategy(default_gc_policy="Orphan"),
+    "Job": KindStrategy(default_gc_policy="Orphan", prepare_for_create=_job_prepare_for_create),
     "ReplicationController": KindStrategy(default_gc_policy="Orphan"),
     # Events are written constantly and never applied or edited by hand: no managedFields.
     "Event": KindStrategy(records_managed_fields=False),
