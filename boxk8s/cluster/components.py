@@ -22,7 +22,13 @@ from boxk8s.api.app import ApiSettings, build_app
 from boxk8s.api.server import ApiServer
 from boxk8s.client import Client, Informer, InformerFactory, Kind
 from boxk8s.config import ClusterSettings
-from boxk8s.controllers import Controller, ControllerFactory, controller_name, default_controllers
+from boxk8s.controllers import (
+    Controller,
+    ControllerFactory,
+    controller_name,
+    default_controllers,
+    with_required,
+)
 from boxk8s.devloop.images import ImageRollouts
 from boxk8s.devloop.view import StatusView
 from boxk8s.devloop.wait import AppWaiter
@@ -41,6 +47,7 @@ from boxk8s.proxy.ingress_tls import Certificates
 from boxk8s.proxy.listeners import HostListeners
 from boxk8s.proxy.proxy import ServiceProxy
 from boxk8s.resources.allocate import nth_address
+from boxk8s.resources.apiserver_admission import apiserver_admission
 from boxk8s.resources.layer import Resources
 from boxk8s.scheduler import Scheduler
 from boxk8s.store import Store, StoreSettings
@@ -164,7 +171,7 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
         compaction_keep=settings.compaction_keep,
     ))
     stack.push_async_callback(store.close)
-    resources = Resources(store, service_cidr=settings.service_range)
+    resources = Resources(store, service_cidr=settings.service_range, admission=apiserver_admission())
     factory = InformerFactory(Client(resources, "kube-controller-manager"))
     shared_pods = factory.informer(Kind.POD)  # every kubelet and the scheduler view this one
     shared_nodes = factory.informer(Kind.NODE)  # and this one
@@ -173,7 +180,7 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
     if scheduler:
         client = Client(resources, "default-scheduler")
         c.scheduler = Scheduler(client, EventRecorder(client, "default-scheduler"), pods=shared_pods, nodes=shared_nodes)
-    makers = default_controllers(settings.controllers) if controllers is None else controllers
+    makers = with_required(default_controllers(settings.controllers) if controllers is None else controllers)
     c.controllers = [make(Client(resources, controller_name(make)), factory) for make in makers]
 
     planned = node_plan.plan_nodes(settings, node_plan.host_resources()) if nodes is None else nodes

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from boxk8s.client import Client, InformerFactory
 from boxk8s.config import ControllerSettings
@@ -18,6 +18,7 @@ from boxk8s.controllers.namespace import NamespaceController
 from boxk8s.controllers.nodelifecycle import NodeLifecycleController
 from boxk8s.controllers.pvc import PersistentVolumeBinder
 from boxk8s.controllers.replicaset import ReplicaSetController
+from boxk8s.controllers.serviceaccounts import ServiceAccountsController
 from boxk8s.controllers.statefulset import StatefulSetController
 from boxk8s.controllers.ttl import TTLAfterFinishedController
 
@@ -29,6 +30,7 @@ def default_controllers(settings: ControllerSettings) -> list[ControllerFactory]
     """What the controller manager runs, in start order; each takes the settings it needs explicitly."""
     return [
         NamespaceController,
+        ServiceAccountsController,
         EndpointsController,
         EndpointSliceController,
         ReplicaSetController,
@@ -50,4 +52,11 @@ def controller_name(make: ControllerFactory) -> str:
     return target.name if isinstance(target, type) and issubclass(target, Controller) else "controller"
 
 
-__all__ = ["Controller", "ControllerFactory", "controller_name", "default_controllers"]
+def with_required(makers: Sequence[ControllerFactory]) -> list[ControllerFactory]:
+    """`makers`, plus the controllers the apiserver's admission cannot do without: the ServiceAccount
+    plugin refuses pods until their namespace's `default` account exists, which its controller
+    makes (so even a cluster narrowed to no controllers, as tests assemble, accepts pods)."""
+    return [*makers] if ServiceAccountsController in makers else [ServiceAccountsController, *makers]
+
+
+__all__ = ["Controller", "ControllerFactory", "controller_name", "default_controllers", "with_required"]
