@@ -16,6 +16,8 @@ from boxk8s.client.podstreams import PodStreams
 from boxk8s.resources import selectors
 from boxk8s.resources.admission import WriteOptions
 from boxk8s.resources.layer import PATCH_TYPES, Resources
+from boxk8s.resources.registry import ResourceType
+from boxk8s.resources.strategy import strategy_for
 
 STREAMS = {"log": serve_log, "exec": serve_exec, "attach": serve_attach, "portforward": serve_portforward}  # pods/… served as streams
 
@@ -133,7 +135,7 @@ class ResourceHandler:
         assert t.name is not None
         obj = await self.resources.get(t.rt, t.namespace, t.name)
         if t.subresource == "scale":
-            return json_response(_scale_of(t.rt.api_version, obj))
+            return json_response(_scale_of(t.rt, obj))
         return render_object(t.rt, obj, accept, _include_object(request))
 
     async def update(self, request: web.Request, t: rq.Target) -> web.Response:
@@ -164,7 +166,7 @@ class ResourceHandler:
         assert t.name is not None
         if t.subresource == "scale":
             current = await self.resources.get(t.rt, t.namespace, t.name)
-            scale = _scale_of(t.rt.api_version, current)
+            scale = _scale_of(t.rt, current)
             patched = self.resources.patch_document(scale, patch_type, body)
             return await self._write_scale(t, patched, opts)
         obj = await self.resources.patch(t.rt, t.namespace, t.name, patch_type, body, opts, t.subresource)
@@ -213,14 +215,14 @@ class ResourceHandler:
         if rv:
             body["metadata"] = {"resourceVersion": rv}
         obj = await self.resources.patch(t.rt, t.namespace, t.name, "merge", body, opts)
-        return json_response(_scale_of(t.rt.api_version, obj))
+        return json_response(_scale_of(t.rt, obj))
 
 
-def _scale_of(api_version: str, obj: dict[str, Any]) -> dict[str, Any]:
+def _scale_of(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
     md = obj["metadata"]
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}
-    selector = spec.get("selector")
+    selector = strategy_for(rt).label_selector(obj)  # an RC's map reads as `app=web` too
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",

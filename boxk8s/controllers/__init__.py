@@ -18,6 +18,7 @@ from boxk8s.controllers.namespace import NamespaceController
 from boxk8s.controllers.nodelifecycle import NodeLifecycleController
 from boxk8s.controllers.pvc import PersistentVolumeBinder
 from boxk8s.controllers.replicaset import ReplicaSetController
+from boxk8s.controllers.replicationcontroller import ReplicationManager
 from boxk8s.controllers.serviceaccounts import ServiceAccountsController
 from boxk8s.controllers.statefulset import StatefulSetController
 from boxk8s.controllers.ttl import TTLAfterFinishedController
@@ -34,6 +35,7 @@ def default_controllers(settings: ControllerSettings) -> list[ControllerFactory]
         EndpointsController,
         EndpointSliceController,
         ReplicaSetController,
+        ReplicationManager,
         DeploymentController,
         StatefulSetController,
         DaemonSetController,

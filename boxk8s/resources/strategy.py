@@ -57,6 +57,18 @@ def _nothing(obj: Obj) -> None:
     return None
 
 
+def _label_selector(obj: Obj) -> Obj | None:
+    """Workloads of apps/v1 and batch/v1 select with a metav1.LabelSelector in spec.selector."""
+    return (obj.get("spec") or {}).get("selector")
+
+
+def _equality_selector(obj: Obj) -> Obj | None:
+    """A v1 ReplicationController selects with a plain map (labels.SelectorFromSet), which is a
+    LabelSelector of matchLabels only (the conversion upstream's RC adapter makes)."""
+    selector = (obj.get("spec") or {}).get("selector")
+    return None if selector is None else {"matchLabels": dict(selector)}
+
+
 @dataclass(frozen=True)
 class KindStrategy:
     """The hooks of one kind; a field left at its default behaves as for most kinds."""
@@ -77,6 +89,8 @@ class KindStrategy:
     allocates_addresses: bool = False
     # Whether Update writes record metadata.managedFields entries.
     records_managed_fields: bool = True
+    # The object's selector as a metav1.LabelSelector (scale status, owner controllers' claims).
+    label_selector: Callable[[Obj], Obj | None] = _label_selector
 
 
 def _pod_status(obj: Obj) -> Obj:
@@ -137,7 +151,7 @@ STRATEGIES: dict[str, KindStrategy] = {
     # batch/v1 Job and v1 ReplicationController keep orphaning as their default for compatibility;
     # everything else deletes dependents in the background.
     "Job": KindStrategy(default_gc_policy="Orphan", prepare_for_create=_job_prepare_for_create),
-    "ReplicationController": KindStrategy(default_gc_policy="Orphan"),
+    "ReplicationController": KindStrategy(default_gc_policy="Orphan", label_selector=_equality_selector),
     # Events are written constantly and never applied or edited by hand: no managedFields.
     "Event": KindStrategy(records_managed_fields=False),
 }
