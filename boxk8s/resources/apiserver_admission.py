@@ -7,9 +7,10 @@ ResourceQuota last, so that quota charges only what every other plugin has let t
 
 from __future__ import annotations
 
+from boxk8s.resources.admission_limitranger import LimitRanger
 from boxk8s.resources.admission_plugins import Admission
 from boxk8s.resources.admission_serviceaccount import ServiceAccountAdmission
 
 
 def apiserver_admission() -> Admission:
-    return Admission([ServiceAccountAdmission()])
+    return Admission([LimitRanger(), ServiceAccountAdmission()])
