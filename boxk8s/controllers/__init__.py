@@ -19,6 +19,7 @@ from boxk8s.controllers.nodelifecycle import NodeLifecycleController
 from boxk8s.controllers.pvc import PersistentVolumeBinder
 from boxk8s.controllers.replicaset import ReplicaSetController
 from boxk8s.controllers.replicationcontroller import ReplicationManager
+from boxk8s.controllers.resourcequota import ResourceQuotaController
 from boxk8s.controllers.serviceaccounts import ServiceAccountsController
 from boxk8s.controllers.statefulset import StatefulSetController
 from boxk8s.controllers.ttl import TTLAfterFinishedController
@@ -43,6 +44,7 @@ def default_controllers(settings: ControllerSettings) -> list[ControllerFactory]
         CronJobController,
         TTLAfterFinishedController,
         PersistentVolumeBinder,
+        ResourceQuotaController,
         GarbageCollector,
         functools.partial(NodeLifecycleController, settings=settings),
     ]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from boxk8s.resources.admission_limitranger import LimitRanger
 from boxk8s.resources.admission_plugins import Admission
+from boxk8s.resources.admission_quota import ResourceQuotaAdmission
 from boxk8s.resources.admission_serviceaccount import ServiceAccountAdmission
 
 
 def apiserver_admission() -> Admission:
-    return Admission([LimitRanger(), ServiceAccountAdmission()])
+    return Admission([LimitRanger(), ServiceAccountAdmission(), ResourceQuotaAdmission()])
