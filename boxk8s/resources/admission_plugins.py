@@ -14,7 +14,7 @@ A plugin refuses with an `errors.ApiError`, usually `forbidden(attrs, reason)`:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from boxk8s import errors
@@ -38,6 +38,9 @@ class Attributes:
     old: Obj | None = None  # the stored object, on UPDATE
     subresource: str = ""
     dry_run: bool = False
+    # What a plugin's admit learnt, for its validate (upstream's look twice in their informers'
+    # caches; a store read here decodes the object again).
+    memo: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

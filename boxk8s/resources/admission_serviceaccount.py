@@ -68,12 +68,16 @@ class ServiceAccountAdmission:
 
     async def _account(self, attrs: Attributes, api: ResourceAccess, name: str) -> Obj:
         assert self.rt is not None
+        found = attrs.memo.get(self.name)
+        if found is not None and found["metadata"]["name"] == name:
+            return found  # admit's look, for validate
         attempts = DEFAULT_ATTEMPTS if name == DEFAULT_SERVICE_ACCOUNT else 1
         for attempt in range(attempts):
             if attempt:
                 await self.sleep(self.interval())
             try:
-                return await api.get(self.rt, attrs.namespace, name)
+                account = attrs.memo[self.name] = await api.get(self.rt, attrs.namespace, name)
+                return account
             except errors.NotFound:
                 continue
         raise forbidden(attrs, f"error looking up service account {attrs.namespace}/{name}: "
