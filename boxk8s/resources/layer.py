@@ -336,7 +336,7 @@ class Resources:
         if opts.dry_run:
             return new
         key = rt.key(namespace, md["name"])
-        if finalized(rt, new):
+        if finalized(rt, new, current):
             return await self._remove(rt, key, new, expected)
         async with self._allocating(rt):
             if allocates:
