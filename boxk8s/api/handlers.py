@@ -45,7 +45,7 @@ class ResourceHandler:
             return await serve(request, self.resources, self.streams, target.namespace, target.name)
         if target.subresource == "binding" and request.method == "POST" and target.rt.kind == "Pod":
             return await self.bind(request, target)
-        if target.subresource and target.subresource not in ("status", "scale", "finalize"):
+        if target.subresource and target.subresource not in ("status", "scale", "finalize", "approval"):
             raise errors.NotFound(f"the {target.subresource} subresource is not served yet by boxk8s")
         method = request.method
         if target.name is None:
