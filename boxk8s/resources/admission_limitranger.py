@@ -36,26 +36,10 @@ CONTAINER, POD, PVC = "Container", "Pod", "PersistentVolumeClaim"
 MAX_MILLI_VALUE = (2**63 - 1) // 1000  # resource.MaxMilliValue
 
 
-def item_with_defaults(item: Mapping[str, Any]) -> Obj:
-    """SetDefaults_LimitRangeItem, for a Container item: default ← max, defaultRequest ← default,
-    then ← min (kept here so a LimitRange stored without its defaults behaves the same)."""
-    out = dict(item)
-    if out.get("type") != CONTAINER:
-        return out
-    default = dict(out.get("default") or {})
-    request = dict(out.get("defaultRequest") or {})
-    for name, q in (out.get("max") or {}).items():
-        default.setdefault(name, q)
-    for name, q in default.items():
-        request.setdefault(name, q)
-    for name, q in (out.get("min") or {}).items():
-        request.setdefault(name, q)
-    out["default"], out["defaultRequest"] = default, request
-    return out
-
-
 def _items(limit_range: Mapping[str, Any]) -> list[Obj]:
-    return [item_with_defaults(i) for i in (limit_range.get("spec") or {}).get("limits") or []]
+    """The LimitRange's items as stored: defaulted already (SetDefaults_LimitRangeItem fills a
+    Container item's default from max, and its defaultRequest from default, then min)."""
+    return list((limit_range.get("spec") or {}).get("limits") or [])
 
 
 # --- Admit: defaults ------------------------------------------------------------------------------

@@ -19,8 +19,10 @@ from boxk8s.cluster import running
 from boxk8s.config import ClusterSettings
 from boxk8s.controllers import ControllerFactory
 from boxk8s.kubelet.settings import NodeSettings
+from boxk8s.resources import registry
 from boxk8s.resources.layer import Resources
 from boxk8s.store import Store
+from tests.integration.waiting import wait_for_condition
 
 TOKEN = "t"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -101,6 +103,17 @@ def assert_status(code: int, body: Any, expected_code: int | None = None, reason
     assert isinstance(body.get("message"), str) and body["message"], body
 
 
+async def default_accounts_made(resources: Resources) -> None:
+    """Wait for the ServiceAccount controller's first writes (every cluster runs it), so that tests
+    start on a store nothing else is writing to."""
+    sa = registry.find("", "v1", "serviceaccounts")
+    assert sa is not None
+
+    async def made() -> bool:
+        return all(resources.store.head_revision(sa.key(ns, "default")) for ns in registry.SYSTEM_NAMESPACES)
+    await wait_for_condition(made, DEADLINE)
+
+
 @contextlib.asynccontextmanager
 async def running_api(state_dir: Path, controllers: Sequence[ControllerFactory] = (),
                       nodes: int = 0) -> AsyncIterator[Api]:
@@ -111,6 +124,7 @@ async def running_api(state_dir: Path, controllers: Sequence[ControllerFactory] 
     planned = [NodeSettings(f"node-{i}", fake=True) for i in range(1, nodes + 1)]
     async with running(settings, controllers=list(controllers), nodes=planned, scheduler=bool(nodes),
                        serve_api=False, proxy=False) as c:
+        await default_accounts_made(c.resources)
         app = build_app(c.resources, ApiSettings(token=TOKEN))
         async with TestClient(TestServer(app)) as client:
             yield Api(client, c.store, c.resources)

@@ -10,14 +10,17 @@ import pytest
 from boxk8s.resources.admission_limitranger import (
     aggregate,
     default_pod_resources,
-    item_with_defaults,
     pod_problems,
     pvc_problems,
 )
+from boxk8s.resources.defaults import apply_defaults
 
 
 def limit_range(*items: dict[str, Any]) -> dict[str, Any]:
-    return {"metadata": {"name": "lr"}, "spec": {"limits": list(items)}}
+    """A LimitRange as stored: with its defaults (the plugin reads stored ones)."""
+    lr = {"metadata": {"name": "lr"}, "spec": {"limits": list(items)}}
+    apply_defaults(lr, "io.k8s.api.core.v1.LimitRange")
+    return lr
 
 
 def container(name: str = "main", requests: dict[str, str] | None = None,
@@ -35,21 +38,6 @@ def pod(*containers: dict[str, Any], init: list[dict[str, Any]] | None = None) -
     if init:
         spec["initContainers"] = init
     return {"metadata": {"name": "p"}, "spec": spec}
-
-
-@pytest.mark.parametrize(("item", "default", "default_request"), [
-    ({"type": "Container", "max": {"cpu": "1"}}, {"cpu": "1"}, {"cpu": "1"}),
-    ({"type": "Container", "default": {"cpu": "500m"}}, {"cpu": "500m"}, {"cpu": "500m"}),
-    ({"type": "Container", "default": {"cpu": "500m"}, "defaultRequest": {"cpu": "100m"}, "min": {"cpu": "50m"}},
-     {"cpu": "500m"}, {"cpu": "100m"}),
-    ({"type": "Container", "min": {"memory": "64Mi"}}, {}, {"memory": "64Mi"}),
-    ({"type": "Container", "max": {"cpu": "2"}, "default": {"cpu": "1"}}, {"cpu": "1"}, {"cpu": "1"}),
-])
-def test_item_defaults(item: dict[str, Any], default: dict[str, str], default_request: dict[str, str]) -> None:
-    """SetDefaults_LimitRangeItem: default ← max, defaultRequest ← default, then ← min."""
-    out = item_with_defaults(item)
-    assert (out["default"], out["defaultRequest"]) == (default, default_request)
-    assert "default" not in item_with_defaults({"type": "Pod", "max": {"cpu": "1"}})
 
 
 @pytest.mark.parametrize(("p", "requests", "limits", "annotation"), [
@@ -81,7 +69,7 @@ def test_defaults_name_init_containers() -> None:
 @pytest.mark.parametrize(("item", "p", "problems"), [
     ({"type": "Container", "max": {"cpu": "1"}}, pod(container(requests={"cpu": "1"}, limits={"cpu": "2"})),
      ["maximum cpu usage per Container is 1, but limit is 2"]),
-    ({"type": "Container", "max": {"cpu": "1"}, "default": {}}, pod(container()),
+    ({"type": "Container", "max": {"cpu": "1"}}, pod(container()),  # validated without admit's defaults
      ["maximum cpu usage per Container is 1.  No limit is specified"]),
     ({"type": "Container", "max": {"cpu": "1"}}, pod(container(requests={"cpu": "1500m"}, limits={"cpu": "1"})),
      ["maximum cpu usage per Container is 1, but request is 1500m"]),
