@@ -7,6 +7,10 @@ finishing, a Service changing type: upstream's replenishment), and every RESYNC_
 (--resource-quota-sync-period). It reads the objects through the client at the current revision
 (not informer caches that may lag a create admission has just charged), and plan_quota_status
 (resources/quota.py) decides.
+
+As upstream, creates do not trigger a sync: admission charged them. That keeps the window
+upstream leaves open narrow: a sync that lists the namespace between a create's charge and its
+write (microseconds here) records a usage without it, until the next sync.
 """
 
 from __future__ import annotations

@@ -66,6 +66,9 @@ def test_quota_refuses_with_the_apiservers_message(fake: Boxk8s) -> None:
     assert 'pods "bare" is forbidden: failed quota: q: must specify requests.cpu for: bare' in bare.stderr
     status = get_json(fake, "quota", "q", "-n", "quota")["status"]
     assert status == {"hard": {"pods": "2", "requests.cpu": "1"}, "used": {"pods": "1", "requests.cpu": "600m"}}
+    listed = fake.kubectl("get", "quota", "-n", "quota").stdout.splitlines()
+    assert listed[0].split() == ["NAME", "AGE", "REQUEST", "LIMIT"]
+    assert listed[1].split()[0] == "q" and "pods: 1/2, requests.cpu: 600m/1" in listed[1]
 
 
 def test_replication_controller_get_scale_delete(fake: Boxk8s) -> None:
@@ -79,8 +82,9 @@ def test_replication_controller_get_scale_delete(fake: Boxk8s) -> None:
         status = get_json(fake, "rc", "web").get("status") or {}
         return status.get("replicas") == n and status.get("readyReplicas") == n
     wait_for(lambda: ready(2), what="2 ready replicas")
-    listed = fake.kubectl("get", "rc").stdout
-    assert listed.splitlines()[1].split()[0] == "web", listed
+    listed = fake.kubectl("get", "rc").stdout.splitlines()
+    assert listed[0].split() == ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]
+    assert listed[1].split()[:4] == ["web", "2", "2", "2"]
     assert "replicationcontroller/web scaled" in fake.kubectl("scale", "rc/web", "--replicas=3").stdout
     wait_for(lambda: ready(3), what="3 ready replicas")
     pods = get_json(fake, "pods", "-l", "app=web")["items"]
