@@ -42,6 +42,9 @@ class ServiceAccountAdmission:
         self.interval = interval
         self.sleep = sleep
         self.rt = registry.find("", "v1", "serviceaccounts")
+        # key -> (revision, account): a pod create looks its account up without decoding it again
+        # while the account is unchanged (upstream's plugin reads an informer's cache).
+        self._accounts: dict[str, tuple[int, Obj]] = {}
 
     def handles(self, attrs: Attributes) -> bool:
         return (attrs.operation == CREATE and not attrs.subresource and attrs.rt.group == ""
@@ -72,14 +75,23 @@ class ServiceAccountAdmission:
         if found is not None and found["metadata"]["name"] == name:
             return found  # admit's look, for validate
         attempts = DEFAULT_ATTEMPTS if name == DEFAULT_SERVICE_ACCOUNT else 1
+        key = self.rt.key(attrs.namespace, name)
         for attempt in range(attempts):
             if attempt:
                 await self.sleep(self.interval())
+            revision = api.store.head_revision(key)
+            cached = self._accounts.get(key)
+            if revision is not None and cached is not None and cached[0] == revision:
+                attrs.memo[self.name] = cached[1]
+                return cached[1]
             try:
                 account = attrs.memo[self.name] = await api.get(self.rt, attrs.namespace, name)
-                return account
             except errors.NotFound:
                 continue
+            if len(self._accounts) > 4096:
+                self._accounts.clear()
+            self._accounts[key] = (int(account["metadata"]["resourceVersion"]), account)
+            return account
         raise forbidden(attrs, f"error looking up service account {attrs.namespace}/{name}: "
                                f'serviceaccount "{name}" not found')
 

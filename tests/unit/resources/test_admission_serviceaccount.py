@@ -22,12 +22,16 @@ class Accounts:
         self.accounts = accounts
         self.appear_after = appear_after or {}
         self.gets = 0
-        self.store: Any = None
+        self.store: Any = self
+        self.revision: int | None = None  # what the store says of an account's head (None: ask it)
+
+    def head_revision(self, key: str) -> int | None:
+        return self.revision
 
     async def get(self, rt: Any, namespace: str | None, name: str) -> dict[str, Any]:
         self.gets += 1
         if name in self.appear_after and self.gets > self.appear_after[name]:
-            return {"metadata": {"name": name, "namespace": namespace}}
+            return {"metadata": {"name": name, "namespace": namespace, "resourceVersion": "1"}}
         if name not in self.accounts:
             raise errors.not_found("", "serviceaccounts", name)
         return self.accounts[name]
@@ -40,7 +44,8 @@ class Accounts:
 
 
 def account(name: str, **fields: Any) -> dict[str, Any]:
-    return {"metadata": {"name": name, "namespace": "ns", **fields.pop("metadata", {})}, **fields}
+    md = {"name": name, "namespace": "ns", "resourceVersion": "1", **fields.pop("metadata", {})}
+    return {"metadata": md, **fields}
 
 
 def pod_attrs(spec: dict[str, Any] | None = None, name: str = "p", op: str = CREATE) -> Attributes:
@@ -146,3 +151,15 @@ async def test_enforced_mountable_secrets() -> None:
 def test_unmountable_secret(spec: dict[str, Any], problem: str) -> None:
     sa = account("sa", secrets=[{"name": "ok"}], imagePullSecrets=[{"name": "pull"}])
     assert unmountable_secret(sa, spec) == problem
+
+
+async def test_an_unchanged_account_is_not_read_again() -> None:
+    api = Accounts({"default": account("default", metadata={"resourceVersion": "5"})})
+    p = plugin()
+    await p.admit(pod_attrs(), api)
+    api.revision = 5
+    await p.admit(pod_attrs(), api)
+    assert api.gets == 1
+    api.revision = 6  # changed since: read again
+    await p.admit(pod_attrs(), api)
+    assert api.gets == 2
