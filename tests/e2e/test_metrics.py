@@ -18,8 +18,8 @@ from tests.e2e.conftest import Boxk8s, start_boxk8s, stop_boxk8s, wait_for
 from tests.e2e.docker_cleanup import remove_cluster_objects, used_subnets
 
 IMAGE = "boxk8s-busybox:latest"
-# Busy until /tmp/stop exists (then idle): the load stops with a `kubectl exec`, not a rollout.
-BURN = "while [ ! -f /tmp/stop ]; do :; done; exec sleep 3600"
+# Busy until /stop exists (then idle): the load stops with a `kubectl exec`, not a rollout.
+BURN = "while [ ! -f /stop ]; do :; done; exec sleep 3600"
 
 
 def free_subnet() -> str:
@@ -144,7 +144,7 @@ def test_hpa_scales_a_deployment_up_and_down(cluster: Boxk8s) -> None:
 
     cluster.kubectl("rollout", "status", "deployment/burner", "--timeout=90s")
     for p in get(cluster, "pods", "-l", "app=burner")["items"]:  # the load stops
-        cluster.kubectl("exec", p["metadata"]["name"], "--", "touch", "/tmp/stop")
+        cluster.kubectl("exec", p["metadata"]["name"], "--", "touch", "/stop")
 
     wait_for(lambda: replicas(1), timeout=90, interval=1, what="the HPA to scale burner back to 1")
     assert "New size: 1; reason: All metrics below target" in wait_for(
