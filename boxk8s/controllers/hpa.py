@@ -148,8 +148,11 @@ class HorizontalController(Controller):
             self.queue.add(key)
 
     def _forget(self, key: str) -> None:
-        for state in (self.recommendations, self.up_events, self.down_events, self.selectors):
-            state.pop(key, None)  # type: ignore[attr-defined]
+        """The HPA is gone: drop what was kept of it (upstream's reconcileKey on NotFound)."""
+        self.recommendations.pop(key, None)
+        self.up_events.pop(key, None)
+        self.down_events.pop(key, None)
+        self.selectors.pop(key, None)
         self._known.discard(key)
 
     async def reconcile(self, key: str) -> float | None:
