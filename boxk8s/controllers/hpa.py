@@ -10,9 +10,10 @@ min/max: hpa_behavior.py), write the target's scale when it changes, and write t
 (currentReplicas, desiredReplicas, currentMetrics, lastScaleTime, and the AbleToScale,
 ScalingActive and ScalingLimited conditions) with upstream's reasons, messages and Events.
 
-Differences: a newly seen HPA is synced at once (upstream queues it for one sync period
-first); Pods, Object and External metrics have no source here (ScalingActive False, as on a
-cluster without a custom or external metrics API).
+As upstream, an HPA is first synced one period after it is seen (its queue adds every key with
+the period's delay), and changes to it are read at its next periodic sync. Pods, Object and
+External metrics have no source here (ScalingActive False, as on a cluster without a custom or
+external metrics API).
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ class HorizontalController(Controller):
         key = object_key(new)
         if key not in self._known:  # later changes are read at the next periodic sync, as upstream
             self._known.add(key)
-            self.queue.add(key)
+            self.queue.add_after(key, self.settings.hpa_sync_seconds)
 
     def _forget(self, key: str) -> None:
         """The HPA is gone: drop what was kept of it (upstream's reconcileKey on NotFound)."""
