@@ -100,12 +100,12 @@ def assert_status(code: int, body: Any, expected_code: int | None = None, reason
 
 
 @contextlib.asynccontextmanager
-async def running_api(state_dir: Path) -> AsyncIterator[Api]:
+async def running_api(state_dir: Path, token: str = TOKEN) -> AsyncIterator[Api]:
     """The store and resource layer as assemble() builds them (no controllers, nodes or scheduler), and
-    the API app over plain HTTP in aiohttp's test server."""
+    the API app over plain HTTP in aiohttp's test server (no token: open, as kubectl needs over HTTP)."""
     settings = ClusterSettings(state_dir=state_dir)
     async with running(settings, controllers=[], nodes=[], scheduler=False, serve_api=False, proxy=False) as c:
-        app = build_app(c.resources, ApiSettings(token=TOKEN))
+        app = build_app(c.resources, ApiSettings(token=token))
         async with TestClient(TestServer(app)) as client:
             yield Api(client, c.store, c.resources)
 
