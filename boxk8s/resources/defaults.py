@@ -248,6 +248,10 @@ def statefulset_defaults(obj: Obj) -> None:
     _set(spec, "replicas", 1)
     _set(spec, "revisionHistoryLimit", 10)
     for claim in _dicts(spec.get("volumeClaimTemplates")):
+        # Convert_apps_StatefulSetSpec_To_v1_StatefulSetSpec (pkg/apis/apps/v1/conversion.go):
+        # the claim templates always read back with this type meta, whatever the client sent.
+        claim["apiVersion"] = "v1"
+        claim["kind"] = "PersistentVolumeClaim"
         claim_spec = _dict(claim, "spec")
         _set(claim_spec, "volumeMode", "Filesystem")
         _set(_dict(claim, "status"), "phase", "Pending")

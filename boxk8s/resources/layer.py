@@ -269,16 +269,21 @@ class Resources:
                 md[k] = cur_md[k]
             else:
                 md.pop(k, None)
-        if rt.has_spec:
-            gen = int(cur_md.get("generation") or 1)
-            md["generation"] = gen + 1 if meta.spec_part(new) != meta.spec_part(current) else gen
         if subresource == "status":
             # As the apiserver's status strategies: the rest of the object is the stored one,
             # already validated and defaulted; only the status' own defaults apply.
             defaults.apply_status_defaults(new, rt.definition)
         else:
             default_and_validate(rt, new)
-        self._record_manager(rt, new, obj, opts, operation, current)
+        if rt.has_spec:
+            # The strategies' PrepareForUpdate (e.g. statefulSetStrategy's) bump generation when
+            # the spec differs from the stored one, and they see the object already defaulted (the
+            # apiserver defaults while decoding): a patch that only drops defaulted fields is no change.
+            gen = int(cur_md.get("generation") or 1)
+            md["generation"] = gen + 1 if meta.spec_part(new) != meta.spec_part(current) else gen
+        # The manager owns fields of the object as decoded and defaulted (as on create, and as the
+        # apiserver's fieldmanager sees it): not of write-only input such as a Secret's stringData.
+        self._record_manager(rt, new, obj if subresource else new, opts, operation, current)
         md["resourceVersion"] = cur_md["resourceVersion"]
         if new == current:
             return current  # a no-op write is not written (no new resourceVersion, no event)
