@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from boxk8s.resources.zero_values import fill_status_zero_values
+
 Obj = dict[str, Any]
 
 _DEFAULT_MODE = 0o644  # 420: Secret, ConfigMap, projected and downwardAPI volumes
@@ -357,7 +359,6 @@ def service_defaults(obj: Obj) -> None:
         # Set by the service REST storage when it allocates the cluster IP; single-stack IPv4 here.
         _set(spec, "ipFamilyPolicy", "SingleStack")
         _set(spec, "ipFamilies", ["IPv4"])
-    _set(_dict(obj, "status"), "loadBalancer", {})
 
 
 def secret_defaults(obj: Obj) -> None:
@@ -436,6 +437,7 @@ def apply_defaults(obj: Obj, definition: str) -> None:
     fn = _BY_DEFINITION.get(definition)
     if fn is not None:
         fn(obj)
+    fill_status_zero_values(obj, definition)
 
 
 def _pod_status(obj: Obj) -> None:
@@ -455,7 +457,6 @@ def _phase(value: str) -> Callable[[Obj], None]:
 # What apply_defaults sets under a top-level status (the only part a /status write takes).
 _STATUS_BY_DEFINITION: dict[str, Callable[[Obj], None]] = {
     "io.k8s.api.core.v1.Pod": _pod_status,
-    "io.k8s.api.core.v1.Service": lambda obj: _set(_dict(obj, "status"), "loadBalancer", {}),
     "io.k8s.api.core.v1.Namespace": _phase("Active"),
     "io.k8s.api.core.v1.PersistentVolumeClaim": _phase("Pending"),
     "io.k8s.api.core.v1.PersistentVolume": _phase("Pending"),
@@ -468,3 +469,4 @@ def apply_status_defaults(obj: Obj, definition: str) -> None:
     fn = _STATUS_BY_DEFINITION.get(definition)
     if fn is not None:
         fn(obj)
+    fill_status_zero_values(obj, definition)
