@@ -219,7 +219,7 @@ class Resources:
         try:
             return patch.json_patch(doc, body) if patch_type == "json" else patch.json_merge_patch(doc, body)
         except patch.PatchError as e:
-            raise errors.BadRequest(str(e)) from e
+            raise _patch_failure(e, patch_type) from e
 
     def _apply_patch(
         self, rt: ResourceType, current: dict[str, Any], patch_type: str, body: Any, opts: WriteOptions
@@ -237,9 +237,10 @@ class Resources:
                     raise errors.BadRequest("PATCH, application/apply-patch+yaml requires fieldManager to be set")
                 return patch.apply_patch(current, body, rt.definition, opts.field_manager, opts.force)
         except patch.ApplyConflict as e:
-            raise errors.Conflict(str(e), name=current["metadata"]["name"], group=rt.group, kind=rt.plural) from e
+            # errors.NewApplyConflict: the conflicts as causes, and no name, group or kind.
+            raise errors.Conflict(str(e), causes=e.causes()) from e
         except patch.PatchError as e:
-            raise errors.Invalid(str(e)) if patch_type == "apply" else errors.BadRequest(str(e)) from e
+            raise _patch_failure(e, patch_type) from e
         raise errors.UnsupportedMediaType(f"unsupported patch type {patch_type}")
 
     async def _replace(
@@ -518,12 +519,20 @@ class Resources:
 
 
 def _check_patch_body(patch_type: str, body: Any) -> None:
-    """A json patch is a list of operations; every other patch is a JSON object."""
-    if patch_type == "json":
-        if not isinstance(body, list):
-            raise errors.BadRequest("json patch must be a list of operations")
-    elif not isinstance(body, dict):
+    """Every patch but a json patch (decoded by patch.json_patch, as upstream) is a JSON object."""
+    if patch_type != "json" and not isinstance(body, dict):
         raise errors.BadRequest(f"the body of the {patch_type} patch must be a JSON object")
+
+
+def _patch_failure(e: patch.PatchError, patch_type: str) -> errors.ApiError:
+    """The Status of a patch that cannot be applied, as the apiserver's patch handler makes it."""
+    if isinstance(e, patch.JsonPatchFailed):
+        # jsonPatcher.applyJSPatch: NewGenericServerResponse(422, …) — the library's words stay here.
+        log.debug("json patch failed: %s", e)
+        return errors.unprocessable()
+    if isinstance(e, patch.JsonPatchTooLarge):
+        return errors.RequestEntityTooLarge(f"Request entity too large: {e}")
+    return errors.Invalid(str(e)) if patch_type == "apply" else errors.BadRequest(str(e))
 
 
 async def _watch_events(

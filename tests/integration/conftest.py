@@ -184,3 +184,12 @@ async def watch_lines(api: Api, path: str, params: dict[str, str], *, until: int
         finally:
             resp.close()
     return 200, events
+
+
+async def compacted_resource_version(api: Api) -> str:
+    """A configmaps resourceVersion the store has compacted away (a watch from it is Expired)."""
+    old = await api.ok("POST", CM, body=configmap("old"))
+    for i in range(3):
+        await api.ok("POST", CM, body=configmap(f"newer-{i}"))
+    await api.store.compact(api.store.current_revision)
+    return str(old["metadata"]["resourceVersion"])

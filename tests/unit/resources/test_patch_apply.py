@@ -86,7 +86,7 @@ def test_conflict_with_another_manager() -> None:
     message = str(info.value)
     assert message.startswith("Apply failed with 2 conflicts: conflicts with \"kubectl\":\n- .spec.replicas")
     assert 'conflicts with "kubectl-client-side-apply" using apps/v1:\n- .spec.replicas' in message
-    assert {"type": "FieldManagerConflict", "message": 'conflict with "kubectl"',
+    assert {"reason": "FieldManagerConflict", "message": 'conflict with "kubectl"',
             "field": ".spec.replicas"} in info.value.causes()
 
 
