@@ -292,11 +292,14 @@ def job_spec_defaults(spec: Obj) -> None:
 def job_defaults(obj: Obj) -> None:
     spec = _dict(obj, "spec")
     job_spec_defaults(spec)
+    job_selector(obj)
+    # SetDefaults_Job gives an unlabelled Job its template's labels. Upstream it also runs on every
+    # read of the stored Job (the storage codec defaults), after generateSelector labelled the
+    # template on create: so the labels include the selector's, from the first read on.
     meta = _dict(obj, "metadata")
     template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels")
     if template_labels and not meta.get("labels"):
         meta["labels"] = dict(template_labels)
-    job_selector(obj)
 
 
 def job_selector(obj: Obj) -> None:

@@ -133,6 +133,8 @@ def test_statefulset_job_cronjob_defaults() -> None:
     assert (job["spec"]["completions"], job["spec"]["parallelism"], job["spec"]["backoffLimit"]) == (1, 1, 6)
     assert job["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": "u-1"}}
     assert job["spec"]["template"]["metadata"]["labels"]["job-name"] == "j"
+    # SetDefaults_Job, as on a read of the stored Job: the template's labels, the generated ones included
+    assert job["metadata"]["labels"] == job["spec"]["template"]["metadata"]["labels"]
     cron: dict[str, Any] = {"spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {"spec": {}}}}}}
     apply_defaults(cron, "io.k8s.api.batch.v1.CronJob")
     assert cron["spec"]["concurrencyPolicy"] == "Allow"

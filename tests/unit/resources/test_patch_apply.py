@@ -162,3 +162,13 @@ def test_item_kept_for_another_manager_keeps_its_key() -> None:
         {"name": "web", "env": [{"name": "X", "value": "1"}]},
         {"name": "api", "image": "api"},
     ]
+
+
+def test_reapply_keeps_the_managers_time_unless_the_object_changes() -> None:
+    """managedFieldsUpdater.Apply: the time is set only when the apply changed the object."""
+    live = apply_patch({}, deployment(replicas=2), DEPLOY, "kubectl", False, now=NOW)
+    later = "2025-06-01T00:00:00Z"
+    again = apply_patch(live, deployment(replicas=2), DEPLOY, "kubectl", False, now=later)
+    assert again == live
+    changed = apply_patch(live, deployment(replicas=3), DEPLOY, "kubectl", False, now=later)
+    assert changed["metadata"]["managedFields"][0]["time"] == later
