@@ -40,8 +40,22 @@ ROOTS = [
     "k8s.io/api/events/v1/generated.proto",
     "k8s.io/api/policy/v1/generated.proto",
     "k8s.io/api/autoscaling/v1/generated.proto",
+    # the cluster-level kinds kubectl's typed commands send (create role|clusterrole|rolebinding|
+    # clusterrolebinding|priorityclass|poddisruptionbudget|quota, certificate approve|deny, autoscale)
+    "k8s.io/api/autoscaling/v2/generated.proto",
+    "k8s.io/api/rbac/v1/generated.proto",
+    "k8s.io/api/storage/v1/generated.proto",
+    "k8s.io/api/scheduling/v1/generated.proto",
+    "k8s.io/api/node/v1/generated.proto",
+    "k8s.io/api/certificates/v1/generated.proto",
+    "k8s.io/api/admissionregistration/v1/generated.proto",
+    "k8s.io/api/flowcontrol/v1/generated.proto",
 ]
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "boxk8s" / "api" / "k8s-descriptors.binpb.gz"
+# gnostic's OpenAPI v2 messages (the protobuf form of /openapi/v2 kubectl asks for). gnostic-models is
+# built with golang/protobuf, which embeds its descriptor raw (not gzipped).
+OPENAPI_V2_PROTO = "openapiv2/OpenAPIv2.proto"
+OPENAPI_V2_OUT = DEFAULT_OUT.with_name("openapiv2-descriptor.binpb.gz")
 
 
 def find_kubectl() -> Path:
@@ -69,6 +83,39 @@ def scan_descriptors(binary: bytes) -> dict[str, descriptor_pb2.FileDescriptorPr
             files.setdefault(fd.name, fd)
         start = binary.find(GZIP_HEADER, start + 1)
     return files
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, pos
+
+
+def scan_raw_descriptor(binary: bytes, name: str) -> descriptor_pb2.FileDescriptorProto:
+    """The raw FileDescriptorProto of file `name`: it starts with field 1 (the name); its end is
+    where the fields of a FileDescriptorProto (numbers 1-14, varint or length-delimited) stop."""
+    encoded = name.encode()
+    start = binary.find(b"\n" + bytes([len(encoded)]) + encoded)
+    if start == -1:
+        raise SystemExit(f"{name} not embedded in kubectl")
+    pos = start
+    while pos < len(binary):
+        tag, after = _varint(binary, pos)
+        field, wire_type = tag >> 3, tag & 7
+        if not 1 <= field <= 14 or wire_type not in (0, 2):
+            break
+        if wire_type == 2:
+            length, after = _varint(binary, after)
+            after += length
+        else:
+            _, after = _varint(binary, after)
+        pos = after
+    return descriptor_pb2.FileDescriptorProto.FromString(binary[start:pos])
 
 
 def closure(
@@ -137,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     kubectl = args.kubectl or find_kubectl()
-    files = scan_descriptors(kubectl.read_bytes())
+    binary = kubectl.read_bytes()
+    files = scan_descriptors(binary)
     ordered = closure(files, ROOTS)
     keep = {fd.name for fd in ordered}
     fds = descriptor_pb2.FileDescriptorSet()
@@ -148,6 +196,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{kubectl}: {len(files)} descriptors; wrote {len(ordered)} to {args.out} ({len(payload)} bytes)",
         file=sys.stderr,
     )
+    openapi = scan_raw_descriptor(binary, OPENAPI_V2_PROTO)
+    openapi.ClearField("source_code_info")
+    out = descriptor_pb2.FileDescriptorSet()
+    out.file.append(openapi)
+    OPENAPI_V2_OUT.write_bytes(gzip.compress(out.SerializeToString(deterministic=True), compresslevel=9, mtime=0))
+    print(f"wrote {OPENAPI_V2_PROTO} ({len(openapi.message_type)} messages) to {OPENAPI_V2_OUT}", file=sys.stderr)
     return 0
 
 

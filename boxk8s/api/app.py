@@ -145,8 +145,15 @@ def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams |
 
     async def openapi_v2(request: web.Request) -> web.Response:
         accept = request.headers.get("Accept", "")
+        if "com.github.proto-openapi.spec.v2" in accept:  # what kubectl asks for
+            from boxk8s.api import openapi_proto  # protobuf and the document: only when asked
+
+            resp = web.Response(body=openapi_proto.document_bytes())
+            resp.headers["Content-Type"] = openapi_proto.CONTENT_TYPE
+            return resp
         if accept and "json" not in accept and "*/*" not in accept:
-            raise errors.NotAcceptable("only application/json is served for /openapi/v2")
+            raise errors.NotAcceptable("/openapi/v2 is served as application/json or "
+                                       "application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
         return web.Response(body=openapi.openapi_v2_document(), content_type="application/json")
 
     async def not_found(_: web.Request) -> web.Response:

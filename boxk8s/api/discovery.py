@@ -30,6 +30,7 @@ _SUBRESOURCE_KINDS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "eviction": ("Eviction", "policy", "v1", ("create",)),
     "proxy": ("", "", "", ("create", "delete", "get", "patch", "update")),
     "finalize": ("", "", "", ("update",)),
+    "approval": ("", "", "", ("get", "patch", "update")),  # certificatesigningrequests/approval
 }
 
 
@@ -59,7 +60,7 @@ def _resource_entries(rt: ResourceType) -> list[dict[str, Any]]:
             kind, group, version, verbs = _SUBRESOURCE_KINDS[sub]
             if sub == "proxy":
                 kind = f"{rt.kind}ProxyOptions"
-            if sub == "finalize":
+            if sub in ("finalize", "approval"):
                 kind = rt.kind
             entry.update(kind=kind, verbs=list(verbs))
             if group:
@@ -92,13 +93,16 @@ def api_versions(server_address: str) -> dict[str, Any]:
 
 
 def api_group_list() -> dict[str, Any]:
-    groups: list[dict[str, Any]] = []
+    """Each group once, its versions in the registry's order, the first preferred (autoscaling:
+    v2, then v1, as the apiserver lists it)."""
+    groups: dict[str, dict[str, Any]] = {}
     for group, version in group_versions():
         if not group:
             continue
         gv = {"groupVersion": f"{group}/{version}", "version": version}
-        groups.append({"name": group, "versions": [gv], "preferredVersion": gv})
-    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+        entry = groups.setdefault(group, {"name": group, "versions": [], "preferredVersion": gv})
+        entry["versions"].append(gv)
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": list(groups.values())}
 
 
 def api_group(group: str) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""The resource endpoints: CRUD, watch, and the status, scale and finalize subresources."""
+"""The resource endpoints: CRUD, watch, and the status, scale, finalize, binding and eviction subresources."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from boxk8s.api.respond import json_response, render_json_list, render_list, ren
 from boxk8s.api.streams import serve_attach, serve_exec, serve_log, serve_portforward
 from boxk8s.api.watch import serve_watch
 from boxk8s.client.podstreams import PodStreams
-from boxk8s.resources import selectors
+from boxk8s.resources import eviction, selectors
 from boxk8s.resources.admission import WriteOptions
 from boxk8s.resources.layer import PATCH_TYPES, Resources
 
@@ -45,9 +45,15 @@ class ResourceHandler:
             return await serve(request, self.resources, self.streams, target.namespace, target.name)
         if target.subresource == "binding" and request.method == "POST" and target.rt.kind == "Pod":
             return await self.bind(request, target)
-        if target.subresource and target.subresource not in ("status", "scale", "finalize"):
+        if target.subresource == "eviction" and target.rt.kind == "Pod" and target.name and target.namespace:
+            return await self.evict(request, target)
+        if target.subresource and target.subresource not in ("status", "scale", "finalize", "approval"):
             raise errors.NotFound(f"the {target.subresource} subresource is not served yet by boxk8s")
         method = request.method
+        if not target.subresource and _verb(method, target) not in target.rt.verbs:
+            raise errors.MethodNotAllowed(f"the server does not allow this method on the requested resource ({method})")
+        if target.rt.kind == "Binding":
+            return await self.bind(request, target)
         if target.name is None:
             if method == "GET":
                 return await self.list_or_watch(request, target)
@@ -120,12 +126,28 @@ class ResourceHandler:
         return render_list(t.rt, deleted, list_meta, rq.Accept())
 
     async def bind(self, request: web.Request, t: rq.Target) -> web.Response:
+        """pods/NAME/binding, or the bindings resource with the pod named in the Binding's metadata."""
         body = await rq.read_body(request)
         node = ((body.get("target") or {}) if isinstance(body, dict) else {}).get("name", "")
-        assert t.name is not None and t.namespace is not None
-        await self.resources.bind(t.namespace, t.name, node, rq.dry_run(request.query))
+        pod = t.name if t.rt.kind == "Pod" else ((body.get("metadata") or {}) if isinstance(body, dict) else {}).get("name")
+        if not pod:
+            raise errors.invalid("", "Binding", "", [{"reason": "FieldValueRequired", "field": "metadata.name",
+                                                      "message": "Required value: name or generateName is required"}])
+        assert t.namespace is not None
+        await self.resources.bind(t.namespace, pod, node, rq.dry_run(request.query))
         return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
                              status=201)
+
+    async def evict(self, request: web.Request, t: rq.Target) -> web.Response:
+        """pods/eviction: a create only (discovery lists the verb create)."""
+        if request.method != "POST":
+            raise errors.MethodNotAllowed(f"the server does not allow this method on the requested resource "
+                                          f"({request.method})")
+        opts = rq.write_options(request)
+        body = await rq.read_body(request)
+        assert t.name is not None and t.namespace is not None
+        status = await eviction.evict(self.resources, t.namespace, t.name, body, opts.dry_run, opts)
+        return json_response(status, status=201, warnings=opts.warnings)
 
     # ---- one object ----
     async def get(self, request: web.Request, t: rq.Target) -> web.Response:
@@ -214,6 +236,19 @@ class ResourceHandler:
             body["metadata"] = {"resourceVersion": rv}
         obj = await self.resources.patch(t.rt, t.namespace, t.name, "merge", body, opts)
         return json_response(_scale_of(t.rt.api_version, obj))
+
+
+def _verb(method: str, t: rq.Target) -> str:
+    """The API verb of a request on a resource (apiserver's RequestInfoFactory)."""
+    if method == "GET":
+        if t.legacy_watch or t.name is None:
+            return "list"  # list and watch go together in every registry entry
+        return "get"
+    if method == "POST":
+        return "create"
+    if method == "DELETE":
+        return "delete" if t.name else "deletecollection"
+    return {"PUT": "update", "PATCH": "patch"}.get(method, method.lower())
 
 
 def _scale_of(api_version: str, obj: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from boxk8s.resources import defaults_kinds
 from boxk8s.resources.zero_values import fill_status_zero_values
 
 Obj = dict[str, Any]
@@ -365,8 +366,14 @@ def service_defaults(obj: Obj) -> None:
 
 
 def secret_defaults(obj: Obj) -> None:
-    # stringData is write-only: merged into data, its values winning (upstream's v1 conversion,
-    # Convert_v1_Secret_To_core_Secret), so a stored Secret never shows it.
+    fold_string_data(obj)
+    _set(obj, "type", "Opaque")
+
+
+def fold_string_data(obj: Obj) -> None:
+    """stringData is write-only: merged into data, its values winning (upstream's v1 conversion,
+    Convert_v1_Secret_To_core_Secret), so a stored Secret never shows it, nor do the fields its
+    writer is recorded as managing (the apiserver's field manager sees the converted object)."""
     string_data = obj.get("stringData")
     if isinstance(string_data, dict):
         del obj["stringData"]
@@ -374,7 +381,6 @@ def secret_defaults(obj: Obj) -> None:
             data = _dict(obj, "data")
             for key, value in string_data.items():
                 data[key] = base64.b64encode(str(value).encode()).decode()
-    _set(obj, "type", "Opaque")
 
 
 def namespace_defaults(obj: Obj) -> None:
@@ -416,6 +422,11 @@ def pod_template_defaults(obj: Obj) -> None:
     _template(obj.get("template"))
 
 
+def replication_controller_defaults(obj: Obj) -> None:
+    defaults_kinds.replication_controller_defaults(obj)
+    _template(_dict(obj, "spec").get("template"))
+
+
 _BY_DEFINITION: dict[str, Callable[[Obj], None]] = {
     "io.k8s.api.core.v1.Pod": pod_defaults,
     "io.k8s.api.core.v1.PodTemplate": pod_template_defaults,
@@ -432,6 +443,8 @@ _BY_DEFINITION: dict[str, Callable[[Obj], None]] = {
     "io.k8s.api.batch.v1.Job": job_defaults,
     "io.k8s.api.batch.v1.CronJob": cronjob_defaults,
     "io.k8s.api.discovery.v1.EndpointSlice": endpointslice_defaults,
+    "io.k8s.api.core.v1.ReplicationController": replication_controller_defaults,
+    **defaults_kinds.BY_DEFINITION,  # the cluster-level kinds
 }
 
 

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from boxk8s import errors
-from boxk8s.resources import allocate, defaults, meta, patch, registry, status
-from boxk8s.resources.admission import WriteOptions, decode, default_and_validate
+from boxk8s.resources import allocate, conversion, defaults, meta, patch, registry, status
+from boxk8s.resources.admission import WriteOptions, decode, default_and_validate, validate_update
 from boxk8s.resources.deletion import finalized, plan_delete
 from boxk8s.resources.registry import ResourceType
 from boxk8s.resources.store_errors import api_errors
@@ -60,7 +60,7 @@ class Resources:
     # ---- reads ----------------------------------------------------------------------------
     async def get(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
         with api_errors(rt, name):
-            return await self.store.get(rt.key(namespace, name))
+            return conversion.from_storage(rt, await self.store.get(rt.key(namespace, name)))
 
     async def list(
         self,
@@ -75,6 +75,12 @@ class Resources:
         resource_version_match: str = "",
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """Items and the list's metadata (resourceVersion, continue)."""
+        if conversion.converts(rt):
+            items, list_meta = await self.list(
+                conversion.storage_type(rt), namespace, label=label, field=field, limit=limit,
+                continue_token=continue_token, resource_version=resource_version,
+                resource_version_match=resource_version_match)
+            return [conversion.from_storage(rt, i) for i in items], list_meta
         start_after = ""
         revision: int | None = None
         if continue_token:
@@ -115,6 +121,9 @@ class Resources:
     ) -> tuple[list[bytes], dict[str, Any]]:
         """A list at the current revision with no selector, its items as JSON (see
         Store.list_rendered), and the list's metadata: what `list` gives, already encoded."""
+        if conversion.converts(rt):
+            items, meta_ = await self.list(rt, namespace, limit=limit)
+            return [_encode(i) for i in items], meta_
         rows, revision = await self.store.list_rendered(rt.key_prefix(namespace), limit=limit + 1 if limit else 0)
         list_meta: dict[str, Any] = {"resourceVersion": str(revision)}
         if limit and len(rows) > limit:
@@ -129,6 +138,10 @@ class Resources:
     ) -> dict[str, Any]:
         opts = opts or WriteOptions()
         obj = decode(rt, body, opts)
+        if conversion.converts(rt):
+            stored = conversion.storage_type(rt)
+            created = await self.create(stored, namespace, conversion.to_storage(rt, obj), opts, operation=operation)
+            return conversion.from_storage(rt, created)
         md = meta.metadata(obj)
         self._check_namespace(rt, namespace, md)
         if rt.namespaced:
@@ -162,6 +175,10 @@ class Resources:
     ) -> dict[str, Any]:
         opts = opts or WriteOptions()
         obj = decode(rt, body, opts)
+        if conversion.converts(rt):
+            stored = conversion.storage_type(rt)
+            updated = await self.update(stored, namespace, name, conversion.to_storage(rt, obj), opts, subresource)
+            return conversion.from_storage(rt, updated)
         md = meta.metadata(obj)
         self._check_namespace(rt, namespace, md)
         if md.get("name") and md["name"] != name:
@@ -182,13 +199,11 @@ class Resources:
         subresource: str = "",
     ) -> dict[str, Any]:
         opts = opts or WriteOptions()
+        if conversion.converts(rt):
+            return await self._patch_converted(rt, namespace, name, patch_type, body, opts, subresource)
         for _attempt in range(8):
-            try:
-                current = await self.get(rt, namespace, name)
-            except errors.NotFound:
-                if patch_type != "apply":
-                    raise
-                # Server-side apply creates what does not exist.
+            current = await self._get_for_patch(rt, namespace, name, patch_type)
+            if current is None:  # server-side apply creates what does not exist
                 created = patch.apply_patch({}, body, rt.definition, opts.field_manager or "unknown", opts.force)
                 created.setdefault("metadata", {})["name"] = name
                 return await self.create(rt, namespace, created, opts, operation="Apply")
@@ -210,6 +225,37 @@ class Resources:
                 )
             except errors.Conflict:
                 if not bump_on_conflict:
+                    raise
+        raise errors.conflict(rt.group, rt.plural, name)
+
+    async def _get_for_patch(self, rt: ResourceType, namespace: str | None, name: str,
+                             patch_type: str) -> dict[str, Any] | None:
+        """The object to patch; None when an apply patch is to create it."""
+        try:
+            return await self.get(rt, namespace, name)
+        except errors.NotFound:
+            if patch_type != "apply":
+                raise
+            return None
+
+    async def _patch_converted(self, rt: ResourceType, namespace: str | None, name: str, patch_type: str, body: Any,
+                               opts: WriteOptions, subresource: str) -> dict[str, Any]:
+        """A patch to a version that is not stored: patched in the version the client speaks (its
+        merge keys, its fields), then written as an update at the revision read."""
+        for _attempt in range(8):
+            current = await self._get_for_patch(rt, namespace, name, patch_type)
+            if current is None:  # server-side apply creates what does not exist
+                created = patch.apply_patch({}, body, rt.definition, opts.field_manager or "unknown", opts.force)
+                created.setdefault("metadata", {})["name"] = name
+                return await self.create(rt, namespace, created, opts, operation="Apply")
+            patched = self._apply_patch(rt, current, patch_type, body, opts)
+            pinned = _rv(patched) if patch_type != "apply" else None
+            if pinned is None:
+                patched.setdefault("metadata", {})["resourceVersion"] = current["metadata"]["resourceVersion"]
+            try:
+                return await self.update(rt, namespace, name, patched, opts, subresource)
+            except errors.Conflict:
+                if pinned is not None:
                     raise
         raise errors.conflict(rt.group, rt.plural, name)
 
@@ -259,6 +305,7 @@ class Resources:
         if not already_decoded:
             obj = decode(rt, obj, opts)
         new = status.merge_for_subresource(rt, current, obj, subresource)
+        strategy_for(rt).prepare_for_update(current, obj, new, subresource)
         allocates = strategy_for(rt).allocates_addresses and not subresource
         if allocates:
             allocate.keep_allocated(new.setdefault("spec", {}), current.get("spec") or {})
@@ -274,8 +321,9 @@ class Resources:
             # As the apiserver's status strategies: the rest of the object is the stored one,
             # already validated and defaulted; only the status' own defaults apply.
             defaults.apply_status_defaults(new, rt.definition)
+            validate_update(rt, new, current, subresource)
         else:
-            default_and_validate(rt, new)
+            default_and_validate(rt, new, current, subresource)
         if rt.has_spec:
             # The strategies' PrepareForUpdate (e.g. statefulSetStrategy's) bump generation when
             # the spec differs from the stored one, and they see the object already defaulted (the
@@ -291,7 +339,7 @@ class Resources:
         if opts.dry_run:
             return new
         key = rt.key(namespace, md["name"])
-        if finalized(rt, new):
+        if finalized(rt, new, current):
             return await self._remove(rt, key, new, expected)
         async with self._allocating(rt):
             if allocates:
@@ -349,6 +397,9 @@ class Resources:
         pinned a resourceVersion (a UID precondition is checked again on each attempt).
         """
         options = options or {}
+        if conversion.converts(rt):
+            obj, gone = await self.delete(conversion.storage_type(rt), namespace, name, options, dry_run)
+            return conversion.from_storage(rt, obj), gone
         pinned = bool((options.get("preconditions") or {}).get("resourceVersion"))
         for _attempt in range(8):
             try:
@@ -392,6 +443,10 @@ class Resources:
         The iterator yields (type, object); ("BOOKMARK", {...}) marks the end of initial events
         when `send_initial` was asked for.
         """
+        if conversion.converts(rt):
+            events = await self.watch(conversion.storage_type(rt), namespace, resource_version=resource_version,
+                                      label=label, field=field, send_initial=send_initial)
+            return _converted_events(rt, events)
         prefix = rt.key_prefix(namespace)
 
         def matches(obj: dict[str, Any] | None) -> bool:
@@ -419,6 +474,9 @@ class Resources:
         """`watch` without selectors, for clients that want JSON: (type, the object as the JSON
         bytes `list_rendered` gives, its resourceVersion). Each change is rendered once for all
         such watchers and never decoded for them; the end-of-initial-events BOOKMARK is a dict."""
+        if conversion.converts(rt):
+            events = await self.watch(rt, namespace, resource_version=resource_version, send_initial=send_initial)
+            return _encoded_events(events)
         prefix = rt.key_prefix(namespace)
         initial: list[tuple[str, bytes | dict[str, Any], str]] = []
         if _wants_initial(send_initial, resource_version):
@@ -576,6 +634,31 @@ async def _rendered_events(
             yield change.type, change.rendered_json(), str(change.revision)
     finally:
         await live.__aexit__(None, None, None)
+
+
+def _encode(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+async def _converted_events(rt: ResourceType, events: AsyncIterator[tuple[str, dict[str, Any]]]
+                            ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """A watch of the storage version, each object shown in the version `rt` watches."""
+    try:
+        async for ev_type, obj in events:
+            yield ev_type, obj if ev_type == "BOOKMARK" else conversion.from_storage(rt, obj)
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
+
+
+async def _encoded_events(events: AsyncIterator[tuple[str, dict[str, Any]]]
+                          ) -> AsyncIterator[tuple[str, bytes | dict[str, Any], str]]:
+    """watch_rendered's shape for a converted watch: objects encoded here, per watcher."""
+    try:
+        async for ev_type, obj in events:
+            rv = str((obj.get("metadata") or {}).get("resourceVersion", ""))
+            yield (ev_type, obj, rv) if ev_type == "BOOKMARK" else (ev_type, _encode(obj), rv)
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
 
 
 def _wants_initial(send_initial: bool | None, resource_version: str) -> bool:

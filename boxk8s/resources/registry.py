@@ -66,9 +66,11 @@ def _rt(group: str, version: str, kind: str, plural: str, namespaced: bool, pkg:
 
 
 _ALL = ("all",)
+_API_EXTENSIONS = ("api-extensions",)
 
 RESOURCES: tuple[ResourceType, ...] = (
-    _rt("", "v1", "Namespace", "namespaces", False, "core", short_names=("ns",), subresources=("status", "finalize")),
+    _rt("", "v1", "Namespace", "namespaces", False, "core", short_names=("ns",), subresources=("status", "finalize"),
+        verbs=("create", "delete", "get", "list", "patch", "update", "watch")),  # no deletecollection, as upstream
     _rt("", "v1", "Pod", "pods", True, "core", short_names=("po",), categories=_ALL,
         subresources=("status", "log", "exec", "binding", "eviction", "portforward", "attach")),
     _rt("", "v1", "Service", "services", True, "core", short_names=("svc",), categories=_ALL,
@@ -101,6 +103,58 @@ RESOURCES: tuple[ResourceType, ...] = (
     _rt("coordination.k8s.io", "v1", "Lease", "leases", True, "coordination"),
     _rt("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True, "discovery", has_spec=False),
     _rt("events.k8s.io", "v1", "Event", "events", True, "events", short_names=("ev",), has_spec=False),
+    # The rest of the GA kinds of 1.32 (`kubectl api-resources` on a kubeadm cluster). has_spec says
+    # whether the kind's strategy sets metadata.generation (PrepareForCreate: Generation = 1), as
+    # upstream's pkg/registry/<group>/<kind>/strategy.go does.
+    # POST …/namespaces/NS/bindings binds the pod the Binding names (the scheduler's older form of pods/binding).
+    _rt("", "v1", "Binding", "bindings", True, "core", has_spec=False, verbs=("create",)),
+    _rt("", "v1", "ReplicationController", "replicationcontrollers", True, "core", short_names=("rc",),
+        categories=_ALL, subresources=("status", "scale")),
+    _rt("", "v1", "PodTemplate", "podtemplates", True, "core"),
+    _rt("", "v1", "LimitRange", "limitranges", True, "core", short_names=("limits",), has_spec=False),
+    _rt("", "v1", "ResourceQuota", "resourcequotas", True, "core", short_names=("quota",),
+        subresources=("status",), has_spec=False),
+    _rt("", "v1", "ComponentStatus", "componentstatuses", False, "core", short_names=("cs",), has_spec=False,
+        verbs=("get", "list")),
+    _rt("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False, "rbac", has_spec=False),
+    _rt("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", False, "rbac",
+        has_spec=False),
+    _rt("rbac.authorization.k8s.io", "v1", "Role", "roles", True, "rbac", has_spec=False),
+    _rt("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True, "rbac", has_spec=False),
+    _rt("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, "storage", short_names=("sc",),
+        has_spec=False),
+    _rt("storage.k8s.io", "v1", "CSIDriver", "csidrivers", False, "storage", has_spec=False),
+    _rt("storage.k8s.io", "v1", "CSINode", "csinodes", False, "storage", has_spec=False),
+    _rt("storage.k8s.io", "v1", "CSIStorageCapacity", "csistoragecapacities", True, "storage", has_spec=False),
+    _rt("storage.k8s.io", "v1", "VolumeAttachment", "volumeattachments", False, "storage",
+        subresources=("status",), has_spec=False),
+    _rt("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True, "policy", short_names=("pdb",),
+        subresources=("status",)),
+    _rt("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True, "autoscaling",
+        short_names=("hpa",), categories=_ALL, subresources=("status",), has_spec=False),
+    _rt("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True, "autoscaling",
+        short_names=("hpa",), categories=_ALL, subresources=("status",), has_spec=False),
+    _rt("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", False, "scheduling", short_names=("pc",),
+        has_spec=False),
+    _rt("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", False, "node", has_spec=False),
+    _rt("certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests", False,
+        "certificates", short_names=("csr",), subresources=("status", "approval"), has_spec=False),
+    _rt("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations",
+        False, "admissionregistration", categories=_API_EXTENSIONS),
+    _rt("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations",
+        False, "admissionregistration", categories=_API_EXTENSIONS),
+    _rt("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicy", "validatingadmissionpolicies",
+        False, "admissionregistration", categories=_API_EXTENSIONS, subresources=("status",)),
+    _rt("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicyBinding",
+        "validatingadmissionpolicybindings", False, "admissionregistration", categories=_API_EXTENSIONS),
+    ResourceType("apiregistration.k8s.io", "v1", "APIService", "apiservices", "apiservice", False,
+                 "io.k8s.kube-aggregator.pkg.apis.apiregistration.v1.APIService", categories=_API_EXTENSIONS,
+                 subresources=("status",), has_spec=False),
+    _rt("flowcontrol.apiserver.k8s.io", "v1", "FlowSchema", "flowschemas", False, "flowcontrol",
+        subresources=("status",)),
+    _rt("flowcontrol.apiserver.k8s.io", "v1", "PriorityLevelConfiguration", "prioritylevelconfigurations", False,
+        "flowcontrol", subresources=("status",)),
+    _rt("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", True, "networking", short_names=("netpol",)),
 )
 
 # Namespaces that exist in every cluster.

@@ -43,6 +43,22 @@ def _pvc() -> Obj:
             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
 
 
+def _rc() -> Obj:
+    template = deployment("w")["spec"]["template"]
+    return {"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "w"}, "spec": {"template": template}}
+
+
+def _pdb() -> Obj:
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "w"},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "w"}}}}
+
+
+def _hpa(version: str) -> Obj:
+    return {"apiVersion": f"autoscaling/{version}", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "w"},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "w"},
+                     "maxReplicas": 3}}
+
+
 # (collection, body, the status the apiserver returns on create, None for none). The body's own
 # status is dropped by the strategies' PrepareForCreate.
 CASES: dict[str, tuple[str, Callable[[], Obj], Obj | None]] = {
@@ -62,6 +78,14 @@ CASES: dict[str, tuple[str, Callable[[], Obj], Obj | None]] = {
     "namespace": ("/api/v1/namespaces", lambda: {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "w"}},
                   {"phase": "Active"}),
     "configmap": ("/api/v1/namespaces/default/configmaps", lambda: configmap("w"), None),
+    "replicationcontroller": ("/api/v1/namespaces/default/replicationcontrollers", _rc, {"replicas": 0}),
+    "poddisruptionbudget": ("/apis/policy/v1/namespaces/default/poddisruptionbudgets", _pdb,
+                            {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}),
+    # autoscaling/v2's currentReplicas is omitempty, v1's is not
+    "hpa-v2": ("/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers", lambda: _hpa("v2"),
+               {"desiredReplicas": 0}),
+    "hpa-v1": ("/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers", lambda: _hpa("v1"),
+               {"currentReplicas": 0, "desiredReplicas": 0}),
 }
 
 
