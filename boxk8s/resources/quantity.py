@@ -70,11 +70,48 @@ def format_bytes_ki(n: int) -> str:
     return f"{n // 1024}Ki" if n % 1024 == 0 else str(n)
 
 
+_DECIMAL_SUFFIXES = {-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E"}
+_BINARY_SUFFIXES = ("", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei")
+
+
+def canonical_decimal(mantissa: int, exponent: int = 0) -> str:
+    """A DecimalSI Quantity of value mantissa·10^exponent as apimachinery prints it
+    (int64Amount.AsCanonicalBytes): trailing zeros folded into the exponent, the exponent brought
+    down to a multiple of 3 with a suffix: 1234567·10^-9 → "1234567n", 1500·10^-3 → "1500m",
+    2000·10^-3 → "2", 5·10^6 → "5M"."""
+    if mantissa == 0:
+        return "0"
+    while mantissa % 10 == 0:
+        mantissa //= 10
+        exponent += 1
+    rest = exponent % 3  # Python's modulo: the step down to the multiple of 3 at or below
+    mantissa *= 10**rest
+    exponent -= rest
+    while exponent > 18:
+        mantissa *= 1000
+        exponent -= 3
+    while exponent < -9:  # finer than nano: rounded up, as Quantity's scale rounding does
+        mantissa = -(-mantissa // 1000)
+        exponent += 3
+    return f"{mantissa}{_DECIMAL_SUFFIXES[exponent]}"
+
+
+def canonical_binary(n: int) -> str:
+    """A BinarySI Quantity of n (bytes) as apimachinery prints it (CanonicalizeBytes): under 1024
+    as DecimalSI, else with the largest power-of-1024 suffix that divides it ("5676Ki", "64Mi"),
+    else plain digits."""
+    if -1024 < n < 1024:
+        return canonical_decimal(n)
+    power = 0
+    while n % 1024 == 0 and power < len(_BINARY_SUFFIXES) - 1:
+        n //= 1024
+        power += 1
+    return f"{n}{_BINARY_SUFFIXES[power]}"
+
+
 # --- resource.Quantity: a value, its format, its canonical string -------------------------------
 
 DECIMAL_SI, BINARY_SI, DECIMAL_EXPONENT = "DecimalSI", "BinarySI", "DecimalExponent"
-_DECIMAL_SUFFIXES = {-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E"}
-_BINARY_SUFFIXES = ("", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei")
 _NANO = 10**9
 
 
@@ -122,28 +159,19 @@ class Quantity:
 
 
 def canonical(number: Fraction, fmt: str = DECIMAL_SI) -> str:
-    """Quantity.String() (CanonicalizeBytes): no precision lost, no fractional digits, the largest
-    suffix that allows it. BinarySI shows values under 1024, and fractions, as DecimalSI."""
-    if number == 0:
-        return "0"
-    sign, magnitude = ("-", -number) if number < 0 else ("", number)
-    if fmt == BINARY_SI and (magnitude < 1024 or magnitude.denominator != 1):
-        fmt = DECIMAL_SI
-    if fmt == BINARY_SI:
-        mantissa, power = int(magnitude), 0
-        while mantissa % 1024 == 0 and power < len(_BINARY_SUFFIXES) - 1:
-            mantissa //= 1024
-            power += 1
-        return f"{sign}{mantissa}{_BINARY_SUFFIXES[power]}"
-    # Decimal: nanos (rounded up, as a Quantity holds nothing finer), then the factors of ten into
-    # the exponent, then the exponent down to a multiple of three.
-    mantissa, exponent = math.ceil(magnitude * _NANO), -9
+    """Quantity.String() (CanonicalizeBytes) of an exact value in a format: whole BinarySI values
+    as canonical_binary, everything else in nanos (rounded up, as a Quantity holds nothing finer)
+    as canonical_decimal, or with an exponent for DecimalExponent."""
+    if fmt == BINARY_SI and number.denominator == 1:
+        return canonical_binary(int(number))
+    mantissa = math.ceil(abs(number) * _NANO) * (-1 if number < 0 else 1)
+    if fmt != DECIMAL_EXPONENT or mantissa == 0:
+        return canonical_decimal(mantissa, -9)
+    exponent = -9
     while mantissa % 10 == 0:
         mantissa //= 10
         exponent += 1
     while exponent % 3:
         mantissa *= 10
         exponent -= 1
-    if fmt == DECIMAL_SI and exponent in _DECIMAL_SUFFIXES:
-        return f"{sign}{mantissa}{_DECIMAL_SUFFIXES[exponent]}"
-    return f"{sign}{mantissa}" + (f"e{exponent}" if exponent else "")
+    return f"{mantissa}" + (f"e{exponent}" if exponent else "")

@@ -118,9 +118,18 @@ def _pod_grace_period(obj: Obj, requested: int | None) -> int:
 
 
 def _job_prepare_for_create(rt: ResourceType, obj: Obj) -> None:
-    """jobStrategy.PrepareForCreate: a fresh status, and the selector generated from the new uid."""
+    """jobStrategy.PrepareForCreate: a fresh status, and the selector generated from the new uid
+    (defaults ran before, without it). SetDefaults_Job gave an unlabelled Job its template's labels
+    map itself (Go aliases it), so the labels generateSelector adds to the template show on the
+    Job too; and a Job whose template had none gets them on its first read (defaults again)."""
     reset_status(rt, obj)
+    template_md = ((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    before = dict(template_md.get("labels") or {})
     job_selector(obj)
+    md = obj.setdefault("metadata", {})
+    after = ((obj.get("spec") or {}).get("template") or {}).get("metadata", {}).get("labels") or {}
+    if after and (not md.get("labels") or md.get("labels") == before):
+        md["labels"] = dict(after)
 
 
 def _namespace_deletable(obj: Obj) -> None:
@@ -152,9 +161,8 @@ STRATEGIES: dict[str, KindStrategy] = {
         blocks_deletion=_namespace_blocks_deletion,
         prepare_for_terminating=_namespace_terminating,
     ),
-    "Service": KindStrategy(
-        prepare_for_create=_initial_status(lambda obj: {"loadBalancer": {}}), allocates_addresses=True,
-    ),
+    # A new Service's status is its always-written loadBalancer: {} (zero_values).
+    "Service": KindStrategy(allocates_addresses=True),
     "Node": KindStrategy(prepare_for_create=_keep_status),
     # batch/v1 Job and v1 ReplicationController keep orphaning as their default for compatibility;
     # everything else deletes dependents in the background.
@@ -171,4 +179,8 @@ STRATEGIES: dict[str, KindStrategy] = {
 
 def strategy_for(rt: ResourceType) -> KindStrategy:
     """The strategy of a kind (both Event kinds share one, as `rt.kind == "Event"` did)."""
-    return STRATEGIES.get(rt.kind, DEFAULT)
+    return strategy_of(rt.kind)
+
+
+def strategy_of(kind: str) -> KindStrategy:
+    return STRATEGIES.get(kind, DEFAULT)

@@ -115,17 +115,17 @@ async def default_accounts_made(resources: Resources) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_api(state_dir: Path, controllers: Sequence[ControllerFactory] = (),
+async def running_api(state_dir: Path, token: str = TOKEN, *, controllers: Sequence[ControllerFactory] = (),
                       nodes: int = 0) -> AsyncIterator[Api]:
     """The store and resource layer as assemble() builds them (by default no controllers, nodes or
     scheduler; else these controllers and `nodes` simulated nodes with a scheduler), and the API app
-    over plain HTTP in aiohttp's test server."""
+    over plain HTTP in aiohttp's test server (no token: open, as kubectl needs over HTTP)."""
     settings = ClusterSettings(state_dir=state_dir)
     planned = [NodeSettings(f"node-{i}", fake=True) for i in range(1, nodes + 1)]
     async with running(settings, controllers=list(controllers), nodes=planned, scheduler=bool(nodes),
                        serve_api=False, proxy=False) as c:
         await default_accounts_made(c.resources)
-        app = build_app(c.resources, ApiSettings(token=TOKEN))
+        app = build_app(c.resources, ApiSettings(token=token))
         async with TestClient(TestServer(app)) as client:
             yield Api(client, c.store, c.resources)
 
@@ -204,3 +204,12 @@ async def watch_lines(api: Api, path: str, params: dict[str, str], *, until: int
         finally:
             resp.close()
     return 200, events
+
+
+async def compacted_resource_version(api: Api) -> str:
+    """A configmaps resourceVersion the store has compacted away (a watch from it is Expired)."""
+    old = await api.ok("POST", CM, body=configmap("old"))
+    for i in range(3):
+        await api.ok("POST", CM, body=configmap(f"newer-{i}"))
+    await api.store.compact(api.store.current_revision)
+    return str(old["metadata"]["resourceVersion"])

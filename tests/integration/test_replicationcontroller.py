@@ -21,7 +21,7 @@ DEADLINE = 15.0
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
-    async with running_api(tmp_path, [ReplicationManager, GarbageCollector], nodes=1) as a:
+    async with running_api(tmp_path, controllers=[ReplicationManager, GarbageCollector], nodes=1) as a:
         yield a
 
 

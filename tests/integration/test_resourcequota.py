@@ -21,7 +21,7 @@ DEADLINE = 10.0
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
-    async with running_api(tmp_path, [ResourceQuotaController]) as a:
+    async with running_api(tmp_path, controllers=[ResourceQuotaController]) as a:
         yield a
 
 
