@@ -143,7 +143,7 @@ def convert(value: Any, desc: Descriptor) -> Message:
         getattr(out, branch.name).CopyFrom(convert(value, branch.message_type))
         return out
     if list(fields) == ["additional_properties"]:  # a map: {name: value} as Named* entries
-        entries = getattr(out, "additional_properties")
+        entries = out.additional_properties
         entry = fields["additional_properties"].message_type
         for key, item in value.items():
             entries.add().CopyFrom(_named(entry, key, item))

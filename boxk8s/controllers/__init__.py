@@ -8,6 +8,7 @@ from collections.abc import Callable
 from boxk8s.client import Client, InformerFactory
 from boxk8s.config import ControllerSettings
 from boxk8s.controllers.base import Controller
+from boxk8s.controllers.clusterroleaggregation import ClusterRoleAggregationController
 from boxk8s.controllers.cronjob import CronJobController
 from boxk8s.controllers.daemonset import DaemonSetController
 from boxk8s.controllers.deployment import DeploymentController
@@ -39,6 +40,7 @@ def default_controllers(settings: ControllerSettings) -> list[ControllerFactory]
         CronJobController,
         TTLAfterFinishedController,
         PersistentVolumeBinder,
+        ClusterRoleAggregationController,
         GarbageCollector,
         functools.partial(NodeLifecycleController, settings=settings),
     ]

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from boxk8s import errors
-from boxk8s.resources import allocate, conversion, defaults, meta, patch, registry, status
+from boxk8s.resources import admission_plugins, allocate, conversion, defaults, meta, patch, registry, status
 from boxk8s.resources.admission import WriteOptions, decode, default_and_validate
 from boxk8s.resources.deletion import finalized, plan_delete
 from boxk8s.resources.registry import ResourceType
@@ -146,6 +146,7 @@ class Resources:
         self._check_namespace(rt, namespace, md)
         if rt.namespaced:
             await self._namespace_accepts_writes(namespace or "default")
+        await admission_plugins.admit_create(self._list_all, rt, obj)  # before a name is generated, as upstream
         if not md.get("name"):
             if md.get("generateName"):
                 md["name"] = meta.generate_name(md["generateName"])
@@ -157,6 +158,7 @@ class Resources:
             md["generation"] = 1
         status.prepare_for_create(rt, obj)
         default_and_validate(rt, obj)
+        await admission_plugins.validate(self._list_all, rt, obj, creating=True)
         self._record_manager(rt, obj, obj, opts, operation)
         key = rt.key(namespace, md["name"])
         async with self._allocating(rt):
@@ -323,7 +325,9 @@ class Resources:
             # already validated and defaulted; only the status' own defaults apply.
             defaults.apply_status_defaults(new, rt.definition)
         else:
+            admission_plugins.admit_update(rt, new, current, subresource)
             default_and_validate(rt, new)
+            await admission_plugins.validate(self._list_all, rt, new, creating=False, subresource=subresource)
         self._record_manager(rt, new, obj, opts, operation, current)
         md["resourceVersion"] = cur_md["resourceVersion"]
         if new == current:
@@ -489,6 +493,11 @@ class Resources:
 
     def _allocating(self, rt: ResourceType) -> contextlib.AbstractAsyncContextManager[Any]:
         return self._allocation_lock if strategy_for(rt).allocates_addresses else contextlib.nullcontext()
+
+    async def _list_all(self, rt: ResourceType) -> list[dict[str, Any]]:
+        """Every stored object of a kind, for admission plugins that look at others."""
+        items, _ = await self.store.list(rt.key_prefix())
+        return items
 
     async def _services(self) -> list[dict[str, Any]]:
         svc = registry.find("", "v1", "services")

@@ -38,10 +38,19 @@ from boxk8s.resources.validation_common import (
 )
 from boxk8s.resources.validation_workloads import check_cronjob, check_job, check_pod, workload_check
 
+
+def _path_segment_name(name: str) -> list[str]:
+    """path.IsValidPathSegmentName, the names of RBAC objects (ValidateRBACName), e.g. `system:basic-user`."""
+    if name in (".", ".."):
+        return [f"may not be '{name}'"]
+    return [f"may not contain '{c}'" for c in ("/", "%") if c in name]
+
+
 _NAME_RULES: dict[str, Callable[[str], list[str]]] = {
     "Namespace": dns1123_label,
     "Service": dns1035_label,
     "ServiceAccount": dns1123_subdomain,
+    **dict.fromkeys(("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "APIService"), _path_segment_name),
 }
 
 
