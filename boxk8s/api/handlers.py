@@ -65,6 +65,10 @@ class ResourceHandler:
         if target.subresource and target.subresource not in ("status", "scale", "finalize"):
             raise errors.NotFound(f"the {target.subresource} subresource is not served yet by boxk8s")
         method = request.method
+        if not target.subresource and _verb(method, target) not in target.rt.verbs:
+            raise errors.MethodNotAllowed(f"the server does not allow this method on the requested resource ({method})")
+        if target.rt.kind == "Binding":
+            return await self.bind(request, target)
         if target.name is None:
             if method == "GET":
                 return await self.list_or_watch(request, target)
@@ -137,10 +141,15 @@ class ResourceHandler:
         return render_list(t.rt, deleted, list_meta, rq.Accept())
 
     async def bind(self, request: web.Request, t: rq.Target) -> web.Response:
+        """pods/NAME/binding, or the bindings resource with the pod named in the Binding's metadata."""
         body = await rq.read_body(request)
         node = ((body.get("target") or {}) if isinstance(body, dict) else {}).get("name", "")
-        assert t.name is not None and t.namespace is not None
-        await self.resources.bind(t.namespace, t.name, node, rq.dry_run(request.query))
+        pod = t.name if t.rt.kind == "Pod" else ((body.get("metadata") or {}) if isinstance(body, dict) else {}).get("name")
+        if not pod:
+            raise errors.invalid("", "Binding", "", [{"reason": "FieldValueRequired", "field": "metadata.name",
+                                                      "message": "Required value: name or generateName is required"}])
+        assert t.namespace is not None
+        await self.resources.bind(t.namespace, pod, node, rq.dry_run(request.query))
         return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
                              status=201)
 
@@ -231,6 +240,19 @@ class ResourceHandler:
             body["metadata"] = {"resourceVersion": rv}
         obj = await self.resources.patch(t.rt, t.namespace, t.name, "merge", body, opts)
         return json_response(_scale_of(t.rt.api_version, obj))
+
+
+def _verb(method: str, t: rq.Target) -> str:
+    """The API verb of a request on a resource (apiserver's RequestInfoFactory)."""
+    if method == "GET":
+        if t.legacy_watch or t.name is None:
+            return "list"  # list and watch go together in every registry entry
+        return "get"
+    if method == "POST":
+        return "create"
+    if method == "DELETE":
+        return "delete" if t.name else "deletecollection"
+    return {"PUT": "update", "PATCH": "patch"}.get(method, method.lower())
 
 
 def _scale_of(api_version: str, obj: dict[str, Any]) -> dict[str, Any]:

@@ -356,8 +356,14 @@ def service_defaults(obj: Obj) -> None:
 
 
 def secret_defaults(obj: Obj) -> None:
-    # stringData is write-only: merged into data, its values winning (upstream's v1 conversion,
-    # Convert_v1_Secret_To_core_Secret), so a stored Secret never shows it.
+    fold_string_data(obj)
+    _set(obj, "type", "Opaque")
+
+
+def fold_string_data(obj: Obj) -> None:
+    """stringData is write-only: merged into data, its values winning (upstream's v1 conversion,
+    Convert_v1_Secret_To_core_Secret), so a stored Secret never shows it, nor do the fields its
+    writer is recorded as managing (the apiserver's field manager sees the converted object)."""
     string_data = obj.get("stringData")
     if isinstance(string_data, dict):
         del obj["stringData"]
@@ -365,7 +371,6 @@ def secret_defaults(obj: Obj) -> None:
             data = _dict(obj, "data")
             for key, value in string_data.items():
                 data[key] = base64.b64encode(str(value).encode()).decode()
-    _set(obj, "type", "Opaque")
 
 
 def namespace_defaults(obj: Obj) -> None:

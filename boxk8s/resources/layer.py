@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import copy
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -328,7 +329,11 @@ class Resources:
             admission_plugins.admit_update(rt, new, current, subresource)
             default_and_validate(rt, new)
             await admission_plugins.validate(self._list_all, rt, new, creating=False, subresource=subresource)
-        self._record_manager(rt, new, obj, opts, operation, current)
+        sent = obj
+        if rt.kind == "Secret" and isinstance(obj.get("stringData"), dict):
+            sent = copy.deepcopy(obj)
+            defaults.fold_string_data(sent)
+        self._record_manager(rt, new, sent, opts, operation, current)
         md["resourceVersion"] = cur_md["resourceVersion"]
         if new == current:
             return current  # a no-op write is not written (no new resourceVersion, no event)

@@ -262,6 +262,15 @@ def _list_definition(rt: ResourceType) -> str:
     return rt.definition + "List"
 
 
+_ACTION_VERBS = {"post": "create", "put": "update"}  # x-kubernetes-action → the API verb
+
+
+def _served(rt: ResourceType, ops: list[_Op]) -> list[_Op]:
+    """The operations of the verbs the kind serves (namespaces: no deletecollection; componentstatuses:
+    get and list)."""
+    return [o for o in ops if _ACTION_VERBS.get(o.action, o.action) in rt.verbs]
+
+
 def _resource_paths(rt: ResourceType) -> list[_PathItem]:
     base = "/api/v1" if not rt.group else f"/apis/{rt.group}/{rt.version}"
     gv = _gv_camel(rt.group, rt.version)
@@ -290,7 +299,7 @@ def _resource_paths(rt: ResourceType) -> list[_PathItem]:
            description=f"delete collection of {kind}", params=_DELETE_PARAMS + _LIST_PARAMS[1:-1],
            body=DELETE_OPTIONS, response=STATUS),
     ]
-    items.append(_PathItem(scope, [*scope_params, pretty], collection))
+    items.append(_PathItem(scope, [*scope_params, pretty], _served(rt, collection)))
     single = [
         op("get", "read", "", "get", description=f"read the specified {kind}", response=rt.definition),
         op("put", "replace", "", "put", description=f"replace the specified {kind}", params=_WRITE_PARAMS,
@@ -300,7 +309,9 @@ def _resource_paths(rt: ResourceType) -> list[_PathItem]:
         op("delete", "delete", "", "delete", description=f"delete a{'n' if kind[0] in 'AEIOU' else ''} {kind}",
            params=_DELETE_PARAMS, body=DELETE_OPTIONS, response=STATUS, codes=(200, 202)),
     ]
-    items.append(_PathItem(f"{scope}/{{name}}", [name_p, *scope_params, pretty], single))
+    items.append(_PathItem(f"{scope}/{{name}}", [name_p, *scope_params, pretty], _served(rt, single)))
+    if "list" not in rt.verbs:  # bindings: create only
+        return [item for item in items if item.ops]
     if rt.namespaced:
         items.append(_PathItem(f"{base}/{rt.plural}", [*_LIST_PARAMS, pretty], [
             _Op("get", f"list{gv}{kind}ForAllNamespaces", f"list or watch objects of kind {kind}", "list", gvk,
@@ -473,7 +484,8 @@ def _v3_document(group: str, version: str) -> bytes | None:
     if not items:
         return None
     names = reachable(_op_definitions(items) | {_list_definition(rt) for rt in RESOURCES
-                                                if rt.group == group and rt.version == version})
+                                                if rt.group == group and rt.version == version
+                                                and "list" in rt.verbs})
     doc = {
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": KUBERNETES_VERSION},

@@ -69,7 +69,8 @@ _ALL = ("all",)
 _API_EXTENSIONS = ("api-extensions",)
 
 RESOURCES: tuple[ResourceType, ...] = (
-    _rt("", "v1", "Namespace", "namespaces", False, "core", short_names=("ns",), subresources=("status", "finalize")),
+    _rt("", "v1", "Namespace", "namespaces", False, "core", short_names=("ns",), subresources=("status", "finalize"),
+        verbs=("create", "delete", "get", "list", "patch", "update", "watch")),  # no deletecollection, as upstream
     _rt("", "v1", "Pod", "pods", True, "core", short_names=("po",), categories=_ALL,
         subresources=("status", "log", "exec", "binding", "eviction", "portforward", "attach")),
     _rt("", "v1", "Service", "services", True, "core", short_names=("svc",), categories=_ALL,
@@ -105,6 +106,8 @@ RESOURCES: tuple[ResourceType, ...] = (
     # The rest of the GA kinds of 1.32 (`kubectl api-resources` on a kubeadm cluster). has_spec says
     # whether the kind's strategy sets metadata.generation (PrepareForCreate: Generation = 1), as
     # upstream's pkg/registry/<group>/<kind>/strategy.go does.
+    # POST …/namespaces/NS/bindings binds the pod the Binding names (the scheduler's older form of pods/binding).
+    _rt("", "v1", "Binding", "bindings", True, "core", has_spec=False, verbs=("create",)),
     _rt("", "v1", "ReplicationController", "replicationcontrollers", True, "core", short_names=("rc",),
         categories=_ALL, subresources=("status", "scale")),
     _rt("", "v1", "PodTemplate", "podtemplates", True, "core"),
