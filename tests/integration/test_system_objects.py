@@ -226,13 +226,13 @@ async def test_aggregation_reacts_to_a_labelled_cluster_role(tmp_path: Path) -> 
         async def everywhere() -> bool:
             return all([widgets in await rules(n) for n in ("view", "edit", "admin")])
 
-        await eventually(everywhere, deadline=2.0)  # within a second or so, as upstream's informer-driven sync
+        await eventually(everywhere)
         await h.client.delete(CLUSTER_ROLES, None, "widget-viewer")
 
         async def gone() -> bool:
             return not any([widgets in await rules(n) for n in ("view", "edit", "admin")])
 
-        await eventually(gone, deadline=2.0)
+        await eventually(gone)
         assert await aggregated()
         # the aggregated role's rules are the controller's: an edit is put back
         await h.client.patch(CLUSTER_ROLES, None, "view", {"rules": [widgets]})
