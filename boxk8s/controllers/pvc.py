@@ -44,9 +44,9 @@ Obj = dict[str, Any]
 
 # Steps, in the order they must happen.
 CREATE_VOLUME = "create-volume"
+VOLUME_BOUND = "volume-bound"  # volume status
 BIND_CLAIM = "bind-claim"  # spec.volumeName + annotations
 CLAIM_BOUND = "claim-bound"  # claim status
-VOLUME_BOUND = "volume-bound"  # volume status
 CLAIM_LOST = "claim-lost"
 EXTERNAL = "external-provisioning"  # another provisioner's class: name it on the claim, say so
 CLASS_MISSING = "class-missing"  # the claim's class does not exist
@@ -95,17 +95,19 @@ def plan_claim(claim: Obj, volume: Obj | None, classes: Mapping[str, Obj]) -> li
         how = provisioning(claim, classes)
         if how != CREATE_VOLUME:
             return [how] if how and not bound_name else []
-        return [CREATE_VOLUME, *([] if bound_name else [BIND_CLAIM]), CLAIM_BOUND, VOLUME_BOUND]
+        return [CREATE_VOLUME, VOLUME_BOUND, *([] if bound_name else [BIND_CLAIM]), CLAIM_BOUND]
     ref = (volume.get("spec") or {}).get("claimRef") or {}
     if ref.get("uid") and ref["uid"] != claim["metadata"]["uid"]:
         return []  # the volume belongs to another claim
     if not bound_name and ref.get("uid") is None and provisioning(claim, classes) != CREATE_VOLUME:
         return []
-    steps = [] if bound_name else [BIND_CLAIM]
+    # The volume first, then the claim (pv_controller.go bind: "Volume is saved first"): a claim
+    # seen Bound has its volume Bound.
+    steps = [VOLUME_BOUND] if _phase(volume) != "Bound" else []
+    if not bound_name:
+        steps.append(BIND_CLAIM)
     if _phase(claim) != "Bound" or not bound_name:
         steps.append(CLAIM_BOUND)
-    if _phase(volume) != "Bound":
-        steps.append(VOLUME_BOUND)
     return steps
 
 
