@@ -64,7 +64,7 @@ class ResourceHandler:
             return await self.bind(request, target)
         if target.subresource == "eviction" and target.rt.kind == "Pod" and target.name and target.namespace:
             return await self.evict(request, target)
-        if target.subresource and target.subresource not in ("status", "scale", "finalize"):
+        if target.subresource and target.subresource not in ("status", "scale", "finalize", "approval"):
             raise errors.NotFound(f"the {target.subresource} subresource is not served yet by boxk8s")
         method = request.method
         if not target.subresource and _verb(method, target) not in target.rt.verbs:

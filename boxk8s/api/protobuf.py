@@ -79,6 +79,9 @@ _KEEP_ZERO = frozenset(
         "k8s.io.api.policy.v1.PodDisruptionBudgetStatus.currentHealthy",
         "k8s.io.api.policy.v1.PodDisruptionBudgetStatus.desiredHealthy",
         "k8s.io.api.policy.v1.PodDisruptionBudgetStatus.expectedPods",
+        "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerSpec.maxReplicas",
+        "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerStatus.desiredReplicas",
+        "k8s.io.api.scheduling.v1.PriorityClass.value",
     }
 )
 # Go's time.Time{} as Unix seconds: a zero Time marshalled by something other than gogo.

@@ -335,9 +335,9 @@ class Eviction:
             pod = await self.resources.get(POD, self.namespace, self.name)
             check_pod_preconditions(pod, options)
             new = with_disruption_condition(pod, datetime.now(UTC))
-            if new == pod or finalized(POD, new):
-                # Unchanged; or terminating without finalizers, which any write here removes at once
-                # (the layer's delete-on-update): the pod keeps its grace period, without the condition.
+            if new == pod or finalized(POD, new, pod):
+                # Unchanged; or terminating with no grace period left and no finalizers, which a
+                # write removes at once (shouldDeleteDuringUpdate): the delete that follows does it.
                 return pod
             try:
                 return await self.resources.update(POD, self.namespace, self.name, new, self._write_options(),
