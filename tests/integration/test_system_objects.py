@@ -4,27 +4,19 @@ listing them."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import shutil
-import socket
-import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
-from boxk8s.api.app import ApiSettings, build_app
 from boxk8s.client import Kind
-from boxk8s.cluster import running
-from boxk8s.config import ClusterSettings
 from boxk8s.controllers.clusterroleaggregation import ClusterRoleAggregationController
 from boxk8s.controllers.pvc import PERSISTENT_VOLUMES, PersistentVolumeBinder
 from boxk8s.resources import registry
 from tests.integration.conftest import PODS, Api, assert_status, running_api
 from tests.integration.controllers_harness import eventually, harness
+from tests.integration.test_cluster_kinds import Kubectl, serving
 
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
 PCS = "/apis/scheduling.k8s.io/v1/priorityclasses"
@@ -281,81 +273,33 @@ async def test_priority_class_name_resolves(api: Api) -> None:
 
 # ---- the real kubectl ---------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def serving(tmp_path: Path) -> AsyncIterator[int]:
-    """A cluster with the aggregation controller, its API over plain HTTP without a token (what
-    kubectl sends over http://), on a free port."""
-    settings = ClusterSettings(state_dir=tmp_path / "state")
-    async with running(settings, controllers=[ClusterRoleAggregationController], nodes=[], scheduler=False,
-                       serve_api=False, proxy=False) as c:
-        runner = web.AppRunner(build_app(c.resources, ApiSettings(token="")))
-        await runner.setup()
-        try:
-            port = _free_port()
-            await web.TCPSite(runner, "127.0.0.1", port).start()
-            yield port
-        finally:
-            await runner.cleanup()
-
-
-def _kubeconfig(tmp_path: Path, port: int) -> Path:
-    path = tmp_path / "kubeconfig"
-    path.write_text(f"""apiVersion: v1
-kind: Config
-clusters:
-- name: boxk8s
-  cluster: {{server: "http://127.0.0.1:{port}"}}
-users:
-- name: nobody
-  user: {{}}
-contexts:
-- name: boxk8s
-  context: {{cluster: boxk8s, user: nobody}}
-current-context: boxk8s
-""")
-    return path
-
-
-async def _kubectl(port: int, tmp_path: Path, *args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        "kubectl", "--kubeconfig", str(_kubeconfig(tmp_path, port)), "--cache-dir", str(tmp_path / "cache"), *args,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
-
-
 def first_column(table: str) -> list[str]:
     return [line.split()[0] for line in table.splitlines()[1:] if line.strip()]
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
-async def test_real_kubectl_lists_the_defaults(tmp_path: Path) -> None:
-    async with serving(tmp_path) as port:
-        rc, out, err = await _kubectl(port, tmp_path, "get", "clusterroles")
+async def test_real_kubectl_lists_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    async with serving(tmp_path / "state", [ClusterRoleAggregationController]) as port:
+        kubectl = Kubectl(port, tmp_path / "cache")
+        rc, out, err = await kubectl.run("get", "clusterroles")
         assert rc == 0, err
         assert DEFAULT_ROLES <= set(first_column(out)), out
 
-        rc, out, err = await _kubectl(port, tmp_path, "get", "sc")
+        rc, out, err = await kubectl.run("get", "sc")
         assert rc == 0, err
-        assert first_column(out) == ["standard"], out  # `standard (default)` once the class has its columns
+        assert first_column(out) == ["standard"], out  # printed `standard (default)` with the class columns
 
-        rc, out, err = await _kubectl(port, tmp_path, "get", "apiservices")
+        rc, out, err = await kubectl.run("get", "apiservices")
         assert rc == 0, err
         assert {"v1.", "v1.apps", "v2.autoscaling", "v1.autoscaling"} <= set(first_column(out)), out
 
-        rc, out, err = await _kubectl(port, tmp_path, "get", "cs")
+        rc, out, err = await kubectl.run("get", "cs")
         assert rc == 0, err
         assert set(first_column(out)) == {"scheduler", "controller-manager", "etcd-0"}, out
         assert "Warning: v1 ComponentStatus is deprecated in v1.19+" in err, err
 
-        rc, out, err = await _kubectl(port, tmp_path, "get", "priorityclasses")
+        rc, out, err = await kubectl.run("get", "priorityclasses")
         assert rc == 0, err
         assert set(first_column(out)) == {"system-cluster-critical", "system-node-critical"}, out
 
@@ -365,11 +309,11 @@ async def test_real_kubectl_lists_the_defaults(tmp_path: Path) -> None:
             "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: widget-viewer\n"
             "  labels:\n    rbac.authorization.k8s.io/aggregate-to-view: \"true\"\n"
             "rules:\n- apiGroups: [example.com]\n  resources: [widgets]\n  verbs: [get, list, watch]\n")
-        rc, out, err = await _kubectl(port, tmp_path, "apply", "-f", str(manifest))
+        rc, out, err = await kubectl.run("apply", "-f", str(manifest))
         assert rc == 0 and "clusterrole.rbac.authorization.k8s.io/widget-viewer created" in out, err
 
         async def in_view() -> str | None:
-            rc, out, _ = await _kubectl(port, tmp_path, "get", "clusterrole", "view", "-o", "yaml")
+            rc, out, _ = await kubectl.run("get", "clusterrole", "view", "-o", "yaml")
             return out if rc == 0 and "widgets" in out else None
 
         view = await eventually(in_view)
