@@ -22,6 +22,7 @@ from boxk8s.resources.admission_storageclass import IS_DEFAULT_CLASS
 from boxk8s.resources.layer import Resources
 from boxk8s.resources.meta import now_rfc3339
 from boxk8s.resources.registry import ResourceType
+from boxk8s.resources.validation_cluster import SYSTEM_PRIORITY_CLASSES
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +48,13 @@ def default_storage_class() -> Obj:
 def system_priority_classes() -> list[Obj]:
     """scheduling.SystemPriorityClasses (pkg/apis/scheduling/helpers.go), created by the apiserver's
     scheduling bootstrap (pkg/registry/scheduling/rest/storage_scheduling.go)."""
-    critical = 2 * 1_000_000_000  # SystemCriticalPriority = 2 * HighestUserDefinablePriority
     return [{"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": name},
-             "value": value, "description": description, "globalDefault": False,
+             "value": SYSTEM_PRIORITY_CLASSES[name], "description": description, "globalDefault": False,
              "preemptionPolicy": "PreemptLowerPriority"}
-            for name, value, description in (
-                ("system-node-critical", critical + 1000,
-                 "Used for system critical pods that must not be moved from their current node."),
-                ("system-cluster-critical", critical,
-                 "Used for system critical pods that must run in the cluster, but can be moved to another "
-                 "node if necessary."),
+            for name, description in (
+                ("system-node-critical", "Used for system critical pods that must not be moved from their current node."),
+                ("system-cluster-critical", "Used for system critical pods that must run in the cluster, but can be "
+                                            "moved to another node if necessary."),
             )]
 
 

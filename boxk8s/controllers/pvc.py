@@ -5,9 +5,10 @@ A claim of a StorageClass whose provisioner is boxk8s's (`boxk8s.io/docker-volum
 `standard` made at bootstrap), or of no class at all, gets a PersistentVolume `pvc-<claim uid>`
 (claimRef to the claim, the class's name and reclaimPolicy, `pv.kubernetes.io/provisioned-by`);
 then the claim gets `spec.volumeName`, the bind annotations and status Bound, and the volume
-status Bound. It provisions at once: the classes' volumeBindingMode is Immediate, as there is no
+status Bound. It provisions at once: `standard`'s volumeBindingMode is Immediate, as there is no
 scheduler step that picks a node for a claim (WaitForFirstConsumer waits for the scheduler's
-`volume.kubernetes.io/selected-node`). A claim of another provisioner's class stays Pending with
+`volume.kubernetes.io/selected-node`); a class of ours that asks WaitForFirstConsumer is
+provisioned at once all the same. A claim of another provisioner's class stays Pending with
 the persistentvolume-controller's ExternalProvisioning event; one whose class does not exist with
 its ProvisioningFailed event (both again every resync, as upstream's 15 s). A volume whose claim is
 gone is deleted (reclaim policy Delete) or marked Released. The data itself lives in the kubelet's

@@ -4,7 +4,7 @@ A new pod's priorityClassName resolves to spec.priority and spec.preemptionPolic
 class, the global default class (the lowest valued one if several) gives them, and with none the
 priority is 0 and the policy PreemptLowerPriority. A priority or policy the pod already carries
 must equal the computed one. On update, what create set is kept when the new body omits it. A
-PriorityClass may be globalDefault only when no other one is.
+PriorityClass may be globalDefault only when no other one is, and a system one is never deleted.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from boxk8s import errors
+from boxk8s.resources.validation_cluster import SYSTEM_PRIORITY_CLASSES
 
 Obj = dict[str, Any]
 
@@ -102,3 +103,11 @@ def validate_priority_class(pc: Obj, classes: list[Obj], creating: bool) -> None
         raise forbidden("priorityclasses.scheduling.k8s.io", pc,
                         f"PriorityClass {default['metadata']['name']} is already marked as default. "
                         "Only one default can exist")
+
+
+def check_delete(pc: Obj) -> None:
+    """The priorityclasses REST Delete (pkg/registry/scheduling/priorityclass/storage): the system
+    classes cannot be deleted."""
+    name = pc["metadata"]["name"]
+    if name in SYSTEM_PRIORITY_CLASSES:
+        raise forbidden("priorityclasses.scheduling.k8s.io", pc, "this is a system priority class and cannot be deleted")

@@ -68,6 +68,9 @@ async def test_a_fresh_cluster_has_the_default_objects(api: Api) -> None:
         "system-node-critical": (2000001000, False, "PreemptLowerPriority")}
     assert pcs["system-node-critical"]["description"] == (
         "Used for system critical pods that must not be moved from their current node.")
+    code, body, _ = await api.delete(f"{PCS}/system-cluster-critical")
+    assert_status(code, body, 403, "Forbidden")
+    assert body["message"].endswith("this is a system priority class and cannot be deleted")
 
     services = {a["metadata"]["name"]: a for a in (await api.ok("GET", APISERVICES))["items"]}
     assert {"v1.", "v1.apps", "v1.autoscaling", "v2.autoscaling", "v1.batch", "v1.rbac.authorization.k8s.io",

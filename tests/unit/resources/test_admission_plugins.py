@@ -11,6 +11,7 @@ from boxk8s import errors
 from boxk8s.resources.admission_priority import (
     admit_pod_create,
     admit_pod_update,
+    check_delete,
     resolve_priority,
     validate_priority_class,
 )
@@ -159,3 +160,11 @@ def test_validate_priority_class(new: Obj, classes: list[Obj], creating: bool, r
                                f"PriorityClass {refused_by} is already marked as default. Only one default can exist")
     assert e.value.status()["details"] == {"name": new["metadata"]["name"], "group": "scheduling.k8s.io",
                                            "kind": "priorityclasses"}
+
+
+def test_system_classes_cannot_be_deleted() -> None:
+    check_delete(pc("mine", 5))
+    with pytest.raises(errors.Forbidden) as e:
+        check_delete(SYSTEM[0])
+    assert e.value.message == ('priorityclasses.scheduling.k8s.io "system-node-critical" is forbidden: this is a '
+                               "system priority class and cannot be deleted")
