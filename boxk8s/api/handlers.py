@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +23,7 @@ from boxk8s.client.podstreams import PodStreams
 from boxk8s.resources import deprecation, eviction, selectors
 from boxk8s.resources.admission import WriteOptions
 from boxk8s.resources.layer import PATCH_TYPES, Resources
+from boxk8s.resources.scale import replicas_patch, scale_of
 
 STREAMS = {"log": serve_log, "exec": serve_exec, "attach": serve_attach, "portforward": serve_portforward}  # pods/… served as streams
 
@@ -172,7 +172,7 @@ class ResourceHandler:
         assert t.name is not None
         obj = await self.resources.get(t.rt, t.namespace, t.name)
         if t.subresource == "scale":
-            return json_response(_scale_of(t.rt.api_version, obj))
+            return json_response(scale_of(t.rt.kind, obj))
         return render_object(t.rt, obj, accept, _include_object(request))
 
     async def update(self, request: web.Request, t: rq.Target) -> web.Response:
@@ -203,7 +203,7 @@ class ResourceHandler:
         assert t.name is not None
         if t.subresource == "scale":
             current = await self.resources.get(t.rt, t.namespace, t.name)
-            scale = _scale_of(t.rt.api_version, current)
+            scale = scale_of(t.rt.kind, current)
             patched = self.resources.patch_document(scale, patch_type, body)
             return await self._write_scale(t, patched, opts)
         obj = await self.resources.patch(t.rt, t.namespace, t.name, patch_type, body, opts, t.subresource)
@@ -247,12 +247,9 @@ class ResourceHandler:
                 "message": f"Invalid value: {replicas!r}: must be greater than or equal to 0",
             }])
         assert t.name is not None
-        body: dict[str, Any] = {"spec": {"replicas": replicas}}
-        rv = (scale.get("metadata") or {}).get("resourceVersion")
-        if rv:
-            body["metadata"] = {"resourceVersion": rv}
+        body = replicas_patch(replicas, (scale.get("metadata") or {}).get("resourceVersion") or "")
         obj = await self.resources.patch(t.rt, t.namespace, t.name, "merge", body, opts)
-        return json_response(_scale_of(t.rt.api_version, obj))
+        return json_response(scale_of(t.rt.kind, obj))
 
 
 def _verb(method: str, t: rq.Target) -> str:
@@ -267,19 +264,3 @@ def _verb(method: str, t: rq.Target) -> str:
         return "delete" if t.name else "deletecollection"
     return {"PUT": "update", "PATCH": "patch"}.get(method, method.lower())
 
-
-def _scale_of(api_version: str, obj: dict[str, Any]) -> dict[str, Any]:
-    md = obj["metadata"]
-    spec = obj.get("spec") or {}
-    status = obj.get("status") or {}
-    selector = spec.get("selector")
-    return {
-        "kind": "Scale",
-        "apiVersion": "autoscaling/v1",
-        "metadata": {k: copy.deepcopy(md[k]) for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in md},
-        "spec": {"replicas": spec.get("replicas", 0)},
-        "status": {
-            "replicas": status.get("replicas", 0),
-            "selector": selectors.selector_to_string(selector) if isinstance(selector, dict) else "",
-        },
-    }

@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable
 
 from boxk8s.client import Client, InformerFactory
+from boxk8s.client.metrics import MetricsSource
 from boxk8s.config import ControllerSettings
 from boxk8s.controllers.base import Controller
 from boxk8s.controllers.clusterroleaggregation import ClusterRoleAggregationController
@@ -15,6 +16,7 @@ from boxk8s.controllers.deployment import DeploymentController
 from boxk8s.controllers.disruption import DisruptionController
 from boxk8s.controllers.endpoints import EndpointsController, EndpointSliceController
 from boxk8s.controllers.garbagecollector import GarbageCollector
+from boxk8s.controllers.hpa import HorizontalController
 from boxk8s.controllers.job import JobController
 from boxk8s.controllers.namespace import NamespaceController
 from boxk8s.controllers.nodelifecycle import NodeLifecycleController
@@ -27,8 +29,9 @@ from boxk8s.controllers.ttl import TTLAfterFinishedController
 ControllerFactory = Callable[[Client, InformerFactory], Controller]
 
 
-def default_controllers(settings: ControllerSettings) -> list[ControllerFactory]:
-    """What the controller manager runs, in start order; each takes the settings it needs explicitly."""
+def default_controllers(settings: ControllerSettings, metrics: MetricsSource | None = None) -> list[ControllerFactory]:
+    """What the controller manager runs, in start order; each takes the settings it needs explicitly.
+    `metrics`: the resource metrics the HPA controller reads (the cluster's metrics sampler)."""
     return [
         NamespaceController,
         EndpointsController,
@@ -45,6 +48,7 @@ def default_controllers(settings: ControllerSettings) -> list[ControllerFactory]
         ClusterRoleAggregationController,
         GarbageCollector,
         functools.partial(NodeLifecycleController, settings=settings),
+        functools.partial(HorizontalController, settings=settings, metrics=metrics),
     ]
 
 
