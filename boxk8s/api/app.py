@@ -14,7 +14,7 @@ from boxk8s.api import discovery
 from boxk8s.api.handlers import ResourceHandler
 from boxk8s.api.metrics import MetricsHandler
 from boxk8s.api.request import MAX_BODY
-from boxk8s.api.respond import json_response
+from boxk8s.api.respond import json_response, raw_json_response
 from boxk8s.client.metrics import GROUP as METRICS_GROUP
 from boxk8s.client.metrics import MetricsSource
 from boxk8s.client.podstreams import PodStreams
@@ -93,7 +93,7 @@ def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams |
     server_address = f"{settings.host}:{settings.port}"
 
     async def version(_: web.Request) -> web.Response:
-        return json_response(discovery.SERVER_VERSION)
+        return raw_json_response(discovery.SERVER_VERSION, indent=True)
 
     async def health(_: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -134,7 +134,7 @@ def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams |
         return await handler.handle(request, group, version, parts)
 
     async def openapi_v3_index(_: web.Request) -> web.Response:
-        return json_response(openapi.openapi_v3_index())
+        return raw_json_response(openapi.openapi_v3_index())
 
     async def openapi_v3_doc(request: web.Request) -> web.Response:
         path = request.match_info["tail"]

@@ -199,7 +199,7 @@ class ResourceHandler:
                                  "is required for apply patch")
         if opts.force and patch_type != "apply":
             raise errors.BadRequest("force: Forbidden: may not be specified for non-apply patch")
-        body = await rq.read_body(request, allow_list=patch_type == "json")
+        body = await rq.read_body(request, any_json=patch_type == "json")
         assert t.name is not None
         if t.subresource == "scale":
             current = await self.resources.get(t.rt, t.namespace, t.name)

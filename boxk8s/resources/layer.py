@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import copy
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -268,7 +267,7 @@ class Resources:
         try:
             return patch.json_patch(doc, body) if patch_type == "json" else patch.json_merge_patch(doc, body)
         except patch.PatchError as e:
-            raise errors.BadRequest(str(e)) from e
+            raise _patch_failure(e, patch_type) from e
 
     def _apply_patch(
         self, rt: ResourceType, current: dict[str, Any], patch_type: str, body: Any, opts: WriteOptions
@@ -286,9 +285,10 @@ class Resources:
                     raise errors.BadRequest("PATCH, application/apply-patch+yaml requires fieldManager to be set")
                 return patch.apply_patch(current, body, rt.definition, opts.field_manager, opts.force)
         except patch.ApplyConflict as e:
-            raise errors.Conflict(str(e), name=current["metadata"]["name"], group=rt.group, kind=rt.plural) from e
+            # errors.NewApplyConflict: the conflicts as causes, and no name, group or kind.
+            raise errors.Conflict(str(e), causes=e.causes()) from e
         except patch.PatchError as e:
-            raise errors.Invalid(str(e)) if patch_type == "apply" else errors.BadRequest(str(e)) from e
+            raise _patch_failure(e, patch_type) from e
         raise errors.UnsupportedMediaType(f"unsupported patch type {patch_type}")
 
     async def _replace(
@@ -319,9 +319,6 @@ class Resources:
                 md[k] = cur_md[k]
             else:
                 md.pop(k, None)
-        if rt.has_spec:
-            gen = int(cur_md.get("generation") or 1)
-            md["generation"] = gen + 1 if meta.spec_part(new) != meta.spec_part(current) else gen
         if subresource == "status":
             # As the apiserver's status strategies: the rest of the object is the stored one,
             # already validated and defaulted; only the status' own defaults apply.
@@ -331,11 +328,15 @@ class Resources:
             admission_plugins.admit_update(rt, new, current, subresource)
             default_and_validate(rt, new, current, subresource)
             await admission_plugins.validate(self._list_all, rt, new, creating=False, subresource=subresource)
-        sent = obj
-        if rt.kind == "Secret" and isinstance(obj.get("stringData"), dict):
-            sent = copy.deepcopy(obj)
-            defaults.fold_string_data(sent)
-        self._record_manager(rt, new, sent, opts, operation, current)
+        if rt.has_spec:
+            # The strategies' PrepareForUpdate (e.g. statefulSetStrategy's) bump generation when
+            # the spec differs from the stored one, and they see the object already defaulted (the
+            # apiserver defaults while decoding): a patch that only drops defaulted fields is no change.
+            gen = int(cur_md.get("generation") or 1)
+            md["generation"] = gen + 1 if meta.spec_part(new) != meta.spec_part(current) else gen
+        # The manager owns fields of the object as decoded and defaulted (as on create, and as the
+        # apiserver's fieldmanager sees it): not of write-only input such as a Secret's stringData.
+        self._record_manager(rt, new, obj if subresource else new, opts, operation, current)
         md["resourceVersion"] = cur_md["resourceVersion"]
         if new == current:
             return current  # a no-op write is not written (no new resourceVersion, no event)
@@ -585,12 +586,20 @@ class Resources:
 
 
 def _check_patch_body(patch_type: str, body: Any) -> None:
-    """A json patch is a list of operations; every other patch is a JSON object."""
-    if patch_type == "json":
-        if not isinstance(body, list):
-            raise errors.BadRequest("json patch must be a list of operations")
-    elif not isinstance(body, dict):
+    """Every patch but a json patch (decoded by patch.json_patch, as upstream) is a JSON object."""
+    if patch_type != "json" and not isinstance(body, dict):
         raise errors.BadRequest(f"the body of the {patch_type} patch must be a JSON object")
+
+
+def _patch_failure(e: patch.PatchError, patch_type: str) -> errors.ApiError:
+    """The Status of a patch that cannot be applied, as the apiserver's patch handler makes it."""
+    if isinstance(e, patch.JsonPatchFailed):
+        # jsonPatcher.applyJSPatch: NewGenericServerResponse(422, …) — the library's words stay here.
+        log.debug("json patch failed: %s", e)
+        return errors.unprocessable()
+    if isinstance(e, patch.JsonPatchTooLarge):
+        return errors.RequestEntityTooLarge(f"Request entity too large: {e}")
+    return errors.Invalid(str(e)) if patch_type == "apply" else errors.BadRequest(str(e))
 
 
 async def _watch_events(

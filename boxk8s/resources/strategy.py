@@ -132,9 +132,8 @@ STRATEGIES: dict[str, KindStrategy] = {
         blocks_deletion=_namespace_blocks_deletion,
         prepare_for_terminating=_namespace_terminating,
     ),
-    "Service": KindStrategy(
-        prepare_for_create=_initial_status(lambda obj: {"loadBalancer": {}}), allocates_addresses=True,
-    ),
+    # A new Service's status is its always-written loadBalancer: {} (zero_values).
+    "Service": KindStrategy(allocates_addresses=True),
     "Node": KindStrategy(prepare_for_create=_keep_status),
     # batch/v1 Job and v1 ReplicationController keep orphaning as their default for compatibility;
     # everything else deletes dependents in the background.
