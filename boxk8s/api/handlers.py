@@ -8,11 +8,19 @@ from aiohttp import web
 
 from boxk8s import errors
 from boxk8s.api import request as rq
-from boxk8s.api.respond import json_response, render_json_list, render_list, render_object, success_status
+from boxk8s.api.componentstatus import serve_component_statuses
+from boxk8s.api.respond import (
+    add_warning,
+    json_response,
+    render_json_list,
+    render_list,
+    render_object,
+    success_status,
+)
 from boxk8s.api.streams import serve_attach, serve_exec, serve_log, serve_portforward
 from boxk8s.api.watch import serve_watch
 from boxk8s.client.podstreams import PodStreams
-from boxk8s.resources import eviction, selectors
+from boxk8s.resources import deprecation, eviction, selectors
 from boxk8s.resources.admission import WriteOptions
 from boxk8s.resources.layer import PATCH_TYPES, Resources
 from boxk8s.resources.scale import replicas_patch, scale_of
@@ -40,6 +48,15 @@ class ResourceHandler:
         target = rq.parse_target(group, version, parts)
         if target is None:
             raise _not_found()
+        response = await self._dispatch(request, target)
+        message = deprecation.warning(target.rt)
+        if message and not response.prepared:  # a watch's headers are gone already
+            add_warning(response, message)
+        return response
+
+    async def _dispatch(self, request: web.Request, target: rq.Target) -> web.StreamResponse:
+        if target.rt.group_resource == "componentstatuses":
+            return await serve_component_statuses(request, target)
         if target.rt.kind == "Pod" and target.subresource in STREAMS and target.name and target.namespace:
             serve = STREAMS[target.subresource]
             return await serve(request, self.resources, self.streams, target.namespace, target.name)

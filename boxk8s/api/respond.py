@@ -27,8 +27,13 @@ def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None
     if content_type != "application/json":
         resp.headers["Content-Type"] = content_type
     for w in warnings or []:
-        resp.headers.add("Warning", '299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        add_warning(resp, w)
     return resp
+
+
+def add_warning(resp: web.StreamResponse, text: str) -> None:
+    """A `Warning: 299 - "text"` header, which kubectl prints as `Warning: text`."""
+    resp.headers.add("Warning", '299 - "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
 
 
 def raw_json_response(obj: Any, *, indent: bool = False) -> web.Response:

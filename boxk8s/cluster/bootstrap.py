@@ -1,5 +1,6 @@
 """What every cluster has from its first start: the system namespaces, the `kubernetes` and
-`kube-dns` Services and the default IngressClass."""
+`kube-dns` Services, the default IngressClass, and the cluster-scoped defaults of system_objects.py
+(RBAC, StorageClass, PriorityClasses, APIServices)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from boxk8s import errors
 from boxk8s.client import Client, Kind
 from boxk8s.client import metrics as metrics_api
+from boxk8s.cluster.system_objects import ensure_system_objects
 from boxk8s.proxy.ingress_plan import CLASS_NAME as INGRESS_CLASS
 from boxk8s.proxy.ingress_plan import CONTROLLER as INGRESS_CONTROLLER
 from boxk8s.proxy.ingress_plan import DEFAULT_CLASS_ANNOTATION
@@ -68,6 +70,7 @@ async def bootstrap(resources: Resources) -> None:
                 "sessionAffinity": "None",
             },
         })
+    await ensure_system_objects(resources)
     await ensure_metrics_apiservice(resources)
 
 

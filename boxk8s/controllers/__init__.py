@@ -9,6 +9,7 @@ from boxk8s.client import Client, InformerFactory
 from boxk8s.client.metrics import MetricsSource
 from boxk8s.config import ControllerSettings
 from boxk8s.controllers.base import Controller
+from boxk8s.controllers.clusterroleaggregation import ClusterRoleAggregationController
 from boxk8s.controllers.cronjob import CronJobController
 from boxk8s.controllers.daemonset import DaemonSetController
 from boxk8s.controllers.deployment import DeploymentController
@@ -50,6 +51,7 @@ def default_controllers(settings: ControllerSettings, metrics: MetricsSource | N
         TTLAfterFinishedController,
         PersistentVolumeBinder,
         ResourceQuotaController,
+        ClusterRoleAggregationController,
         GarbageCollector,
         functools.partial(NodeLifecycleController, settings=settings),
         functools.partial(HorizontalController, settings=settings, metrics=metrics),

@@ -1,7 +1,7 @@
 """The defaults the apiserver fills in, following pkg/apis/*/v1/defaults.go (Kubernetes 1.32).
 
 Also the few values that admission and registry strategies set on create and that `kubectl get
--o yaml` shows (a Pod's serviceAccountName, priority and default tolerations; a Namespace's
+-o yaml` shows (a Pod's serviceAccountName and default tolerations; a Namespace's
 finalizer and phase; a Service's ipFamilies). Defaulting only fills what is absent, so applying
 it twice changes nothing; `kubectl apply`'s 3-way diff relies on that stability.
 """
@@ -164,7 +164,8 @@ _DEFAULT_TOLERATIONS = (
 
 
 def pod_defaults(pod: Obj) -> None:
-    """SetDefaults_Pod, plus what the ServiceAccount, Priority and DefaultTolerationSeconds admission add."""
+    """SetDefaults_Pod, plus what the ServiceAccount and DefaultTolerationSeconds admission add (the
+    Priority plugin's spec.priority is admission_priority's: it reads PriorityClasses)."""
     spec = _dict(pod, "spec")
     pod_spec_defaults(spec)
     _set(spec, "enableServiceLinks", True)
@@ -177,8 +178,6 @@ def pod_defaults(pod: Obj) -> None:
                 requests.setdefault(k, v)
     _set(spec, "serviceAccountName", spec.get("serviceAccount") or "default")
     _set(spec, "serviceAccount", spec["serviceAccountName"])
-    _set(spec, "priority", 0)
-    _set(spec, "preemptionPolicy", "PreemptLowerPriority")
     tolerations = spec.get("tolerations")
     if tolerations is None:
         tolerations = spec["tolerations"] = []

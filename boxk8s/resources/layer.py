@@ -19,6 +19,7 @@ from boxk8s import errors
 from boxk8s.resources import allocate, conversion, defaults, meta, patch, registry, status
 from boxk8s.resources.admission import WriteOptions, decode, validate_object, validate_update
 from boxk8s.resources.admission_plugins import CREATE, UPDATE, Admission, Attributes
+from boxk8s.resources.apiserver_admission import apiserver_admission
 from boxk8s.resources.deletion import finalized, plan_delete
 from boxk8s.resources.registry import ResourceType
 from boxk8s.resources.store_errors import api_errors
@@ -53,9 +54,10 @@ class Resources:
     def __init__(self, store: Store, *, service_cidr: str = allocate.DEFAULT_SERVICE_CIDR,
                  admission: Admission | None = None) -> None:
         self.store = store
-        # The admission plugins run on every create and update (admission_plugins.py); none by
-        # default: the cluster assembles the apiserver's (cluster/components.py).
-        self.admission = admission or Admission()
+        # The admission plugins run on every create and update (admission_plugins.py): by default
+        # the apiserver's but ServiceAccount, which needs its controller beside it (an assembled
+        # cluster runs both: cluster/components.py).
+        self.admission = admission if admission is not None else apiserver_admission(service_accounts=False)
         self.service_cidr = service_cidr  # where ClusterIPs come from (the apiserver's --service-cluster-ip-range)
         self._allocation_lock = asyncio.Lock()  # Service IPs and ports: list-then-write must not interleave
         # namespace -> revision of its object when last found accepting writes (every namespaced

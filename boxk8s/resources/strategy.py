@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from boxk8s import errors
-from boxk8s.resources import strategy_kinds
+from boxk8s.resources import admission_priority, strategy_kinds
 from boxk8s.resources.defaults import job_selector, qos_class
 from boxk8s.resources.registry import ResourceType
 
@@ -170,6 +170,7 @@ STRATEGIES: dict[str, KindStrategy] = {
     "ReplicationController": KindStrategy(default_gc_policy="Orphan", label_selector=_equality_selector),
     # Events are written constantly and never applied or edited by hand: no managedFields.
     "Event": KindStrategy(records_managed_fields=False),
+    "PriorityClass": KindStrategy(check_delete=admission_priority.check_delete),
     "CertificateSigningRequest": KindStrategy(
         prepare_for_create=lambda rt, obj: strategy_kinds.csr_prepare_for_create(obj),
         prepare_for_update=strategy_kinds.csr_prepare_for_update,
