@@ -40,6 +40,16 @@ ROOTS = [
     "k8s.io/api/events/v1/generated.proto",
     "k8s.io/api/policy/v1/generated.proto",
     "k8s.io/api/autoscaling/v1/generated.proto",
+    # the cluster-level kinds kubectl's typed commands send (create role|clusterrole|rolebinding|
+    # clusterrolebinding|priorityclass|poddisruptionbudget|quota, certificate approve|deny, autoscale)
+    "k8s.io/api/autoscaling/v2/generated.proto",
+    "k8s.io/api/rbac/v1/generated.proto",
+    "k8s.io/api/storage/v1/generated.proto",
+    "k8s.io/api/scheduling/v1/generated.proto",
+    "k8s.io/api/node/v1/generated.proto",
+    "k8s.io/api/certificates/v1/generated.proto",
+    "k8s.io/api/admissionregistration/v1/generated.proto",
+    "k8s.io/api/flowcontrol/v1/generated.proto",
 ]
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "boxk8s" / "api" / "k8s-descriptors.binpb.gz"
 # gnostic's OpenAPI v2 messages (the protobuf form of /openapi/v2 kubectl asks for). gnostic-models is

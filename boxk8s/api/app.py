@@ -12,8 +12,11 @@ from aiohttp import web
 from boxk8s import errors
 from boxk8s.api import discovery
 from boxk8s.api.handlers import ResourceHandler
+from boxk8s.api.metrics import MetricsHandler
 from boxk8s.api.request import MAX_BODY
-from boxk8s.api.respond import json_response
+from boxk8s.api.respond import json_response, raw_json_response
+from boxk8s.client.metrics import GROUP as METRICS_GROUP
+from boxk8s.client.metrics import MetricsSource
 from boxk8s.client.podstreams import PodStreams
 from boxk8s.resources import openapi
 from boxk8s.resources.layer import Resources
@@ -78,16 +81,19 @@ def auth_middleware(token: str) -> Callable[[web.Request, Handler], Awaitable[we
     return check
 
 
-def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams | None = None) -> web.Application:
+def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams | None = None,
+              metrics: MetricsSource | None = None) -> web.Application:
+    """`metrics`: what metrics.k8s.io serves (none: its lists are empty, as before a first scrape)."""
     app = web.Application(
         middlewares=[error_middleware, auth_middleware(settings.token)],
         client_max_size=MAX_BODY,
     )
     handler = ResourceHandler(resources, streams)
+    metrics_handler = MetricsHandler(resources, metrics)
     server_address = f"{settings.host}:{settings.port}"
 
     async def version(_: web.Request) -> web.Response:
-        return json_response(discovery.SERVER_VERSION)
+        return raw_json_response(discovery.SERVER_VERSION, indent=True)
 
     async def health(_: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -120,6 +126,8 @@ def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams |
                 raise errors.NotFound("the server could not find the requested resource")
             return json_response(doc)
         version, parts = segs[1], segs[2:]
+        if group == METRICS_GROUP and (parts and parts != [""]) and version == "v1beta1":
+            return await metrics_handler.handle(request, parts)
         if not parts or parts == [""]:
             doc = discovery.api_resource_list(group, version, kinds)
             if doc is None:
@@ -128,7 +136,7 @@ def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams |
         return await handler.handle(request, group, version, parts)
 
     async def openapi_v3_index(_: web.Request) -> web.Response:
-        return json_response(openapi.openapi_v3_index(kinds))
+        return raw_json_response(openapi.openapi_v3_index(kinds))
 
     async def openapi_v3_doc(request: web.Request) -> web.Response:
         path = request.match_info["tail"]

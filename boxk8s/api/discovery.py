@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from boxk8s.api import metrics
 from boxk8s.resources.kinds import Kinds
 from boxk8s.resources.registry import ResourceType
 
@@ -77,6 +78,8 @@ def _resource_entries(rt: ResourceType) -> list[dict[str, Any]]:
 
 
 def api_resource_list(group: str, version: str, kinds: Kinds | None = None) -> dict[str, Any] | None:
+    if f"{group}/{version}" == metrics.RESOURCE_LIST["groupVersion"]:
+        return metrics.RESOURCE_LIST  # served by boxk8s, not stored (api/metrics.py)
     kinds = kinds or _BUILTIN
     return kinds.memo(("discovery", group, version), lambda: _resource_list(kinds, group, version))
 
@@ -120,7 +123,8 @@ def _group_list(kinds: Kinds) -> dict[str, Any]:
         gv = {"groupVersion": f"{group}/{version}", "version": version}
         entry = groups.setdefault(group, {"name": group, "versions": [], "preferredVersion": gv})
         entry["versions"].append(gv)
-    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": list(groups.values())}
+    # Then the aggregated groups, as the apiserver lists them after its own: metrics.k8s.io.
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [*groups.values(), metrics.GROUP_ENTRY]}
 
 
 def api_group(group: str, kinds: Kinds | None = None) -> dict[str, Any] | None:

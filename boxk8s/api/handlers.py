@@ -1,22 +1,30 @@
-"""The resource endpoints: CRUD, watch, and the status, scale and finalize subresources."""
+"""The resource endpoints: CRUD, watch, and the status, scale, finalize, binding and eviction subresources."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from aiohttp import web
 
 from boxk8s import errors
 from boxk8s.api import request as rq
-from boxk8s.api.respond import json_response, render_json_list, render_list, render_object, success_status
+from boxk8s.api.componentstatus import serve_component_statuses
+from boxk8s.api.respond import (
+    add_warning,
+    json_response,
+    render_json_list,
+    render_list,
+    render_object,
+    success_status,
+)
 from boxk8s.api.streams import serve_attach, serve_exec, serve_log, serve_portforward
 from boxk8s.api.watch import serve_watch
 from boxk8s.client.podstreams import PodStreams
-from boxk8s.resources import custom, scale, selectors
+from boxk8s.resources import crd_scale, custom, deprecation, eviction, selectors
 from boxk8s.resources.admission import WriteOptions
 from boxk8s.resources.layer import PATCH_TYPES, Resources
 from boxk8s.resources.registry import ResourceType
+from boxk8s.resources.scale import replicas_patch, scale_of
 
 STREAMS = {"log": serve_log, "exec": serve_exec, "attach": serve_attach, "portforward": serve_portforward}  # pods/… served as streams
 
@@ -41,12 +49,23 @@ class ResourceHandler:
         target = rq.parse_target(group, version, parts, self.resources.kinds)
         if target is None:
             raise _not_found()
+        response = await self._dispatch(request, target)
+        message = deprecation.warning(target.rt)
+        if message and not response.prepared:  # a watch's headers are gone already
+            add_warning(response, message)
+        return response
+
+    async def _dispatch(self, request: web.Request, target: rq.Target) -> web.StreamResponse:
+        if target.rt.group_resource == "componentstatuses":
+            return await serve_component_statuses(request, target)
         if target.rt.kind == "Pod" and target.subresource in STREAMS and target.name and target.namespace:
             serve = STREAMS[target.subresource]
             return await serve(request, self.resources, self.streams, target.namespace, target.name)
         if target.subresource == "binding" and request.method == "POST" and target.rt.kind == "Pod":
             return await self.bind(request, target)
-        if target.subresource and target.subresource not in ("status", "scale", "finalize"):
+        if target.subresource == "eviction" and target.rt.kind == "Pod" and target.name and target.namespace:
+            return await self.evict(request, target)
+        if target.subresource and target.subresource not in ("status", "scale", "finalize", "approval"):
             raise errors.NotFound(f"the {target.subresource} subresource is not served yet by boxk8s")
         method = request.method
         if not target.subresource and _verb(method, target) not in target.rt.verbs:
@@ -137,6 +156,17 @@ class ResourceHandler:
         return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
                              status=201)
 
+    async def evict(self, request: web.Request, t: rq.Target) -> web.Response:
+        """pods/eviction: a create only (discovery lists the verb create)."""
+        if request.method != "POST":
+            raise errors.MethodNotAllowed(f"the server does not allow this method on the requested resource "
+                                          f"({request.method})")
+        opts = rq.write_options(request)
+        body = await rq.read_body(request)
+        assert t.name is not None and t.namespace is not None
+        status = await eviction.evict(self.resources, t.namespace, t.name, body, opts.dry_run, opts)
+        return json_response(status, status=201, warnings=opts.warnings)
+
     # ---- one object ----
     async def get(self, request: web.Request, t: rq.Target) -> web.Response:
         accept = rq.negotiate(request)
@@ -170,7 +200,7 @@ class ResourceHandler:
                                  "is required for apply patch")
         if opts.force and patch_type != "apply":
             raise errors.BadRequest("force: Forbidden: may not be specified for non-apply patch")
-        body = await rq.read_body(request, allow_list=patch_type == "json")
+        body = await rq.read_body(request, any_json=patch_type == "json")
         assert t.name is not None
         if t.subresource == "scale":
             current = await self.resources.get(t.rt, t.namespace, t.name)
@@ -219,10 +249,8 @@ class ResourceHandler:
             }])
         assert t.name is not None
         cv = custom.lookup(t.rt.definition)
-        body: dict[str, Any] = scale.replicas_patch(cv, replicas) if cv else {"spec": {"replicas": replicas}}
-        rv = (body_scale.get("metadata") or {}).get("resourceVersion")
-        if rv:
-            body["metadata"] = {"resourceVersion": rv}
+        rv = (body_scale.get("metadata") or {}).get("resourceVersion") or ""
+        body = crd_scale.replicas_patch(cv, replicas, rv) if cv is not None and cv.scale else replicas_patch(replicas, rv)
         obj = await self.resources.patch(t.rt, t.namespace, t.name, "merge", body, opts)
         return json_response(_scale_of(t.rt, obj))
 
@@ -240,21 +268,9 @@ def _verb(method: str, t: rq.Target) -> str:
     return {"PUT": "update", "PATCH": "patch"}.get(method, method.lower())
 
 
+
 def _scale_of(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
     cv = custom.lookup(rt.definition)
     if cv is not None and cv.scale is not None:  # a custom resource: the CRD's replica paths
-        return scale.scale_of(cv, obj)
-    md = obj["metadata"]
-    spec = obj.get("spec") or {}
-    status = obj.get("status") or {}
-    selector = spec.get("selector")
-    return {
-        "kind": "Scale",
-        "apiVersion": "autoscaling/v1",
-        "metadata": {k: copy.deepcopy(md[k]) for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in md},
-        "spec": {"replicas": spec.get("replicas", 0)},
-        "status": {
-            "replicas": status.get("replicas", 0),
-            "selector": selectors.selector_to_string(selector) if isinstance(selector, dict) else "",
-        },
-    }
+        return crd_scale.scale_of(cv, obj)
+    return scale_of(rt.kind, obj)

@@ -9,6 +9,7 @@ from boxk8s.resources import registry
 from boxk8s.resources.admission import WriteOptions
 from boxk8s.resources.layer import Predicate, Resources
 from boxk8s.resources.registry import ResourceType
+from boxk8s.resources.scale import replicas_patch, scale_of
 
 
 class Kind:
@@ -32,6 +33,10 @@ class Kind:
     STATEFULSET = registry.find("apps", "v1", "statefulsets")
     DAEMONSET = registry.find("apps", "v1", "daemonsets")
     JOB = registry.find("batch", "v1", "jobs")
+    SERVICEACCOUNT = registry.find("", "v1", "serviceaccounts")
+    REPLICATIONCONTROLLER = registry.find("", "v1", "replicationcontrollers")
+    RESOURCEQUOTA = registry.find("", "v1", "resourcequotas")
+    HPA = registry.find("autoscaling", "v2", "horizontalpodautoscalers")
 
 
 class Client:
@@ -85,6 +90,18 @@ class Client:
         (fieldValidation=Strict, what kubectl sends by default)."""
         opts = WriteOptions(field_manager=self.manager, field_validation="Strict", force=force, dry_run=dry_run)
         return await self.resources.patch(rt, namespace, name, "apply", body, opts)
+
+    async def get_scale(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
+        """The `scale` subresource: the workload read as an autoscaling/v1 Scale."""
+        return scale_of(rt.kind, await self.resources.get(rt, namespace, name))
+
+    async def update_scale(self, rt: ResourceType, scale: dict[str, Any]) -> dict[str, Any]:
+        """Write a Scale's spec.replicas (409 Conflict when the workload changed since the Scale
+        was read, as an update of the subresource carrying its resourceVersion)."""
+        md = scale["metadata"]
+        body = replicas_patch(int(scale["spec"]["replicas"]), md.get("resourceVersion") or "")
+        obj = await self.resources.patch(rt, md.get("namespace"), md["name"], "merge", body, self._opts())
+        return scale_of(rt.kind, obj)
 
     async def bind(self, namespace: str, name: str, node: str) -> dict[str, Any]:
         """pods/binding: set spec.nodeName once (the scheduler's write); returns the bound pod."""

@@ -22,13 +22,21 @@ from boxk8s.api.app import ApiSettings, build_app
 from boxk8s.api.server import ApiServer
 from boxk8s.client import Client, Informer, InformerFactory, Kind
 from boxk8s.config import ClusterSettings
-from boxk8s.controllers import Controller, ControllerFactory, controller_name, default_controllers
+from boxk8s.controllers import (
+    Controller,
+    ControllerFactory,
+    controller_name,
+    default_controllers,
+    with_required,
+)
 from boxk8s.devloop.images import ImageRollouts
 from boxk8s.devloop.view import StatusView
 from boxk8s.devloop.wait import AppWaiter
 from boxk8s.devloop.watch import DevLoop, log_report
 from boxk8s.events import EventRecorder
 from boxk8s.kubelet.agent import Kubelet
+from boxk8s.kubelet.fake_usage import PodAnnotationUsage
+from boxk8s.kubelet.metrics import MetricsSampler
 from boxk8s.kubelet.runtime import ContainerRuntime, RuntimeSettings
 from boxk8s.kubelet.runtime.addresses import PodAddresses
 from boxk8s.kubelet.runtime.fake import FakeRuntime, pod_ips
@@ -41,6 +49,7 @@ from boxk8s.proxy.ingress_tls import Certificates
 from boxk8s.proxy.listeners import HostListeners
 from boxk8s.proxy.proxy import ServiceProxy
 from boxk8s.resources.allocate import nth_address
+from boxk8s.resources.apiserver_admission import apiserver_admission
 from boxk8s.resources.layer import Resources
 from boxk8s.scheduler import Scheduler
 from boxk8s.store import Store, StoreSettings
@@ -75,6 +84,7 @@ class Components:
     devloop: DevLoop | None = None  # the project's manifests, applied and kept converged
     view: StatusView | None = None  # the live status view of a foreground `up`
     waiter: AppWaiter | None = None  # `up --wait`: is the app ready (its informers asked for before they run)
+    metrics: MetricsSampler | None = None  # every node's container usage: metrics.k8s.io and the HPAs read it
 
 
 def host_address(host: str) -> str:
@@ -96,9 +106,9 @@ def kubelet_settings(settings: ClusterSettings, cluster_dns: tuple[str, ...] = (
 
 
 def _runtime(node: NodeSettings, settings: RuntimeSettings, addresses: PodAddresses,
-             fake_ips: Iterator[Any]) -> ContainerRuntime:
-    if node.fake:
-        return FakeRuntime(settings, ips=fake_ips)
+             fake_ips: Iterator[Any], pods: Informer) -> ContainerRuntime:
+    if node.fake:  # simulated usage: the pods' annotations, else their requests (kubelet/fake_usage.py)
+        return FakeRuntime(settings, ips=fake_ips, usage=PodAnnotationUsage(pods))
     from boxk8s.kubelet.runtime.docker import (
         DockerRuntime,  # only when Docker nodes exist: aiodocker is slow to import
     )
@@ -164,16 +174,19 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
         compaction_keep=settings.compaction_keep,
     ))
     stack.push_async_callback(store.close)
-    resources = Resources(store, service_cidr=settings.service_range)
+    resources = Resources(store, service_cidr=settings.service_range, admission=apiserver_admission())
     factory = InformerFactory(Client(resources, "kube-controller-manager"))
     shared_pods = factory.informer(Kind.POD)  # every kubelet and the scheduler view this one
     shared_nodes = factory.informer(Kind.NODE)  # and this one
     c = Components(settings, store, resources, factory, shared_nodes, runtimes={})
+    # Sampled while they run, the runtimes filled in below (the sampler reads the mapping at each round).
+    c.metrics = MetricsSampler(c.runtimes, settings.metric_resolution_seconds)
 
     if scheduler:
         client = Client(resources, "default-scheduler")
         c.scheduler = Scheduler(client, EventRecorder(client, "default-scheduler"), pods=shared_pods, nodes=shared_nodes)
-    makers = default_controllers(settings.controllers) if controllers is None else controllers
+    makers = with_required(default_controllers(settings.controllers, c.metrics) if controllers is None
+                           else controllers)
     c.controllers = [make(Client(resources, controller_name(make)), factory) for make in makers]
 
     planned = node_plan.plan_nodes(settings, node_plan.host_resources()) if nodes is None else nodes
@@ -184,7 +197,7 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
         for node in planned:
             rs = RuntimeSettings(cluster=name, node=node.name, pod_subnet=settings.pod_subnet,
                                  state_dir=settings.state_dir)
-            c.runtimes[node.name] = _runtime(node, rs, addresses, fake_ips)
+            c.runtimes[node.name] = _runtime(node, rs, addresses, fake_ips, shared_pods)
     if proxy:  # before the kubelets: whether pods get the cluster DNS depends on it
         docker = _docker_runtime(c)
         c.cluster_ip = _cluster_ip_proxy(c, docker) if docker is not None else None
@@ -232,7 +245,7 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
         host = settings.host
         c.credentials = ensure_credentials(settings.state_dir, [host] if host not in ("0.0.0.0", "::") else [])
         app = build_app(resources, ApiSettings(host=host, port=settings.port, token=c.credentials.token),
-                        streams=KubeletStreams(c.kubelets))
+                        streams=KubeletStreams(c.kubelets), metrics=c.metrics)
         c.api = ApiServer(app, host, settings.port, c.credentials.server_ssl_context(),
                           fallback="api" in settings.port_fallback)
     return c

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from boxk8s.client import Client, InformerFactory
+from boxk8s.client.metrics import MetricsSource
 from boxk8s.config import ControllerSettings
 from boxk8s.controllers.base import Controller
+from boxk8s.controllers.clusterroleaggregation import ClusterRoleAggregationController
 from boxk8s.controllers.crd import CRDController
 from boxk8s.controllers.cronjob import CronJobController
 from boxk8s.controllers.daemonset import DaemonSetController
 from boxk8s.controllers.deployment import DeploymentController
+from boxk8s.controllers.disruption import DisruptionController
 from boxk8s.controllers.endpoints import EndpointsController, EndpointSliceController
 from boxk8s.controllers.garbagecollector import GarbageCollector
+from boxk8s.controllers.hpa import HorizontalController
 from boxk8s.controllers.job import JobController
 from boxk8s.controllers.namespace import NamespaceController
 from boxk8s.controllers.nodelifecycle import NodeLifecycleController
 from boxk8s.controllers.pvc import PersistentVolumeBinder
 from boxk8s.controllers.replicaset import ReplicaSetController
+from boxk8s.controllers.replicationcontroller import ReplicationManager
+from boxk8s.controllers.resourcequota import ResourceQuotaController
+from boxk8s.controllers.serviceaccounts import ServiceAccountsController
 from boxk8s.controllers.statefulset import StatefulSetController
 from boxk8s.controllers.ttl import TTLAfterFinishedController
 
@@ -26,23 +33,30 @@ from boxk8s.controllers.ttl import TTLAfterFinishedController
 ControllerFactory = Callable[[Client, InformerFactory], Controller]
 
 
-def default_controllers(settings: ControllerSettings) -> list[ControllerFactory]:
-    """What the controller manager runs, in start order; each takes the settings it needs explicitly."""
+def default_controllers(settings: ControllerSettings, metrics: MetricsSource | None = None) -> list[ControllerFactory]:
+    """What the controller manager runs, in start order; each takes the settings it needs explicitly.
+    `metrics`: the resource metrics the HPA controller reads (the cluster's metrics sampler)."""
     return [
         CRDController,  # first: custom resources are served before the controllers that may use them
         NamespaceController,
+        ServiceAccountsController,
         EndpointsController,
         EndpointSliceController,
         ReplicaSetController,
+        ReplicationManager,
         DeploymentController,
         StatefulSetController,
         DaemonSetController,
+        DisruptionController,
         JobController,
         CronJobController,
         TTLAfterFinishedController,
         PersistentVolumeBinder,
+        ResourceQuotaController,
+        ClusterRoleAggregationController,
         GarbageCollector,
         functools.partial(NodeLifecycleController, settings=settings),
+        functools.partial(HorizontalController, settings=settings, metrics=metrics),
     ]
 
 
@@ -52,4 +66,11 @@ def controller_name(make: ControllerFactory) -> str:
     return target.name if isinstance(target, type) and issubclass(target, Controller) else "controller"
 
 
-__all__ = ["Controller", "ControllerFactory", "controller_name", "default_controllers"]
+def with_required(makers: Sequence[ControllerFactory]) -> list[ControllerFactory]:
+    """`makers`, plus the controllers the apiserver's admission cannot do without: the ServiceAccount
+    plugin refuses pods until their namespace's `default` account exists, which its controller
+    makes (so even a cluster narrowed to no controllers, as tests assemble, accepts pods)."""
+    return [*makers] if ServiceAccountsController in makers else [ServiceAccountsController, *makers]
+
+
+__all__ = ["Controller", "ControllerFactory", "controller_name", "default_controllers", "with_required"]

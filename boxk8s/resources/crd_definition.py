@@ -53,6 +53,18 @@ def crd_defaults(obj: Obj) -> None:
             v["served"] = False
         if isinstance(v, dict) and v.get("storage") is None:
             v["storage"] = False
+    _status_defaults(obj, spec)
+
+
+def prepare_for_create(rt: Any, obj: Obj) -> None:
+    """The CRD strategy's PrepareForCreate: status is the server's (accepted names to come, the
+    storage version stored)."""
+    obj["status"] = {}
+    spec = obj.get("spec")
+    _status_defaults(obj, spec if isinstance(spec, dict) else {})
+
+
+def _status_defaults(obj: Obj, spec: Obj) -> None:
     status = obj.get("status")
     if not isinstance(status, dict):
         status = obj["status"] = {}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import copy
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -18,7 +17,9 @@ from typing import Any
 
 from boxk8s import errors
 from boxk8s.resources import allocate, conversion, custom, defaults, meta, patch, registry, status
-from boxk8s.resources.admission import WriteOptions, decode, default_and_validate, validate_update
+from boxk8s.resources.admission import WriteOptions, decode, validate_object, validate_update
+from boxk8s.resources.admission_plugins import CREATE, UPDATE, Admission, Attributes
+from boxk8s.resources.apiserver_admission import apiserver_admission
 from boxk8s.resources.deletion import finalized, plan_delete
 from boxk8s.resources.kinds import Kinds
 from boxk8s.resources.registry import ResourceType
@@ -55,9 +56,14 @@ def _rv(obj: dict[str, Any]) -> int | None:
 
 
 class Resources:
-    def __init__(self, store: Store, *, service_cidr: str = allocate.DEFAULT_SERVICE_CIDR) -> None:
+    def __init__(self, store: Store, *, service_cidr: str = allocate.DEFAULT_SERVICE_CIDR,
+                 admission: Admission | None = None) -> None:
         self.store = store
         self.kinds = Kinds()  # what this cluster serves: the built-in kinds and its custom resources
+        # The admission plugins run on every create and update (admission_plugins.py): by default
+        # the apiserver's but ServiceAccount, which needs its controller beside it (an assembled
+        # cluster runs both: cluster/components.py).
+        self.admission = admission if admission is not None else apiserver_admission(service_accounts=False)
         self.service_cidr = service_cidr  # where ClusterIPs come from (the apiserver's --service-cluster-ip-range)
         self._allocation_lock = asyncio.Lock()  # Service IPs and ports: list-then-write must not interleave
         # namespace -> revision of its object when last found accepting writes (every namespaced
@@ -153,6 +159,11 @@ class Resources:
         self._check_namespace(rt, namespace, md)
         if rt.namespaced:
             await self._namespace_accepts_writes(namespace or "default")
+        # The apiserver's order: defaults (decoding), mutating admission, then the strategy
+        # (PrepareForCreate, a generated name, Validate), validating admission, storage.
+        defaults.apply_defaults(obj, rt.definition)
+        attrs = Attributes(CREATE, rt, md.get("namespace"), obj, dry_run=opts.dry_run)
+        await self.admission.admit(attrs, self)
         if not md.get("name"):
             if md.get("generateName"):
                 md["name"] = meta.generate_name(md["generateName"])
@@ -163,7 +174,9 @@ class Resources:
         if rt.has_spec:
             md["generation"] = 1
         status.prepare_for_create(rt, obj)
-        default_and_validate(rt, obj)
+        defaults.apply_status_defaults(obj, rt.definition)
+        validate_object(rt, obj)
+        await self.admission.validate(attrs, self)
         self._record_manager(rt, obj, obj, opts, operation)
         key = rt.key(namespace, md["name"])
         async with self._allocating(rt):
@@ -272,7 +285,7 @@ class Resources:
         try:
             return patch.json_patch(doc, body) if patch_type == "json" else patch.json_merge_patch(doc, body)
         except patch.PatchError as e:
-            raise errors.BadRequest(str(e)) from e
+            raise _patch_failure(e, patch_type) from e
 
     def _apply_patch(
         self, rt: ResourceType, current: dict[str, Any], patch_type: str, body: Any, opts: WriteOptions
@@ -292,9 +305,10 @@ class Resources:
                     raise errors.BadRequest("PATCH, application/apply-patch+yaml requires fieldManager to be set")
                 return patch.apply_patch(current, body, rt.definition, opts.field_manager, opts.force)
         except patch.ApplyConflict as e:
-            raise errors.Conflict(str(e), name=current["metadata"]["name"], group=rt.group, kind=rt.plural) from e
+            # errors.NewApplyConflict: the conflicts as causes, and no name, group or kind.
+            raise errors.Conflict(str(e), causes=e.causes()) from e
         except patch.PatchError as e:
-            raise errors.Invalid(str(e)) if patch_type == "apply" else errors.BadRequest(str(e)) from e
+            raise _patch_failure(e, patch_type) from e
         raise errors.UnsupportedMediaType(f"unsupported patch type {patch_type}")
 
     async def _replace(
@@ -313,6 +327,7 @@ class Resources:
         if not already_decoded:
             obj = decode(rt, obj, opts)
         new = status.merge_for_subresource(rt, current, obj, subresource)
+        strategy_for(rt).prepare_for_update(current, obj, new, subresource)
         allocates = strategy_for(rt).allocates_addresses and not subresource
         if allocates:
             allocate.keep_allocated(new.setdefault("spec", {}), current.get("spec") or {})
@@ -324,28 +339,34 @@ class Resources:
                 md[k] = cur_md[k]
             else:
                 md.pop(k, None)
-        if rt.has_spec:
-            gen = int(cur_md.get("generation") or 1)
-            md["generation"] = gen + 1 if meta.spec_part(new) != meta.spec_part(current) else gen
+        attrs = Attributes(UPDATE, rt, namespace, new, current, subresource, opts.dry_run)
         if subresource == "status":
             # As the apiserver's status strategies: the rest of the object is the stored one,
             # already validated and defaulted; only the status' own defaults apply.
             defaults.apply_status_defaults(new, rt.definition)
+            await self.admission.admit(attrs, self)
             validate_update(rt, new, current, subresource)
         else:
-            default_and_validate(rt, new, current, subresource)
-        sent = obj
-        if rt.kind == "Secret" and isinstance(obj.get("stringData"), dict):
-            sent = copy.deepcopy(obj)
-            defaults.fold_string_data(sent)
-        self._record_manager(rt, new, sent, opts, operation, current)
+            defaults.apply_defaults(new, rt.definition)
+            await self.admission.admit(attrs, self)
+            validate_object(rt, new, current, subresource)
+        await self.admission.validate(attrs, self)
+        if rt.has_spec:
+            # The strategies' PrepareForUpdate (e.g. statefulSetStrategy's) bump generation when
+            # the spec differs from the stored one, and they see the object already defaulted (the
+            # apiserver defaults while decoding): a patch that only drops defaulted fields is no change.
+            gen = int(cur_md.get("generation") or 1)
+            md["generation"] = gen + 1 if meta.spec_part(new) != meta.spec_part(current) else gen
+        # The manager owns fields of the object as decoded and defaulted (as on create, and as the
+        # apiserver's fieldmanager sees it): not of write-only input such as a Secret's stringData.
+        self._record_manager(rt, new, obj if subresource else new, opts, operation, current)
         md["resourceVersion"] = cur_md["resourceVersion"]
         if new == current:
             return current  # a no-op write is not written (no new resourceVersion, no event)
         if opts.dry_run:
             return new
         key = rt.key(namespace, md["name"])
-        if finalized(rt, new):
+        if finalized(rt, new, current):
             return await self._remove(rt, key, new, expected)
         async with self._allocating(rt):
             if allocates:
@@ -583,12 +604,20 @@ class Resources:
 
 
 def _check_patch_body(patch_type: str, body: Any) -> None:
-    """A json patch is a list of operations; every other patch is a JSON object."""
-    if patch_type == "json":
-        if not isinstance(body, list):
-            raise errors.BadRequest("json patch must be a list of operations")
-    elif not isinstance(body, dict):
+    """Every patch but a json patch (decoded by patch.json_patch, as upstream) is a JSON object."""
+    if patch_type != "json" and not isinstance(body, dict):
         raise errors.BadRequest(f"the body of the {patch_type} patch must be a JSON object")
+
+
+def _patch_failure(e: patch.PatchError, patch_type: str) -> errors.ApiError:
+    """The Status of a patch that cannot be applied, as the apiserver's patch handler makes it."""
+    if isinstance(e, patch.JsonPatchFailed):
+        # jsonPatcher.applyJSPatch: NewGenericServerResponse(422, …) — the library's words stay here.
+        log.debug("json patch failed: %s", e)
+        return errors.unprocessable()
+    if isinstance(e, patch.JsonPatchTooLarge):
+        return errors.RequestEntityTooLarge(f"Request entity too large: {e}")
+    return errors.Invalid(str(e)) if patch_type == "apply" else errors.BadRequest(str(e))
 
 
 async def _watch_events(

@@ -1,9 +1,9 @@
-"""The scale subresource of custom resources, read and written through the CRD's JSON paths.
+"""The `scale` subresource (autoscaling/v1 Scale) of the kinds that have one.
 
-apiextensions-apiserver/pkg/registry/customresource/etcd.go (scaleFromCustomResource and the
-ScaleREST update): spec.replicas is read at specReplicasPath, status.replicas at
-statusReplicasPath (0 when absent), status.selector at labelSelectorPath; a write sets the value
-at specReplicasPath and nothing else.
+One reading of a workload as a Scale, shared by the API's `…/scale` endpoints and by in-process
+clients (the HPA controller scales its target through it, as upstream's scale client does).
+Upstream: pkg/registry/apps/deployment/storage/storage.go scaleFromDeployment (and the
+ReplicaSet, StatefulSet and ReplicationController ones).
 """
 
 from __future__ import annotations
@@ -11,44 +11,38 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from boxk8s.resources.custom import CustomVersion
+from boxk8s.resources import selectors
+from boxk8s.resources.strategy import strategy_of
 
-Obj = dict[str, Any]
-
-
-def _nested(obj: Any, path: str) -> Any:
-    cur = obj
-    for part in path.lstrip(".").split("."):
-        if not isinstance(cur, dict):
-            return None
-        cur = cur.get(part)
-    return cur
+_SCALE_METADATA = ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+def scale_selector(kind: str, spec: dict[str, Any]) -> str:
+    """status.selector: the workload's pod selector as a string. A ReplicationController's is a
+    plain map (labels.SelectorFromSet), the others' a metav1.LabelSelector: the kind's strategy
+    reads either as a LabelSelector."""
+    selector = strategy_of(kind).label_selector({"spec": spec}) if isinstance(spec.get("selector"), dict) else None
+    return selectors.selector_to_string(selector) if isinstance(selector, dict) else ""
 
 
-def scale_of(cv: CustomVersion, obj: Obj) -> Obj:
-    assert cv.scale is not None
-    md = obj.get("metadata") or {}
-    selector = _nested(obj, cv.scale.label_selector_path) if cv.scale.label_selector_path else ""
+def scale_of(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+    """The Scale of a workload object."""
+    md = obj["metadata"]
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
-        "metadata": {k: copy.deepcopy(md[k]) for k in ("name", "namespace", "uid", "resourceVersion",
-                                                       "creationTimestamp") if k in md},
-        "spec": {"replicas": _int(_nested(obj, cv.scale.spec_replicas_path))},
-        "status": {"replicas": _int(_nested(obj, cv.scale.status_replicas_path)),
-                   "selector": selector if isinstance(selector, str) else ""},
+        "metadata": {k: copy.deepcopy(md[k]) for k in _SCALE_METADATA if k in md},
+        "spec": {"replicas": spec.get("replicas", 0)},
+        "status": {"replicas": status.get("replicas", 0), "selector": scale_selector(kind, spec)},
     }
 
 
-def replicas_patch(cv: CustomVersion, replicas: int) -> Obj:
-    """The merge patch that sets `replicas` at specReplicasPath."""
-    assert cv.scale is not None
-    parts = cv.scale.spec_replicas_path.lstrip(".").split(".")
-    body: Obj = {parts[-1]: replicas}
-    for part in reversed(parts[:-1]):
-        body = {part: body}
+def replicas_patch(replicas: int, resource_version: str = "") -> dict[str, Any]:
+    """The merge patch writing a Scale's spec.replicas to its workload; with the Scale's
+    resourceVersion, a write that conflicts with a change made since it was read (409)."""
+    body: dict[str, Any] = {"spec": {"replicas": replicas}}
+    if resource_version:
+        body["metadata"] = {"resourceVersion": resource_version}
     return body

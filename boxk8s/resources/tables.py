@@ -13,7 +13,9 @@ from typing import Any
 
 from boxk8s.errors import BadRequest
 from boxk8s.resources import crd_tables, custom
+from boxk8s.resources import tables_cluster as cluster
 from boxk8s.resources import tables_core as core
+from boxk8s.resources import tables_policy as policy
 from boxk8s.resources import tables_workloads as workloads
 from boxk8s.resources.registry import ResourceType
 from boxk8s.resources.tables_common import AGE, NAME, Obj, Printer, age, human_duration, name
@@ -54,6 +56,8 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("coordination.k8s.io", "Lease"): core.LEASE,
     ("discovery.k8s.io", "EndpointSlice"): core.ENDPOINTSLICE,
     ("events.k8s.io", "Event"): core.EVENT,
+    **cluster.PRINTERS,
+    **policy.PRINTERS,
     ("apiextensions.k8s.io", "CustomResourceDefinition"): crd_tables.CRD,
 }
 
@@ -84,6 +88,8 @@ def table(
         raise BadRequest(f'unrecognized includeObject value: "{include_object}"')
     printer = printer_for(rt)
     when = now or datetime.now(UTC)
+    if printer.order is not None:
+        objects = printer.order(objects)
     return {
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from boxk8s.resources import crd_definition, crd_validation, custom
+from boxk8s.resources import crd_definition, crd_validation, custom, validation_cluster, validation_policy
 from boxk8s.resources.field_errors import (
     FieldError,
     forbidden,
@@ -43,6 +43,8 @@ _NAME_RULES: dict[str, Callable[[str], list[str]]] = {
     "Namespace": dns1123_label,
     "Service": dns1035_label,
     "ServiceAccount": dns1123_subdomain,
+    **validation_cluster.NAME_RULES,
+    **validation_policy.NAME_RULES,
 }
 
 
@@ -77,7 +79,9 @@ def validate_update(new: dict[str, Any], old: dict[str, Any], definition: str, s
         if subresource == "status":
             return crd_validation.validate(new, cv, old)
         return crd_validation.transition_errors(new, cv, old)
-    return []
+    _, _, kind = group_version_kind(definition)
+    check = _UPDATE_RULES.get(kind)
+    return _dedupe(check(new, old, subresource)) if check is not None else []
 
 
 def _dedupe(errs: list[FieldError]) -> list[FieldError]:
@@ -189,5 +193,9 @@ _KIND_RULES: dict[str, Callable[[dict[str, Any]], list[FieldError]]] = {
     "ConfigMap": _check_data("ConfigMap"),
     "Secret": _check_data("Secret"),
     "Namespace": _check_namespace,
+    **validation_cluster.KIND_RULES,
+    **validation_policy.KIND_RULES,
     "CustomResourceDefinition": crd_definition.validate_crd,
 }
+
+_UPDATE_RULES = validation_cluster.UPDATE_RULES
