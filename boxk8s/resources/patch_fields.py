@@ -56,8 +56,11 @@ def field_set(obj: dict[str, Any], schema: Schema) -> FieldSet:
     return {p for p in out if not _stripped(p)}
 
 
+_STRIPPED_HEADS = frozenset(s[0] for s in STRIPPED)
+
+
 def _stripped(path: Path) -> bool:
-    return any(path[: len(s)] == s for s in STRIPPED)
+    return bool(path) and path[0] in _STRIPPED_HEADS and any(path[: len(s)] == s for s in STRIPPED)
 
 
 def _collect_map(obj: dict[str, Any], schema: Schema, path: Path, out: FieldSet) -> None:
@@ -89,6 +92,55 @@ def _collect_list(value: list[Any], meta: FieldMeta, path: Path, out: FieldSet) 
         out.add(path)
 
 
+_IDENTITY = frozenset(s[0][2:] for s in STRIPPED)  # the top-level fields some of whose fields are stripped
+
+
+def _tree_of_map(obj: dict[str, Any], schema: Schema) -> dict[str, Any]:
+    """The FieldsV1 tree of an object's fields, built directly and in order (what
+    to_fields_v1(field_set(…)) gives for fields nothing is stripped from, without the set of paths
+    between)."""
+    out: dict[str, Any] = {}
+    for key in sorted(obj):
+        value = obj[key]
+        if value is None:
+            continue
+        # Only maps and lists need their schema; any scalar is a leaf.
+        out[f"f:{key}"] = _tree_of(value, field_meta(schema, key)) if value and isinstance(value, dict | list) else {}
+    return out
+
+
+def _tree_of(value: Any, meta: FieldMeta) -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        return _tree_of_map(value, meta.schema)
+    if isinstance(value, list) and value:
+        kind, keys = list_keys(meta)
+        if kind == "map" and all(isinstance(v, dict) for v in value):
+            schema = item_meta(meta.schema).schema
+            items: dict[str, Any] = {}
+            merged = False
+            for item in value:
+                element, sub = item_element(item, keys), _tree_of_map(item, schema)
+                if element in items:  # the same key twice: one member, both items' fields
+                    _merge_tree(items[element], sub)
+                    merged = True
+                else:
+                    items[element] = sub
+            # An item that has fields is itself a member too: "." first, as in to_fields_v1's output.
+            out: dict[str, Any] = {}
+            for element in sorted(items):
+                node = _sorted_tree(items[element]) if merged else items[element]
+                out[element] = {".": {}, **node} if node else {}
+            return out
+        if kind == "set" and not any(isinstance(v, dict | list) for v in value):
+            return {k: {} for k in sorted(value_element(v) for v in value)}
+    return {}  # scalars, empty maps and lists, atomic lists are owned as a whole
+
+
+def _merge_tree(into: dict[str, Any], tree: dict[str, Any]) -> None:
+    for k, v in tree.items():
+        _merge_tree(into.setdefault(k, {}), v)
+
+
 def to_fields_v1(paths: FieldSet) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     members: set[Path] = set()
@@ -107,8 +159,9 @@ def to_fields_v1(paths: FieldSet) -> dict[str, Any]:
 
 
 def _sorted_tree(tree: dict[str, Any]) -> dict[str, Any]:
-    # Deterministic, upstream-like output: "." first, then elements in order.
-    return {k: _sorted_tree(tree[k]) for k in sorted(tree, key=lambda k: (k != ".", k))}
+    # Deterministic, upstream-like output: "." first, then elements in order (every element starts
+    # with a letter, `f:`, `k:`, `v:`, `i:`, so plain order puts "." first).
+    return {k: _sorted_tree(tree[k]) if tree[k] else {} for k in sorted(tree)}
 
 
 def from_fields_v1(tree: Any, prefix: Path = ()) -> FieldSet:
@@ -141,7 +194,10 @@ def fields_v1(obj: dict[str, Any], definition: str) -> dict[str, Any]:
         cache_key = (definition, key, json.dumps(value, separators=(",", ":")))
         text = _SUBTREES.get(cache_key)
         if text is None:
-            part = to_fields_v1(field_set({key: value}, schema))
+            if key in _IDENTITY:  # where fields are stripped: through the field set
+                part = to_fields_v1(field_set({key: value}, schema))
+            else:
+                part = _tree_of_map({key: value}, schema)
             text = json.dumps(part)
             if len(_SUBTREES) >= _SUBTREES_MAX:
                 _SUBTREES.clear()

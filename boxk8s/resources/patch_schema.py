@@ -58,8 +58,27 @@ def _extension(raw: Schema, resolved: Schema, name: str) -> Any:
     return raw.get(name, resolved.get(name))
 
 
+# _meta_of's answers by schema node: the nodes are the definitions' and the CRDs' (never changed once
+# built); the node is kept with its answer, so that its id cannot be another's while cached.
+_METAS: dict[int, tuple[Schema, FieldMeta]] = {}
+_FIELDS: dict[tuple[int, str], tuple[Schema, FieldMeta]] = {}
+_METAS_MAX = 65_536
+
+
 def field_meta(parent: Schema, key: str) -> FieldMeta:
-    """Metadata of property `key` of the object (or map) schema `parent`."""
+    """Metadata of property `key` of the object (or map) schema `parent` (remembered per node and key:
+    every write that records managedFields asks it for each field it sets)."""
+    hit = _FIELDS.get((id(parent), key))
+    if hit is not None and hit[0] is parent:
+        return hit[1]
+    meta = _field_meta(parent, key)
+    if len(_FIELDS) >= _METAS_MAX:
+        _FIELDS.clear()
+    _FIELDS[(id(parent), key)] = (parent, meta)
+    return meta
+
+
+def _field_meta(parent: Schema, key: str) -> FieldMeta:
     s = definitions.resolve(parent)
     props = s.get("properties")
     raw: Any = None
@@ -78,7 +97,19 @@ def item_meta(list_schema: Schema) -> FieldMeta:
     return _meta_of(it) if isinstance(it, dict) else NO_META
 
 
+
 def _meta_of(raw: Schema) -> FieldMeta:
+    hit = _METAS.get(id(raw))
+    if hit is not None and hit[0] is raw:
+        return hit[1]
+    meta = _build_meta(raw)
+    if len(_METAS) >= _METAS_MAX:
+        _METAS.clear()
+    _METAS[id(raw)] = (raw, meta)
+    return meta
+
+
+def _build_meta(raw: Schema) -> FieldMeta:
     resolved = definitions.resolve(raw)
     strategy = _extension(raw, resolved, "x-kubernetes-patch-strategy") or ""
     keys = _extension(raw, resolved, "x-kubernetes-list-map-keys") or []
