@@ -178,7 +178,7 @@ def from_fields_v1(tree: Any, prefix: Path = ()) -> FieldSet:
     return out
 
 
-_SUBTREES: dict[tuple[str, str, str], str] = {}  # (definition, field, its JSON) → JSON of its FieldsV1
+_SUBTREES: dict[tuple[str, str, str], dict[str, Any]] = {}  # (definition, field, its JSON) → its FieldsV1
 _SUBTREES_MAX = 4096
 
 
@@ -192,18 +192,21 @@ def fields_v1(obj: dict[str, Any], definition: str) -> dict[str, Any]:
     for key in sorted(k for k, v in obj.items() if v is not None):
         value = obj[key]
         cache_key = (definition, key, json.dumps(value, separators=(",", ":")))
-        text = _SUBTREES.get(cache_key)
-        if text is None:
+        part = _SUBTREES.get(cache_key)
+        if part is None:
             if key in _IDENTITY:  # where fields are stripped: through the field set
                 part = to_fields_v1(field_set({key: value}, schema))
             else:
                 part = _tree_of_map({key: value}, schema)
-            text = json.dumps(part)
             if len(_SUBTREES) >= _SUBTREES_MAX:
                 _SUBTREES.clear()
-            _SUBTREES[cache_key] = text
-        tree.update(json.loads(text))  # a fresh copy: callers may keep and change what we return
+            _SUBTREES[cache_key] = part
+        tree.update(_copy_tree(part))  # a fresh copy: callers may keep and change what we return
     return tree
+
+
+def _copy_tree(tree: dict[str, Any]) -> dict[str, Any]:
+    return {k: _copy_tree(v) if v else {} for k, v in tree.items()}
 
 
 def format_path(path: Path) -> str:
