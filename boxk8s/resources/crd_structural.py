@@ -200,6 +200,8 @@ def _skip(x: Any, s: SNode | None, path: str, unknown: list[str] | None) -> Any:
     if s is None:
         return x
     if isinstance(x, dict):
+        if not s.props and s.additional is None and not s.embedded:
+            return x  # nothing specified below: everything stays as sent (nulls too)
         return _prune_map(x, s, path, unknown, skip=True, embedded=s.embedded)
     if isinstance(x, list):
         return [_skip(v, s.items, f"{path}[{i}]", unknown) for i, v in enumerate(x)]

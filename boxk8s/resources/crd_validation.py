@@ -245,7 +245,7 @@ def _check_object(value: dict[str, Any], s: SNode, path: str, errs: list[FieldEr
     props = s.props
     extra = s.additional
     quicks = s.quicks if s.quicks is not None else _quicks(s)
-    for k, v in value.items():
+    for k, v in value.items() if props or extra is not None else ():  # nothing to check below: no walk
         passes = quicks.get(k)
         if passes is not None and passes(v):
             continue  # a scalar that passes every check: no path to build, nothing to report

@@ -9,6 +9,7 @@ member (a keyed list item) carries `".": {}`.
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring_ascii as _encode_string
 from typing import Any
 
 from boxk8s.resources.patch_schema import FieldMeta, Schema, field_meta, item_meta, root_schema
@@ -46,6 +47,8 @@ def item_element(item: dict[str, Any], keys: tuple[str, ...]) -> str:
 
 
 def value_element(value: Any) -> str:
+    if type(value) is str:  # a set's usual member: json.dumps' own string encoding, without its set-up
+        return "v:" + _encode_string(value)
     return "v:" + json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
@@ -180,6 +183,11 @@ def from_fields_v1(tree: Any, prefix: Path = ()) -> FieldSet:
 
 _SUBTREES: dict[tuple[str, str, str], dict[str, Any]] = {}  # (definition, field, its JSON) → its FieldsV1
 _SUBTREES_MAX = 4096
+# (definition, field) → [lookups, hits, calls] of the cache above: a field whose values rarely repeat (every
+# object's metadata, the specs of custom resources) skips the cache, whose key costs a JSON encoding
+# of the value, but one call in _PROBE still looks, so a field whose values start repeating gets it back.
+_RATES: dict[tuple[str, str], list[int]] = {}
+_PROBE = 64
 
 
 def fields_v1(obj: dict[str, Any], definition: str) -> dict[str, Any]:
@@ -191,18 +199,36 @@ def fields_v1(obj: dict[str, Any], definition: str) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for key in sorted(k for k, v in obj.items() if v is not None):
         value = obj[key]
+        rate = _RATES.get((definition, key))
+        if rate is None:
+            if len(_RATES) >= _SUBTREES_MAX:
+                _RATES.clear()
+            rate = _RATES[(definition, key)] = [0, 0, 0]
+        rate[2] += 1
+        if rate[0] >= _PROBE and rate[1] * 8 < rate[0] and rate[2] % _PROBE:  # under one hit in eight
+            tree.update(_part(key, value, schema))
+            continue
+        rate[0] += 1
+        if rate[0] >= 4 * _PROBE:  # the recent lookups weigh most
+            rate[0] //= 2
+            rate[1] //= 2
         cache_key = (definition, key, json.dumps(value, separators=(",", ":")))
         part = _SUBTREES.get(cache_key)
         if part is None:
-            if key in _IDENTITY:  # where fields are stripped: through the field set
-                part = to_fields_v1(field_set({key: value}, schema))
-            else:
-                part = _tree_of_map({key: value}, schema)
+            part = _part(key, value, schema)
             if len(_SUBTREES) >= _SUBTREES_MAX:
                 _SUBTREES.clear()
             _SUBTREES[cache_key] = part
+        else:
+            rate[1] += 1
         tree.update(_copy_tree(part))  # a fresh copy: callers may keep and change what we return
     return tree
+
+
+def _part(key: str, value: Any, schema: Schema) -> dict[str, Any]:
+    if key in _IDENTITY:  # where fields are stripped: through the field set
+        return to_fields_v1(field_set({key: value}, schema))
+    return _tree_of_map({key: value}, schema)
 
 
 def _copy_tree(tree: dict[str, Any]) -> dict[str, Any]:
