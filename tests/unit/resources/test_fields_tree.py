@@ -35,3 +35,22 @@ def test_the_direct_tree_is_the_field_set_s(definition: str, obj: dict[str, Any]
         by_paths = patch_fields.to_fields_v1(patch_fields.field_set({key: value}, schema))
         direct = patch_fields._tree_of_map({key: value}, schema)
         assert json.dumps(direct) == json.dumps(by_paths)  # the same, in the same order
+
+
+def test_fields_whose_values_never_repeat_skip_the_cache_and_get_the_same_trees(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(patch_fields, "_RATES", {})  # what earlier tests' objects taught it does not count
+    definition = "io.k8s.api.core.v1.ConfigMap"
+    schema = root_schema(definition)
+    looked_up = []
+    for i in range(300):  # unique metadata and data: past the first lookups, the cache is skipped
+        obj = {"metadata": {"name": f"cm-{i}", "labels": {f"l{i}": "x"}}, "data": {f"k{i}": "v"}}
+        before = len(patch_fields._SUBTREES)
+        tree = patch_fields.fields_v1(obj, definition)
+        looked_up.append(len(patch_fields._SUBTREES) != before)
+        expected = patch_fields.to_fields_v1(patch_fields.field_set(obj, schema))
+        assert json.dumps(tree, sort_keys=True) == json.dumps(expected, sort_keys=True)
+    assert all(looked_up[:64]) and not all(looked_up[-64:]) and any(looked_up[-64:])  # skipped, probed now and then
+    for _ in range(700):  # the same data again and again: the probes' hits give it the cache back
+        patch_fields.fields_v1({"data": {"same": "v"}}, definition)
+    lookups, hits, _ = patch_fields._RATES[(definition, "data")]
+    assert hits * 8 >= lookups
