@@ -108,7 +108,13 @@ def _tree_of_map(obj: dict[str, Any], schema: Schema) -> dict[str, Any]:
         if value is None:
             continue
         # Only maps and lists need their schema; any scalar is a leaf.
-        out[f"f:{key}"] = _tree_of(value, field_meta(schema, key)) if value and isinstance(value, dict | list) else {}
+        if value and isinstance(value, dict | list):
+            sub = _tree_of(value, field_meta(schema, key))
+            if not sub and isinstance(value, dict):
+                continue  # a map of nulls only: no field of it is set (field_set has none either)
+            out[f"f:{key}"] = sub
+        else:
+            out[f"f:{key}"] = {}
     return out
 
 
@@ -197,7 +203,7 @@ def fields_v1(obj: dict[str, Any], definition: str) -> dict[str, Any]:
     the pods a controller creates from one template share their spec."""
     schema = root_schema(definition)
     tree: dict[str, Any] = {}
-    for key in sorted(k for k, v in obj.items() if v is not None):
+    for key in sorted(k for k, v in obj.items() if v is not None and k not in _WHOLE):
         value = obj[key]
         rate = _RATES.get((definition, key))
         if rate is None:
@@ -225,7 +231,14 @@ def fields_v1(obj: dict[str, Any], definition: str) -> dict[str, Any]:
     return tree
 
 
+_WHOLE = frozenset(p[0][2:] for p in STRIPPED if len(p) == 1)  # apiVersion, kind: never in a tree
+_STRIPPED_META = frozenset(p[1][2:] for p in STRIPPED if p[0] == "f:metadata")
+
+
 def _part(key: str, value: Any, schema: Schema) -> dict[str, Any]:
+    if key == "metadata" and isinstance(value, dict):  # its stripped fields are whole top-level ones
+        kept = {k: v for k, v in value.items() if k not in _STRIPPED_META}
+        return _tree_of_map({key: kept}, schema) if kept or not value else {}
     if key in _IDENTITY:  # where fields are stripped: through the field set
         return to_fields_v1(field_set({key: value}, schema))
     return _tree_of_map({key: value}, schema)

@@ -54,3 +54,20 @@ def test_fields_whose_values_never_repeat_skip_the_cache_and_get_the_same_trees(
         patch_fields.fields_v1({"data": {"same": "v"}}, definition)
     lookups, hits, _ = patch_fields._RATES[(definition, "data")]
     assert hits * 8 >= lookups
+
+
+METADATAS: list[Any] = [
+    {}, {"name": "a"}, {"name": "a", "namespace": "n", "uid": "u", "resourceVersion": "1", "generation": 2,
+                        "creationTimestamp": "t", "managedFields": [{"manager": "m"}]},
+    {"name": "a", "labels": {"x": "1", "y": None}, "annotations": {}, "finalizers": ["f", "g"],
+     "ownerReferences": [{"uid": "o", "kind": "K", "name": "p", "apiVersion": "v1"}]},
+    {"name": "a", "labels": None}, {"labels": {"x": None}}, {"generateName": "a-", "deletionTimestamp": "t"},
+]
+NULLS: list[Any] = [{"a": None}, {"a": {"b": None}}, {"a": {}, "b": [None], "c": {"d": None, "e": 1}}]
+
+
+@pytest.mark.parametrize("key, value", [("metadata", m) for m in METADATAS] + [("data", n) for n in NULLS])
+def test_a_part_is_the_field_set_s(key: str, value: Any) -> None:
+    schema = root_schema("io.k8s.api.core.v1.ConfigMap")
+    expected = patch_fields.to_fields_v1(patch_fields.field_set({key: value}, schema))
+    assert json.dumps(patch_fields._part(key, value, schema)) == json.dumps(expected)
