@@ -32,12 +32,16 @@ class ApiServer:
         self.port = port
         self.ssl_context = ssl_context
         self.fallback = fallback
+        self._runner: web.AppRunner | None = None
+        self._sockets: list[socket.socket] = []
 
     @contextlib.asynccontextmanager
     async def serving(self) -> AsyncIterator[int]:
         """Listen until the block ends; yields the bound port."""
         sock = bind(self.host, self.port, self.fallback)
-        runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS, access_log=None)
+        self._sockets.append(sock)
+        runner = self._runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS,
+                                              access_log=None)
         try:
             await runner.setup()
             site = web.SockSite(runner, sock, ssl_context=self.ssl_context)
@@ -45,4 +49,21 @@ class ApiServer:
             yield int(sock.getsockname()[1])
         finally:
             await runner.cleanup()
-            sock.close()
+            self._runner = None
+            for s in self._sockets:
+                s.close()
+            self._sockets.clear()
+
+    async def listen_also(self, host: str, port: int) -> int:
+        """Serve the same app on one more address (while `serving`): `port` there, or any free
+        one when it is taken. Returns the port."""
+        assert self._runner is not None, "listen_also needs the server serving"
+        sock = bind(host, port, fallback=True)
+        self._sockets.append(sock)
+        await web.SockSite(self._runner, sock, ssl_context=self.ssl_context).start()
+        return int(sock.getsockname()[1])
+
+    def reload_certificate(self, cert_path: str, key_path: str) -> None:
+        """Serve a new certificate from the next connection on (an SSLContext takes a new chain)."""
+        if self.ssl_context is not None:
+            self.ssl_context.load_cert_chain(cert_path, key_path)

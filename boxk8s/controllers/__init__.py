@@ -18,6 +18,7 @@ from boxk8s.controllers.namespace import NamespaceController
 from boxk8s.controllers.nodelifecycle import NodeLifecycleController
 from boxk8s.controllers.pvc import PersistentVolumeBinder
 from boxk8s.controllers.replicaset import ReplicaSetController
+from boxk8s.controllers.rootcacert import RootCACertPublisher
 from boxk8s.controllers.statefulset import StatefulSetController
 from boxk8s.controllers.ttl import TTLAfterFinishedController
 
@@ -27,7 +28,7 @@ ControllerFactory = Callable[[Client, InformerFactory], Controller]
 
 def default_controllers(settings: ControllerSettings) -> list[ControllerFactory]:
     """What the controller manager runs, in start order; each takes the settings it needs explicitly."""
-    return [
+    makers: list[ControllerFactory] = [
         NamespaceController,
         EndpointsController,
         EndpointSliceController,
@@ -42,6 +43,9 @@ def default_controllers(settings: ControllerSettings) -> list[ControllerFactory]
         GarbageCollector,
         functools.partial(NodeLifecycleController, settings=settings),
     ]
+    if settings.root_ca_pem:
+        makers.append(functools.partial(RootCACertPublisher, ca_pem=settings.root_ca_pem))
+    return makers
 
 
 def controller_name(make: ControllerFactory) -> str:
