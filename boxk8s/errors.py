@@ -117,6 +117,11 @@ class Invalid(ApiError):
     reason = "Invalid"
 
 
+class TooManyRequests(ApiError):
+    code = 429
+    reason = "TooManyRequests"
+
+
 class InternalError(ApiError):
     code = 500
     reason = "InternalError"

@@ -40,6 +40,16 @@ ROOTS = [
     "k8s.io/api/events/v1/generated.proto",
     "k8s.io/api/policy/v1/generated.proto",
     "k8s.io/api/autoscaling/v1/generated.proto",
+    # the cluster-level kinds kubectl's typed commands send (create role|clusterrole|rolebinding|
+    # clusterrolebinding|priorityclass|poddisruptionbudget|quota, certificate approve|deny, autoscale)
+    "k8s.io/api/autoscaling/v2/generated.proto",
+    "k8s.io/api/rbac/v1/generated.proto",
+    "k8s.io/api/storage/v1/generated.proto",
+    "k8s.io/api/scheduling/v1/generated.proto",
+    "k8s.io/api/node/v1/generated.proto",
+    "k8s.io/api/certificates/v1/generated.proto",
+    "k8s.io/api/admissionregistration/v1/generated.proto",
+    "k8s.io/api/flowcontrol/v1/generated.proto",
     # what `kubectl create token` and `kubectl auth can-i|whoami` send
     "k8s.io/api/authentication/v1/generated.proto",
     "k8s.io/api/authorization/v1/generated.proto",

@@ -1,4 +1,4 @@
-"""The resource endpoints: CRUD, watch, and the status, scale and finalize subresources."""
+"""The resource endpoints: CRUD, watch, and the status, scale, finalize, binding and eviction subresources."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from boxk8s.api.respond import json_response, render_json_list, render_list, ren
 from boxk8s.api.streams import serve_attach, serve_exec, serve_log, serve_portforward
 from boxk8s.api.watch import serve_watch
 from boxk8s.client.podstreams import PodStreams
-from boxk8s.resources import selectors
+from boxk8s.resources import eviction, selectors
 from boxk8s.resources.admission import WriteOptions
 from boxk8s.resources.layer import PATCH_TYPES, Resources
 
@@ -56,7 +56,9 @@ class ResourceHandler:
                 return await create(request, target)
         if target.subresource == "binding" and request.method == "POST" and target.rt.kind == "Pod":
             return await self.bind(request, target)
-        if target.subresource and target.subresource not in ("status", "scale", "finalize"):
+        if target.subresource == "eviction" and target.rt.kind == "Pod" and target.name and target.namespace:
+            return await self.evict(request, target)
+        if target.subresource and target.subresource not in ("status", "scale", "finalize", "approval"):
             raise errors.NotFound(f"the {target.subresource} subresource is not served yet by boxk8s")
         method = request.method
         if not target.subresource and _verb(method, target) not in target.rt.verbs:
@@ -146,6 +148,17 @@ class ResourceHandler:
         await self.resources.bind(t.namespace, pod, node, rq.dry_run(request.query))
         return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
                              status=201)
+
+    async def evict(self, request: web.Request, t: rq.Target) -> web.Response:
+        """pods/eviction: a create only (discovery lists the verb create)."""
+        if request.method != "POST":
+            raise errors.MethodNotAllowed(f"the server does not allow this method on the requested resource "
+                                          f"({request.method})")
+        opts = rq.write_options(request)
+        body = await rq.read_body(request)
+        assert t.name is not None and t.namespace is not None
+        status = await eviction.evict(self.resources, t.namespace, t.name, body, opts.dry_run, opts)
+        return json_response(status, status=201, warnings=opts.warnings)
 
     # ---- one object ----
     async def get(self, request: web.Request, t: rq.Target) -> web.Response:

@@ -79,6 +79,9 @@ _KEEP_ZERO = frozenset(
         "k8s.io.api.policy.v1.PodDisruptionBudgetStatus.currentHealthy",
         "k8s.io.api.policy.v1.PodDisruptionBudgetStatus.desiredHealthy",
         "k8s.io.api.policy.v1.PodDisruptionBudgetStatus.expectedPods",
+        "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerSpec.maxReplicas",
+        "k8s.io.api.autoscaling.v2.HorizontalPodAutoscalerStatus.desiredReplicas",
+        "k8s.io.api.scheduling.v1.PriorityClass.value",
     }
 )
 # Go's time.Time{} as Unix seconds: a zero Time marshalled by something other than gogo.
@@ -152,10 +155,17 @@ def _proto_package(api_version: str) -> str | None:
     return f"k8s.io.api.{group.split('.')[0]}.{version}"
 
 
+# Kinds whose descriptors kubectl no longer embeds, decoded with a newer version's message of the same
+# fields and numbers: drain's policy/v1beta1 Eviction (metadata = 1, deleteOptions = 2, as policy/v1).
+_SAME_MESSAGE = {("policy/v1beta1", "Eviction"): "k8s.io.api.policy.v1.Eviction"}
+
+
 @functools.lru_cache(maxsize=256)  # keyed by client input: bounded
 def _kind_class(api_version: str, kind: str) -> type[Message] | None:
     if not kind.isidentifier():
         return None  # "ConfigMap.DataEntry" would find a nested map-entry type
+    if (api_version, kind) in _SAME_MESSAGE:
+        return message_class(_SAME_MESSAGE[api_version, kind])
     version = api_version.rpartition("/")[2]
     # DeleteOptions & co. are registered in every group version but defined in meta/v1.
     for package in (_proto_package(api_version), f"k8s.io.apimachinery.pkg.apis.meta.{version}"):

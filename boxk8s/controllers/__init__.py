@@ -11,6 +11,7 @@ from boxk8s.controllers.base import Controller
 from boxk8s.controllers.cronjob import CronJobController
 from boxk8s.controllers.daemonset import DaemonSetController
 from boxk8s.controllers.deployment import DeploymentController
+from boxk8s.controllers.disruption import DisruptionController
 from boxk8s.controllers.endpoints import EndpointsController, EndpointSliceController
 from boxk8s.controllers.garbagecollector import GarbageCollector
 from boxk8s.controllers.job import JobController
@@ -36,6 +37,7 @@ def default_controllers(settings: ControllerSettings) -> list[ControllerFactory]
         DeploymentController,
         StatefulSetController,
         DaemonSetController,
+        DisruptionController,
         JobController,
         CronJobController,
         TTLAfterFinishedController,

@@ -12,6 +12,7 @@ from typing import Any
 
 from boxk8s import errors
 from boxk8s.resources import defaults, schema, validation
+from boxk8s.resources.field_errors import FieldError
 from boxk8s.resources.prune import prune_object
 from boxk8s.resources.registry import ResourceType
 
@@ -72,9 +73,23 @@ def decode(rt: ResourceType, obj: Any, opts: WriteOptions) -> dict[str, Any]:
     return obj
 
 
-def default_and_validate(rt: ResourceType, obj: dict[str, Any]) -> None:
+def default_and_validate(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None = None,
+                         subresource: str = "") -> None:
+    """Defaults, then the kind's validation; on an update (`old` is the stored object) also what
+    the update may not change, as the strategies' ValidateUpdate does."""
     defaults.apply_defaults(obj, rt.definition)
     problems = validation.validate(obj, rt.definition)
+    if old is not None:
+        problems += validation.validate_update(obj, old, rt.definition, subresource)
+    _refuse(rt, obj, problems)
+
+
+def validate_update(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any], subresource: str) -> None:
+    """Only what an update may not change: for subresource writes, whose object is otherwise the stored one."""
+    _refuse(rt, obj, validation.validate_update(obj, old, rt.definition, subresource))
+
+
+def _refuse(rt: ResourceType, obj: dict[str, Any], problems: list[FieldError]) -> None:
     if problems:
         name = (obj.get("metadata") or {}).get("name") or ""
         causes = [{"reason": p.reason, "message": p.message, "field": p.field} for p in problems]

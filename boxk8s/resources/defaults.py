@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from boxk8s.resources import defaults_kinds
+
 Obj = dict[str, Any]
 
 _DEFAULT_MODE = 0o644  # 420: Secret, ConfigMap, projected and downwardAPI volumes
@@ -413,6 +415,11 @@ def pod_template_defaults(obj: Obj) -> None:
     _template(obj.get("template"))
 
 
+def replication_controller_defaults(obj: Obj) -> None:
+    defaults_kinds.replication_controller_defaults(obj)
+    _template(_dict(obj, "spec").get("template"))
+
+
 _BY_DEFINITION: dict[str, Callable[[Obj], None]] = {
     "io.k8s.api.core.v1.Pod": pod_defaults,
     "io.k8s.api.core.v1.PodTemplate": pod_template_defaults,
@@ -429,6 +436,8 @@ _BY_DEFINITION: dict[str, Callable[[Obj], None]] = {
     "io.k8s.api.batch.v1.Job": job_defaults,
     "io.k8s.api.batch.v1.CronJob": cronjob_defaults,
     "io.k8s.api.discovery.v1.EndpointSlice": endpointslice_defaults,
+    "io.k8s.api.core.v1.ReplicationController": replication_controller_defaults,
+    **defaults_kinds.BY_DEFINITION,  # the cluster-level kinds
 }
 
 

@@ -78,11 +78,14 @@ def plan_delete(
     return DeletePlan("answer" if dry_run else "update", new, False)
 
 
-def finalized(rt: ResourceType, obj: dict[str, Any]) -> bool:
-    """Whether an update leaves a terminating object with nothing to wait for: its last finalizer
-    gone, it is removed instead of written (the registry's deleteForEmptyFinalizers)."""
-    md = obj["metadata"]
-    return bool(md.get("deletionTimestamp")) and not md.get("finalizers") and not strategy_for(rt).blocks_deletion(obj)
+def finalized(rt: ResourceType, obj: dict[str, Any], current: dict[str, Any]) -> bool:
+    """Whether an update leaves a terminating object with nothing to wait for, so it is removed
+    instead of written: the registry's shouldDeleteDuringUpdate (no finalizers left, a delete asked
+    for, and no grace period running: a pod in its graceful termination is written as usual)."""
+    md, old = obj["metadata"], current["metadata"]
+    if md.get("finalizers") or not old.get("deletionTimestamp") or old.get("deletionGracePeriodSeconds"):
+        return False
+    return not strategy_for(rt).blocks_deletion(obj)
 
 
 def _remove(current: dict[str, Any], dry_run: bool) -> DeletePlan:

@@ -18,7 +18,7 @@ from typing import Any
 
 from boxk8s import errors
 from boxk8s.resources import allocate, conversion, defaults, meta, patch, registry, status
-from boxk8s.resources.admission import WriteOptions, decode, default_and_validate
+from boxk8s.resources.admission import WriteOptions, decode, default_and_validate, validate_update
 from boxk8s.resources.deletion import finalized, plan_delete
 from boxk8s.resources.registry import ResourceType
 from boxk8s.resources.serviceaccount_token import TokenIssuer
@@ -307,6 +307,7 @@ class Resources:
         if not already_decoded:
             obj = decode(rt, obj, opts)
         new = status.merge_for_subresource(rt, current, obj, subresource)
+        strategy_for(rt).prepare_for_update(current, obj, new, subresource)
         allocates = strategy_for(rt).allocates_addresses and not subresource
         if allocates:
             allocate.keep_allocated(new.setdefault("spec", {}), current.get("spec") or {})
@@ -325,8 +326,9 @@ class Resources:
             # As the apiserver's status strategies: the rest of the object is the stored one,
             # already validated and defaulted; only the status' own defaults apply.
             defaults.apply_status_defaults(new, rt.definition)
+            validate_update(rt, new, current, subresource)
         else:
-            default_and_validate(rt, new)
+            default_and_validate(rt, new, current, subresource)
         sent = obj
         if rt.kind == "Secret" and isinstance(obj.get("stringData"), dict):
             sent = copy.deepcopy(obj)
@@ -338,7 +340,7 @@ class Resources:
         if opts.dry_run:
             return new
         key = rt.key(namespace, md["name"])
-        if finalized(rt, new):
+        if finalized(rt, new, current):
             return await self._remove(rt, key, new, expected)
         async with self._allocating(rt):
             if allocates:

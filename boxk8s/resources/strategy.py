@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from boxk8s import errors
+from boxk8s.resources import strategy_kinds
 from boxk8s.resources.defaults import qos_class
 from boxk8s.resources.registry import ResourceType
 
@@ -57,6 +58,11 @@ def _nothing(obj: Obj) -> None:
     return None
 
 
+def _as_sent(old: Obj, sent: Obj, new: Obj, subresource: str) -> None:
+    """Most kinds write what was sent (status.merge_for_subresource has already kept what the
+    subresource written does not own)."""
+
+
 @dataclass(frozen=True)
 class KindStrategy:
     """The hooks of one kind; a field left at its default behaves as for most kinds."""
@@ -77,6 +83,8 @@ class KindStrategy:
     allocates_addresses: bool = False
     # Whether Update writes record metadata.managedFields entries.
     records_managed_fields: bool = True
+    # PrepareForUpdate: (stored, sent, new, subresource) -> None, changing `new` in place.
+    prepare_for_update: Callable[[Obj, Obj, Obj, str], None] = _as_sent
 
 
 def _pod_status(obj: Obj) -> Obj:
@@ -134,6 +142,10 @@ STRATEGIES: dict[str, KindStrategy] = {
     "ReplicationController": KindStrategy(default_gc_policy="Orphan"),
     # Events are written constantly and never applied or edited by hand: no managedFields.
     "Event": KindStrategy(records_managed_fields=False),
+    "CertificateSigningRequest": KindStrategy(
+        prepare_for_create=lambda rt, obj: strategy_kinds.csr_prepare_for_create(obj),
+        prepare_for_update=strategy_kinds.csr_prepare_for_update,
+    ),
 }
 
 

@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from boxk8s.errors import BadRequest
+from boxk8s.resources import tables_cluster as cluster
 from boxk8s.resources import tables_core as core
+from boxk8s.resources import tables_policy as policy
 from boxk8s.resources import tables_workloads as workloads
 from boxk8s.resources.registry import ResourceType
 from boxk8s.resources.tables_common import AGE, NAME, Obj, Printer, age, human_duration, name
@@ -53,6 +55,8 @@ PRINTERS: dict[tuple[str, str], Printer] = {
     ("coordination.k8s.io", "Lease"): core.LEASE,
     ("discovery.k8s.io", "EndpointSlice"): core.ENDPOINTSLICE,
     ("events.k8s.io", "Event"): core.EVENT,
+    **cluster.PRINTERS,
+    **policy.PRINTERS,
 }
 
 
@@ -79,6 +83,8 @@ def table(
         raise BadRequest(f'unrecognized includeObject value: "{include_object}"')
     printer = printer_for(rt)
     when = now or datetime.now(UTC)
+    if printer.order is not None:
+        objects = printer.order(objects)
     return {
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",

@@ -57,6 +57,8 @@ class Printer:
     columns: tuple[Column, ...]
     row: RowFn
     conditions: Callable[[Obj], list[dict[str, str]]] | None = None
+    # The order a list prints in, when the printer sorts it (printFlowSchemaList does).
+    order: Callable[[list[Obj]], list[Obj]] | None = None
 
 
 NAME = Column("Name", description=NAME_DOC, format="name")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from boxk8s.resources import validation_cluster, validation_policy
 from boxk8s.resources.field_errors import (
     FieldError,
     forbidden,
@@ -42,6 +43,8 @@ _NAME_RULES: dict[str, Callable[[str], list[str]]] = {
     "Namespace": dns1123_label,
     "Service": dns1035_label,
     "ServiceAccount": dns1123_subdomain,
+    **validation_cluster.NAME_RULES,
+    **validation_policy.NAME_RULES,
 }
 
 
@@ -61,6 +64,14 @@ def validate(obj: dict[str, Any], definition: str) -> list[FieldError]:
     if check is not None:
         errs += check(obj)
     return _dedupe(errs)
+
+
+def validate_update(new: dict[str, Any], old: dict[str, Any], definition: str, subresource: str = "") -> list[FieldError]:
+    """What an update may not change (the kinds' Validate*Update beyond their create rules), given
+    the stored object and the subresource written ("" for the object itself)."""
+    _, _, kind = group_version_kind(definition)
+    check = _UPDATE_RULES.get(kind)
+    return _dedupe(check(new, old, subresource)) if check is not None else []
 
 
 def _dedupe(errs: list[FieldError]) -> list[FieldError]:
@@ -172,4 +183,8 @@ _KIND_RULES: dict[str, Callable[[dict[str, Any]], list[FieldError]]] = {
     "ConfigMap": _check_data("ConfigMap"),
     "Secret": _check_data("Secret"),
     "Namespace": _check_namespace,
+    **validation_cluster.KIND_RULES,
+    **validation_policy.KIND_RULES,
 }
+
+_UPDATE_RULES = validation_cluster.UPDATE_RULES

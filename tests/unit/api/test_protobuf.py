@@ -200,6 +200,8 @@ def test_eviction_and_meta_kinds_in_group_versions() -> None:
         "metadata": {"name": "p", "namespace": "default"},
         "deleteOptions": {"gracePeriodSeconds": 0},
     }
+    # policy/v1beta1 (drain against a server without policy/v1): the same message, its own apiVersion
+    assert decode_k8s_protobuf(envelope("policy/v1beta1", "Eviction", eviction))["apiVersion"] == "policy/v1beta1"
     opts = new(f"{META}.DeleteOptions")
     opts.propagationPolicy = "Foreground"
     assert decode_k8s_protobuf(envelope("v1", "DeleteOptions", opts)) == {

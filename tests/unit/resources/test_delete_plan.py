@@ -130,15 +130,24 @@ def test_plan_delete_refuses(kind: ResourceType, current: dict[str, Any], option
     assert caught.value.message == message
 
 
+def graceful(o: dict[str, Any], seconds: int) -> dict[str, Any]:
+    return {**o, "metadata": {**o["metadata"], "deletionGracePeriodSeconds": seconds}}
+
+
 @pytest.mark.parametrize(
-    ("kind", "current", "expected"),
+    ("kind", "new", "current", "expected"),
     [
-        (CONFIGMAPS, obj(), False),  # not terminating
-        (CONFIGMAPS, obj(deleting=True), True),  # terminating, nothing left to wait for
-        (CONFIGMAPS, obj(deleting=True, finalizers=["orphan"]), False),
-        (NAMESPACES, {**obj("team", deleting=True), "spec": {"finalizers": ["kubernetes"]}}, False),
-        (NAMESPACES, {**obj("team", deleting=True), "spec": {"finalizers": []}}, True),
+        (CONFIGMAPS, obj(), obj(), False),  # not terminating
+        (CONFIGMAPS, obj(deleting=True), obj(deleting=True, finalizers=["x"]), True),  # its last finalizer went
+        (CONFIGMAPS, obj(deleting=True, finalizers=["orphan"]), obj(deleting=True, finalizers=["orphan"]), False),
+        (CONFIGMAPS, obj(deleting=True), obj(), False),  # no delete asked for before this write
+        # a pod in its grace period is written as usual (shouldDeleteDuringUpdate)
+        (CONFIGMAPS, graceful(obj(deleting=True), 30), graceful(obj(deleting=True), 30), False),
+        (CONFIGMAPS, graceful(obj(deleting=True), 0), graceful(obj(deleting=True), 0), True),
+        (NAMESPACES, {**obj("team", deleting=True), "spec": {"finalizers": ["kubernetes"]}}, obj("team", deleting=True),
+         False),
+        (NAMESPACES, {**obj("team", deleting=True), "spec": {"finalizers": []}}, obj("team", deleting=True), True),
     ],
 )
-def test_finalized(kind: ResourceType, current: dict[str, Any], expected: bool) -> None:
-    assert finalized(kind, current) is expected
+def test_finalized(kind: ResourceType, new: dict[str, Any], current: dict[str, Any], expected: bool) -> None:
+    assert finalized(kind, new, current) is expected
