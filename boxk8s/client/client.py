@@ -9,6 +9,7 @@ from boxk8s.resources import registry
 from boxk8s.resources.admission import WriteOptions
 from boxk8s.resources.layer import Predicate, Resources
 from boxk8s.resources.registry import ResourceType
+from boxk8s.resources.token_request import request_token
 
 
 class Kind:
@@ -85,6 +86,10 @@ class Client:
         (fieldValidation=Strict, what kubectl sends by default)."""
         opts = WriteOptions(field_manager=self.manager, field_validation="Strict", force=force, dry_run=dry_run)
         return await self.resources.patch(rt, namespace, name, "apply", body, opts)
+
+    async def create_token(self, namespace: str, name: str, request: dict[str, Any]) -> dict[str, Any]:
+        """serviceaccounts/token: a TokenRequest answered with a signed, bound token (the kubelet's)."""
+        return await request_token(self.resources, self.resources.token_issuer, namespace, name, request)
 
     async def bind(self, namespace: str, name: str, node: str) -> dict[str, Any]:
         """pods/binding: set spec.nodeName once (the scheduler's write); returns the bound pod."""

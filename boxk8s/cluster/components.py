@@ -228,7 +228,7 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
     for node in planned:
         c.kubelets[node.name] = Kubelet(
             Client(resources, "kubelet"), c.runtimes[node.name], node, kubelet or kubelet_settings(settings, cluster_dns),
-            settings.state_dir, address=NODE_ADDRESS, pods=shared_pods)
+            settings.state_dir, address=NODE_ADDRESS, pods=shared_pods, services=factory.informer(Kind.SERVICE))
 
     if proxy:
         client = Client(resources, ServiceProxy.name)

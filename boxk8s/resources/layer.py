@@ -22,6 +22,7 @@ from boxk8s.resources.admission import WriteOptions, decode, default_and_validat
 from boxk8s.resources.deletion import finalized, plan_delete
 from boxk8s.resources.registry import ResourceType
 from boxk8s.resources.serviceaccount_token import TokenIssuer
+from boxk8s.resources.serviceaccount_volume import mount_service_account_token, should_automount
 from boxk8s.resources.store_errors import api_errors
 from boxk8s.resources.strategy import strategy_for
 from boxk8s.store import Store, Watch
@@ -149,6 +150,8 @@ class Resources:
         self._check_namespace(rt, namespace, md)
         if rt.namespaced:
             await self._namespace_accepts_writes(namespace or "default")
+        if rt.group == "" and rt.plural == "pods":
+            await self._mount_service_account_token(namespace or "default", obj)
         if not md.get("name"):
             if md.get("generateName"):
                 md["name"] = meta.generate_name(md["generateName"])
@@ -171,6 +174,21 @@ class Resources:
                 return obj
             with api_errors(rt, md["name"]):
                 return await self.store.create(key, obj)
+
+    async def _mount_service_account_token(self, namespace: str, pod: dict[str, Any]) -> None:
+        """The ServiceAccount admission plugin's token volume (serviceaccount_volume.py) for a new pod
+        whose account exists and does not opt out (a pod naming a missing account gets none)."""
+        spec = pod.get("spec") if isinstance(pod.get("spec"), dict) else {}
+        account_rt = registry.find("", "v1", "serviceaccounts")
+        assert account_rt is not None
+        try:
+            account = await self.get(account_rt, namespace,
+                                     spec.get("serviceAccountName") or spec.get("serviceAccount") or "default")
+        except errors.NotFound:
+            return
+        if should_automount(account, pod):
+            pod["spec"] = copy.deepcopy(spec)  # a controller's template may be what `spec` is
+            mount_service_account_token(pod)
 
     async def update(
         self, rt: ResourceType, namespace: str | None, name: str, body: Any, opts: WriteOptions | None = None,
