@@ -34,6 +34,7 @@ class ApiServer:
         self.fallback = fallback
         self._runner: web.AppRunner | None = None
         self._sockets: list[socket.socket] = []
+        self.bound_port: int | None = None  # while serving: the port it got (with `port` 0, any free one)
 
     @contextlib.asynccontextmanager
     async def serving(self) -> AsyncIterator[int]:
@@ -46,10 +47,12 @@ class ApiServer:
             await runner.setup()
             site = web.SockSite(runner, sock, ssl_context=self.ssl_context)
             await site.start()
-            yield int(sock.getsockname()[1])
+            self.bound_port = int(sock.getsockname()[1])
+            yield self.bound_port
         finally:
             await runner.cleanup()
             self._runner = None
+            self.bound_port = None
             for s in self._sockets:
                 s.close()
             self._sockets.clear()
