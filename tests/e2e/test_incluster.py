@@ -134,11 +134,23 @@ def test_auth_can_i_as_a_service_account_answers_as_the_bindings_say(cluster: Bo
     assert can("delete", "configmaps/settings", "-n", NS, "--as", other) == "no"
     assert can("update", "configmaps/settings", "-n", "default", "--as", other) == "no"
     assert can("list", "pods", "-n", NS, "--as", other) == "no"
-    reader = wait_for(lambda: can("list", "pods", "-n", NS, "--as", READER) == "yes" or None,
-                      what="reader's view binding")
-    assert reader
-    assert can("create", "pods", "-n", NS, "--as", READER) == "no"
+    cluster.kubectl("-n", NS, "create", "serviceaccount", "viewer")
+    cluster.kubectl("-n", NS, "create", "rolebinding", "viewer-view", "--clusterrole=view",
+                    f"--serviceaccount={NS}:viewer")
+    viewer = f"system:serviceaccount:{NS}:viewer"
+    assert wait_for(lambda: can("list", "pods", "-n", NS, "--as", viewer) == "yes", what="viewer's binding") is True
+    assert can("create", "pods", "-n", NS, "--as", viewer) == "no"
     assert can("list", "pods", "-n", NS) == "yes"  # the admin
+
+    cluster.kubectl("-n", NS, "create", "rolebinding", "ops-view", "--clusterrole=view", "--group=ops")
+    assert wait_for(lambda: can("get", "pods", "-n", NS, "--as", "jane", "--as-group", "ops") == "yes",
+                    what="the group's binding") is True
+    assert can("get", "pods", "-n", NS, "--as", "jane") == "no"
+
+    listed = cluster.kubectl("auth", "can-i", "--list", "-n", NS, "--as", other).stdout.splitlines()
+    assert listed[0].split() == ["Resources", "Non-Resource", "URLs", "Resource", "Names", "Verbs"]
+    assert any(line.split() == ["configmaps", "[]", "[settings]", "[get", "update]"] for line in listed), listed
+    assert ["[/api/*]", "[]", "[get]"] in [line.split() for line in listed], listed  # e2e-discovery
 
 
 def test_a_created_token_works_with_kubectl_token(cluster: Boxk8s) -> None:
