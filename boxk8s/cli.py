@@ -97,6 +97,10 @@ def main(log_level: str) -> None:
 @click.option("--eviction-seconds", default=-1.0, show_default=True,
               help="Seconds pods stay on a not-ready/unreachable node before eviction, instead of the "
                    "default tolerations' 300 (negative: keep 300).")
+@click.option("--metric-resolution", default=15.0, show_default=True,
+              help="Seconds between samples of the containers' usage (kubectl top, the HPAs), as metrics-server's.")
+@click.option("--hpa-sync-period", default=15.0, show_default=True,
+              help="Seconds between two syncs of each HorizontalPodAutoscaler.")
 @click.option("-f", "--filename", "manifests", multiple=True, default=("manifests",), show_default=True,
               metavar="PATH", help="Manifests (files or folders, searched recursively) applied at start and "
                                    "on every save; a document removed from them is pruned.")
@@ -109,8 +113,8 @@ def main(log_level: str) -> None:
 def up(ctx: click.Context, state_dir: Path, detach: bool, port: int, host: str, ingress_port: int,
        ingress_tls_port: int, no_kubeconfig: bool, nodes: int, fake_nodes: int, cluster_name: str, node_cpu: int,
        node_memory_mib: int, pod_subnet: str, subnet_pool: str, service_cidr: str, dns_upstream: tuple[str, ...],
-       crashloop_base: float, node_grace: float, eviction_seconds: float, manifests: tuple[str, ...],
-       wait: bool, timeout: str) -> None:
+       crashloop_base: float, node_grace: float, eviction_seconds: float, metric_resolution: float,
+       hpa_sync_period: float, manifests: tuple[str, ...], wait: bool, timeout: str) -> None:
     """Run the cluster and the project's manifests: in the foreground until Ctrl-C or SIGTERM (with a live
     status view on a terminal), or with -d in the background."""
     import ipaddress
@@ -138,6 +142,7 @@ def up(ctx: click.Context, state_dir: Path, detach: bool, port: int, host: str, 
         node_memory_bytes=node_memory_mib * 1024**2, crashloop_base_seconds=crashloop_base,
         pod_subnet=pod_subnet, subnet_pool=subnet_pool, service_cidr=service_cidr, dns_upstreams=dns_upstream,
         node_grace_seconds=node_grace, pod_eviction_seconds=eviction_seconds,
+        metric_resolution_seconds=metric_resolution, hpa_sync_seconds=hpa_sync_period,
         heartbeat_seconds=min(ClusterSettings.heartbeat_seconds, node_grace / 4),  # several beats per grace
         manifests=manifests, wait_seconds=wait_seconds,
         view=sys.stdout.isatty() and not wait and not instance.is_background_child(),

@@ -44,6 +44,12 @@ class ControllerSettings:
     node_grace_seconds: float = 40.0  # node-monitor-grace-period: no heartbeat this long → Unknown
     pod_eviction_seconds: float | None = None  # replaces the default 300 s not-ready/unreachable tolerations
     root_ca_pem: bytes = b""  # the cluster CA, published in every namespace (kube-root-ca.crt); b"": not published
+    # The HPA controller: kube-controller-manager's --horizontal-pod-autoscaler-* flags and defaults.
+    hpa_sync_seconds: float = 15.0  # -sync-period
+    hpa_downscale_stabilization_seconds: float = 300.0  # -downscale-stabilization
+    hpa_tolerance: float = 0.1  # -tolerance
+    hpa_cpu_initialization_seconds: float = 300.0  # -cpu-initialization-period
+    hpa_initial_readiness_delay_seconds: float = 30.0  # -initial-readiness-delay
 
 
 @dataclass(frozen=True)
@@ -79,11 +85,14 @@ class ClusterSettings:
     heartbeat_seconds: float = 10.0
     node_grace_seconds: float = 40.0  # node-monitor-grace-period: no heartbeat this long → Unknown
     pod_eviction_seconds: float = -1.0  # ≥ 0: replaces the default 300 s not-ready/unreachable tolerations
+    metric_resolution_seconds: float = 15.0  # how often container usage is sampled (metrics-server's default)
+    hpa_sync_seconds: float = 15.0  # how often each HPA is reconciled (kube-controller-manager's default)
 
     @property
     def controllers(self) -> ControllerSettings:
         eviction = self.pod_eviction_seconds
-        return ControllerSettings(self.node_grace_seconds, None if eviction < 0 else eviction)
+        return ControllerSettings(self.node_grace_seconds, None if eviction < 0 else eviction,
+                                  hpa_sync_seconds=self.hpa_sync_seconds)
 
     @property
     def service_range(self) -> str:

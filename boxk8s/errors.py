@@ -8,6 +8,31 @@ from __future__ import annotations
 
 from typing import Any
 
+# metav1.StatusCause's fields in the order of the Go struct (Type is written as "reason").
+_CAUSE_KEYS = ("reason", "message", "field")
+
+
+def status_details(
+    *,
+    name: str = "",
+    group: str = "",
+    kind: str = "",
+    uid: str = "",
+    causes: list[dict[str, str]] | None = None,
+    retry_after: int | None = None,
+) -> dict[str, Any]:
+    """metav1.StatusDetails as the apiserver writes it: the Go struct's field order (name, group,
+    kind, uid, causes, retryAfterSeconds), every field omitempty, each cause's too."""
+    details: dict[str, Any] = {}
+    for key, value in (("name", name), ("group", group), ("kind", kind), ("uid", uid)):
+        if value:
+            details[key] = value
+    if causes:
+        details["causes"] = [{k: c[k] for k in _CAUSE_KEYS if c.get(k)} for c in causes]
+    if retry_after:
+        details["retryAfterSeconds"] = retry_after
+    return details
+
 
 class ApiError(Exception):
     code = 500
@@ -22,6 +47,7 @@ class ApiError(Exception):
         kind: str = "",
         causes: list[dict[str, str]] | None = None,
         retry_after: int | None = None,
+        empty_details: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -30,19 +56,13 @@ class ApiError(Exception):
         self.kind = kind
         self.causes = causes or []
         self.retry_after = retry_after
+        # Whether the Status carries `details: {}` when there are none (a non-nil Details pointer
+        # upstream, e.g. NewGenericServerResponse's); otherwise empty details are left out.
+        self.empty_details = empty_details
 
     def status(self) -> dict[str, Any]:
-        details: dict[str, Any] = {}
-        if self.name:
-            details["name"] = self.name
-        if self.group:
-            details["group"] = self.group
-        if self.kind:
-            details["kind"] = self.kind
-        if self.causes:
-            details["causes"] = self.causes
-        if self.retry_after is not None:
-            details["retryAfterSeconds"] = self.retry_after
+        """The metav1.Status, its keys in the order of the Go struct's fields (kind, apiVersion,
+        metadata, status, message, reason, details, code): clients and tests compare bodies."""
         body: dict[str, Any] = {
             "kind": "Status",
             "apiVersion": "v1",
@@ -50,10 +70,12 @@ class ApiError(Exception):
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
-            "code": self.code,
         }
-        if details:
+        details = status_details(name=self.name, group=self.group, kind=self.kind, causes=self.causes,
+                                 retry_after=self.retry_after)
+        if details or self.empty_details:
             body["details"] = details
+        body["code"] = self.code
         return body
 
 
@@ -154,3 +176,10 @@ def invalid(group: str, kind: str, name: str, causes: list[dict[str, str]]) -> I
     parts = [f"{c['field']}: {c['message']}" if c.get("field") else c["message"] for c in causes]
     joined = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
     return Invalid(f'{gk} "{name}" is invalid: {joined}', name=name, group=group, kind=kind, causes=causes)
+
+
+def unprocessable() -> Invalid:
+    """NewGenericServerResponse(422, "", no resource, …) (apimachinery/pkg/api/errors): reason Invalid,
+    its fixed message, and details present but empty. The apiserver answers so a JSON patch that does
+    not apply (a failed `test` among them), which clients such as kopf take as a cue to retry."""
+    return Invalid("the server rejected our request due to an error in our request", empty_details=True)

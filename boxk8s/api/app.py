@@ -13,8 +13,11 @@ from boxk8s.api import discovery
 from boxk8s.api.auth.filter import OPEN_PATHS, Security
 from boxk8s.api.auth.reviews import Reviews
 from boxk8s.api.handlers import ResourceHandler
+from boxk8s.api.metrics import MetricsHandler
 from boxk8s.api.request import MAX_BODY
-from boxk8s.api.respond import json_response
+from boxk8s.api.respond import json_response, raw_json_response
+from boxk8s.client.metrics import GROUP as METRICS_GROUP
+from boxk8s.client.metrics import MetricsSource
 from boxk8s.client.podstreams import PodStreams
 from boxk8s.resources import openapi
 from boxk8s.resources.layer import Resources
@@ -65,8 +68,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams | None = None,
-              security: Security | None = None) -> web.Application:
-    """The API. `security` says how requests are authenticated and authorized (the cluster's: RBAC,
+              metrics: MetricsSource | None = None, security: Security | None = None) -> web.Application:
+    """The API. `metrics`: what metrics.k8s.io serves (none: its lists are empty, as before a first
+    scrape). `security` says how requests are authenticated and authorized (the cluster's: RBAC,
     api/auth/filter.py); without it the settings' token is the whole of authentication."""
     security = security or Security.token_only(settings.token)
     app = web.Application(
@@ -75,10 +79,11 @@ def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams |
     )
     reviews = Reviews(resources, security.authenticator, security.authorize, security.rules_for)
     handler = ResourceHandler(resources, streams, creators=reviews.creators())
+    metrics_handler = MetricsHandler(resources, metrics)
     server_address = f"{settings.host}:{settings.port}"
 
     async def version(_: web.Request) -> web.Response:
-        return json_response(discovery.SERVER_VERSION)
+        return raw_json_response(discovery.SERVER_VERSION, indent=True)
 
     async def health(_: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -109,6 +114,8 @@ def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams |
                 raise errors.NotFound("the server could not find the requested resource")
             return json_response(doc)
         version, parts = segs[1], segs[2:]
+        if group == METRICS_GROUP and (parts and parts != [""]) and version == "v1beta1":
+            return await metrics_handler.handle(request, parts)
         if not parts or parts == [""]:
             doc = discovery.api_resource_list(group, version)
             if doc is None:
@@ -117,7 +124,7 @@ def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams |
         return await handler.handle(request, group, version, parts)
 
     async def openapi_v3_index(_: web.Request) -> web.Response:
-        return json_response(openapi.openapi_v3_index())
+        return raw_json_response(openapi.openapi_v3_index())
 
     async def openapi_v3_doc(request: web.Request) -> web.Response:
         path = request.match_info["tail"]

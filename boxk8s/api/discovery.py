@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from boxk8s.api import metrics
 from boxk8s.resources.registry import RESOURCES, ResourceType, group_versions
 
 SERVER_VERSION = {
@@ -71,6 +72,8 @@ def _resource_entries(rt: ResourceType) -> list[dict[str, Any]]:
 
 
 def api_resource_list(group: str, version: str) -> dict[str, Any] | None:
+    if f"{group}/{version}" == metrics.RESOURCE_LIST["groupVersion"]:
+        return metrics.RESOURCE_LIST  # served by boxk8s, not stored (api/metrics.py)
     rts = [rt for rt in RESOURCES if rt.group == group and rt.version == version]
     if not rts:
         return None
@@ -103,7 +106,8 @@ def api_group_list() -> dict[str, Any]:
         gv = {"groupVersion": f"{group}/{version}", "version": version}
         entry = groups.setdefault(group, {"name": group, "versions": [], "preferredVersion": gv})
         entry["versions"].append(gv)
-    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": list(groups.values())}
+    # Then the aggregated groups, as the apiserver lists them after its own: metrics.k8s.io.
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [*groups.values(), metrics.GROUP_ENTRY]}
 
 
 def api_group(group: str) -> dict[str, Any] | None:

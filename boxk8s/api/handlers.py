@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -10,13 +9,22 @@ from aiohttp import web
 
 from boxk8s import errors
 from boxk8s.api import request as rq
-from boxk8s.api.respond import json_response, render_json_list, render_list, render_object, success_status
+from boxk8s.api.componentstatus import serve_component_statuses
+from boxk8s.api.respond import (
+    add_warning,
+    json_response,
+    render_json_list,
+    render_list,
+    render_object,
+    success_status,
+)
 from boxk8s.api.streams import serve_attach, serve_exec, serve_log, serve_portforward
 from boxk8s.api.watch import serve_watch
 from boxk8s.client.podstreams import PodStreams
-from boxk8s.resources import eviction, selectors
+from boxk8s.resources import deprecation, eviction, selectors
 from boxk8s.resources.admission import WriteOptions
 from boxk8s.resources.layer import PATCH_TYPES, Resources
+from boxk8s.resources.scale import replicas_patch, scale_of
 
 Create = Callable[[web.Request, rq.Target], Awaitable[web.StreamResponse]]
 STREAMS = {"log": serve_log, "exec": serve_exec, "attach": serve_attach, "portforward": serve_portforward}  # pods/… served as streams
@@ -46,6 +54,15 @@ class ResourceHandler:
         target = rq.parse_target(group, version, parts)
         if target is None:
             raise _not_found()
+        response = await self._dispatch(request, target)
+        message = deprecation.warning(target.rt)
+        if message and not response.prepared:  # a watch's headers are gone already
+            add_warning(response, message)
+        return response
+
+    async def _dispatch(self, request: web.Request, target: rq.Target) -> web.StreamResponse:
+        if target.rt.group_resource == "componentstatuses":
+            return await serve_component_statuses(request, target)
         if target.rt.kind == "Pod" and target.subresource in STREAMS and target.name and target.namespace:
             serve = STREAMS[target.subresource]
             return await serve(request, self.resources, self.streams, target.namespace, target.name)
@@ -166,7 +183,7 @@ class ResourceHandler:
         assert t.name is not None
         obj = await self.resources.get(t.rt, t.namespace, t.name)
         if t.subresource == "scale":
-            return json_response(_scale_of(t.rt.api_version, obj))
+            return json_response(scale_of(t.rt.kind, obj))
         return render_object(t.rt, obj, accept, _include_object(request))
 
     async def update(self, request: web.Request, t: rq.Target) -> web.Response:
@@ -193,11 +210,11 @@ class ResourceHandler:
                                  "is required for apply patch")
         if opts.force and patch_type != "apply":
             raise errors.BadRequest("force: Forbidden: may not be specified for non-apply patch")
-        body = await rq.read_body(request, allow_list=patch_type == "json")
+        body = await rq.read_body(request, any_json=patch_type == "json")
         assert t.name is not None
         if t.subresource == "scale":
             current = await self.resources.get(t.rt, t.namespace, t.name)
-            scale = _scale_of(t.rt.api_version, current)
+            scale = scale_of(t.rt.kind, current)
             patched = self.resources.patch_document(scale, patch_type, body)
             return await self._write_scale(t, patched, opts)
         obj = await self.resources.patch(t.rt, t.namespace, t.name, patch_type, body, opts, t.subresource)
@@ -241,12 +258,9 @@ class ResourceHandler:
                 "message": f"Invalid value: {replicas!r}: must be greater than or equal to 0",
             }])
         assert t.name is not None
-        body: dict[str, Any] = {"spec": {"replicas": replicas}}
-        rv = (scale.get("metadata") or {}).get("resourceVersion")
-        if rv:
-            body["metadata"] = {"resourceVersion": rv}
+        body = replicas_patch(replicas, (scale.get("metadata") or {}).get("resourceVersion") or "")
         obj = await self.resources.patch(t.rt, t.namespace, t.name, "merge", body, opts)
-        return json_response(_scale_of(t.rt.api_version, obj))
+        return json_response(scale_of(t.rt.kind, obj))
 
 
 def _verb(method: str, t: rq.Target) -> str:
@@ -261,19 +275,3 @@ def _verb(method: str, t: rq.Target) -> str:
         return "delete" if t.name else "deletecollection"
     return {"PUT": "update", "PATCH": "patch"}.get(method, method.lower())
 
-
-def _scale_of(api_version: str, obj: dict[str, Any]) -> dict[str, Any]:
-    md = obj["metadata"]
-    spec = obj.get("spec") or {}
-    status = obj.get("status") or {}
-    selector = spec.get("selector")
-    return {
-        "kind": "Scale",
-        "apiVersion": "autoscaling/v1",
-        "metadata": {k: copy.deepcopy(md[k]) for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in md},
-        "spec": {"replicas": spec.get("replicas", 0)},
-        "status": {
-            "replicas": status.get("replicas", 0),
-            "selector": selectors.selector_to_string(selector) if isinstance(selector, dict) else "",
-        },
-    }

@@ -103,7 +103,9 @@ def _manager_from_agent(agent: str) -> str:
     return agent.split("/", 1)[0][:128] if agent else ""
 
 
-async def read_body(request: web.Request, *, allow_list: bool = False, yaml_ok: bool = True) -> Any:
+async def read_body(request: web.Request, *, any_json: bool = False, yaml_ok: bool = True) -> Any:
+    """The decoded body: an object, or with `any_json` (a JSON patch, whose own decoder words what
+    is wrong with it, as the apiserver's does) any JSON value."""
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise errors.RequestEntityTooLarge("the request body is too large: limit is 3145728 bytes")
     raw = await request.read()  # the app's client_max_size (MAX_BODY) turns a larger body into 413
@@ -119,7 +121,9 @@ async def read_body(request: web.Request, *, allow_list: bool = False, yaml_ok: 
             body = json.loads(raw)
     except (ValueError, yaml.YAMLError) as e:
         raise errors.BadRequest(f"the body of the request could not be decoded: {_short(e)}") from e
-    if isinstance(body, list) and not allow_list:
+    if any_json:
+        return body
+    if isinstance(body, list):
         raise errors.BadRequest("the body of the request must be an object, not a list")
     if not isinstance(body, dict | list):
         raise errors.BadRequest("the body of the request must be an object")

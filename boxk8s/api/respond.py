@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from boxk8s import errors
 from boxk8s.api.request import Accept
 from boxk8s.resources import tables
 from boxk8s.resources.registry import ResourceType
@@ -20,12 +21,26 @@ def dumps(obj: Any) -> bytes:
 
 def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None,
                   content_type: str = "application/json") -> web.Response:
-    resp = web.Response(body=dumps(obj), status=status, content_type="application/json")
+    """An API response body as the apiserver's JSON serializer writes it: encoding/json's
+    Encoder.Encode (runtime/serializer/json Serializer.doEncode), which ends it with a newline."""
+    resp = web.Response(body=dumps(obj) + b"\n", status=status, content_type="application/json")
     if content_type != "application/json":
         resp.headers["Content-Type"] = content_type
     for w in warnings or []:
-        resp.headers.add("Warning", '299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        add_warning(resp, w)
     return resp
+
+
+def add_warning(resp: web.StreamResponse, text: str) -> None:
+    """A `Warning: 299 - "text"` header, which kubectl prints as `Warning: text`."""
+    resp.headers.add("Warning", '299 - "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+
+
+def raw_json_response(obj: Any, *, indent: bool = False) -> web.Response:
+    """A body written with json.Marshal, not the serializer: no trailing newline. /version is
+    responsewriters.WriteRawJSON's (MarshalIndent, two spaces); the OpenAPI v3 index kube-openapi's."""
+    text = json.dumps(obj, indent=2) if indent else json.dumps(obj, separators=(",", ":"))
+    return web.Response(body=text.encode(), content_type="application/json")
 
 
 def partial_metadata(obj: dict[str, Any]) -> dict[str, Any]:
@@ -61,15 +76,13 @@ def render_json_list(rt: ResourceType, items: list[bytes], list_meta: dict[str, 
     """A plain JSON list from items already encoded (the same bytes render_list would write)."""
     head = dumps({"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": list_meta, "items": []})
     assert head.endswith(b"[]}")
-    body = b"".join((head[:-2], b",".join(items), b"]}"))
+    body = b"".join((head[:-2], b",".join(items), b"]}\n"))
     return web.Response(body=body, content_type="application/json")
 
 
 def success_status(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    """What a delete that leaves nothing answers: the registry Store's finalizeDelete Status (no
+    code; details name, group, kind — the resource, as upstream puts it — and uid)."""
     md = obj.get("metadata", {})
-    details: dict[str, Any] = {"name": md.get("name", ""), "kind": rt.plural}
-    if rt.group:
-        details["group"] = rt.group
-    if md.get("uid"):
-        details["uid"] = md["uid"]
+    details = errors.status_details(name=md.get("name", ""), group=rt.group, kind=rt.plural, uid=md.get("uid", ""))
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}

@@ -9,6 +9,7 @@ from boxk8s.resources import registry
 from boxk8s.resources.admission import WriteOptions
 from boxk8s.resources.layer import Predicate, Resources
 from boxk8s.resources.registry import ResourceType
+from boxk8s.resources.scale import replicas_patch, scale_of
 from boxk8s.resources.token_request import request_token
 
 
@@ -33,6 +34,7 @@ class Kind:
     STATEFULSET = registry.find("apps", "v1", "statefulsets")
     DAEMONSET = registry.find("apps", "v1", "daemonsets")
     JOB = registry.find("batch", "v1", "jobs")
+    HPA = registry.find("autoscaling", "v2", "horizontalpodautoscalers")
 
 
 class Client:
@@ -90,6 +92,18 @@ class Client:
     async def create_token(self, namespace: str, name: str, request: dict[str, Any]) -> dict[str, Any]:
         """serviceaccounts/token: a TokenRequest answered with a signed, bound token (the kubelet's)."""
         return await request_token(self.resources, self.resources.token_issuer, namespace, name, request)
+
+    async def get_scale(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
+        """The `scale` subresource: the workload read as an autoscaling/v1 Scale."""
+        return scale_of(rt.kind, await self.resources.get(rt, namespace, name))
+
+    async def update_scale(self, rt: ResourceType, scale: dict[str, Any]) -> dict[str, Any]:
+        """Write a Scale's spec.replicas (409 Conflict when the workload changed since the Scale
+        was read, as an update of the subresource carrying its resourceVersion)."""
+        md = scale["metadata"]
+        body = replicas_patch(int(scale["spec"]["replicas"]), md.get("resourceVersion") or "")
+        obj = await self.resources.patch(rt, md.get("namespace"), md["name"], "merge", body, self._opts())
+        return scale_of(rt.kind, obj)
 
     async def bind(self, namespace: str, name: str, node: str) -> dict[str, Any]:
         """pods/binding: set spec.nodeName once (the scheduler's write); returns the bound pod."""

@@ -1,5 +1,6 @@
 """What every cluster has from its first start: the system namespaces, the `kubernetes` and
-`kube-dns` Services and the default IngressClass."""
+`kube-dns` Services, the default IngressClass, and the cluster-scoped defaults of system_objects.py
+(RBAC, StorageClass, PriorityClasses, APIServices)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from typing import Any
 
 from boxk8s import errors
 from boxk8s.client import Client, Kind
+from boxk8s.client import metrics as metrics_api
+from boxk8s.cluster.system_objects import ensure_system_objects
 from boxk8s.proxy.ingress_plan import CLASS_NAME as INGRESS_CLASS
 from boxk8s.proxy.ingress_plan import CONTROLLER as INGRESS_CONTROLLER
 from boxk8s.proxy.ingress_plan import DEFAULT_CLASS_ANNOTATION
 from boxk8s.resources import registry
 from boxk8s.resources.allocate import nth_address
 from boxk8s.resources.layer import Resources
+from boxk8s.resources.meta import now_rfc3339
 from boxk8s.resources.registry import ResourceType
 
 DNS_NAMESPACE, DNS_SERVICE = "kube-system", "kube-dns"
@@ -66,6 +70,25 @@ async def bootstrap(resources: Resources) -> None:
                 "sessionAffinity": "None",
             },
         })
+    await ensure_system_objects(resources)
+    await ensure_metrics_apiservice(resources)
+
+
+async def ensure_metrics_apiservice(resources: Resources) -> None:
+    """v1beta1.metrics.k8s.io, as `kubectl get apiservices` lists it where metrics-server runs;
+    boxk8s serves the group itself (api/metrics.py), so it is Local and Available."""
+    rt = registry.find("apiregistration.k8s.io", "v1", "apiservices")
+    assert rt is not None
+    client = Client(resources, "kube-apiserver")
+    try:
+        current = await client.get(rt, None, metrics_api.APISERVICE_NAME)
+    except errors.NotFound:
+        current = await client.create(rt, None, copy.deepcopy(metrics_api.APISERVICE))
+    conditions = (current.get("status") or {}).get("conditions") or []
+    if not any(c.get("type") == "Available" and c.get("status") == "True" for c in conditions):
+        condition = {**metrics_api.APISERVICE_AVAILABLE, "lastTransitionTime": now_rfc3339()}
+        await client.patch(rt, None, metrics_api.APISERVICE_NAME, {"status": {"conditions": [condition]}},
+                           "merge", "status")
 
 
 async def cluster_dns_ip(resources: Resources) -> str:

@@ -31,6 +31,8 @@ from boxk8s.devloop.wait import AppWaiter
 from boxk8s.devloop.watch import DevLoop, log_report
 from boxk8s.events import EventRecorder
 from boxk8s.kubelet.agent import Kubelet
+from boxk8s.kubelet.fake_usage import PodAnnotationUsage
+from boxk8s.kubelet.metrics import MetricsSampler
 from boxk8s.kubelet.runtime import ContainerRuntime, RuntimeSettings
 from boxk8s.kubelet.runtime.addresses import PodAddresses
 from boxk8s.kubelet.runtime.fake import FakeRuntime, pod_ips
@@ -84,6 +86,7 @@ class Components:
     devloop: DevLoop | None = None  # the project's manifests, applied and kept converged
     view: StatusView | None = None  # the live status view of a foreground `up`
     waiter: AppWaiter | None = None  # `up --wait`: is the app ready (its informers asked for before they run)
+    metrics: MetricsSampler | None = None  # every node's container usage: metrics.k8s.io and the HPAs read it
 
 
 def host_address(host: str) -> str:
@@ -121,9 +124,9 @@ def kubelet_settings(settings: ClusterSettings, cluster_dns: tuple[str, ...] = (
 
 
 def _runtime(node: NodeSettings, settings: RuntimeSettings, addresses: PodAddresses,
-             fake_ips: Iterator[Any]) -> ContainerRuntime:
-    if node.fake:
-        return FakeRuntime(settings, ips=fake_ips)
+             fake_ips: Iterator[Any], pods: Informer) -> ContainerRuntime:
+    if node.fake:  # simulated usage: the pods' annotations, else their requests (kubelet/fake_usage.py)
+        return FakeRuntime(settings, ips=fake_ips, usage=PodAnnotationUsage(pods))
     from boxk8s.kubelet.runtime.docker import (
         DockerRuntime,  # only when Docker nodes exist: aiodocker is slow to import
     )
@@ -195,12 +198,14 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
     shared_pods = factory.informer(Kind.POD)  # every kubelet and the scheduler view this one
     shared_nodes = factory.informer(Kind.NODE)  # and this one
     c = Components(settings, store, resources, factory, shared_nodes, runtimes={})
+    # Sampled while they run, the runtimes filled in below (the sampler reads the mapping at each round).
+    c.metrics = MetricsSampler(c.runtimes, settings.metric_resolution_seconds)
 
     if scheduler:
         client = Client(resources, "default-scheduler")
         c.scheduler = Scheduler(client, EventRecorder(client, "default-scheduler"), pods=shared_pods, nodes=shared_nodes)
     controller_settings = dataclasses.replace(settings.controllers, root_ca_pem=c_credentials.ca_pem)
-    makers = default_controllers(controller_settings) if controllers is None else controllers
+    makers = default_controllers(controller_settings, c.metrics) if controllers is None else controllers
     c.controllers = [make(Client(resources, controller_name(make)), factory) for make in makers]
 
     planned = node_plan.plan_nodes(settings, node_plan.host_resources()) if nodes is None else nodes
@@ -211,7 +216,7 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
         for node in planned:
             rs = RuntimeSettings(cluster=name, node=node.name, pod_subnet=settings.pod_subnet,
                                  state_dir=settings.state_dir)
-            c.runtimes[node.name] = _runtime(node, rs, addresses, fake_ips)
+            c.runtimes[node.name] = _runtime(node, rs, addresses, fake_ips, shared_pods)
     docker = _docker_runtime(c)
     if docker is not None:  # the host's address on the cluster network: pods reach the API and the DNS there
         c.gateway = lambda: docker.gateway
@@ -262,7 +267,7 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
         assert resources.token_issuer is not None
         security = Security.with_rbac(c_credentials.token, resources.token_issuer, factory)
         app = build_app(resources, ApiSettings(host=host, port=settings.port, token=c_credentials.token),
-                        streams=KubeletStreams(c.kubelets), security=security)
+                        streams=KubeletStreams(c.kubelets), metrics=c.metrics, security=security)
         c.api = ApiServer(app, host, settings.port, c.credentials.server_ssl_context(),
                           fallback="api" in settings.port_fallback)
     return c

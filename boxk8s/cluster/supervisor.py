@@ -80,7 +80,7 @@ OnReady = Callable[[int | None], Coroutine[Any, Any, None] | None]
 
 async def supervise(c: Components, stop: asyncio.Event, on_ready: OnReady | None = None) -> None:
     """Run the cluster until `stop` is set. Order: store → bootstrap → API → runtimes → informers →
-    scheduler → controllers → kubelets → proxy → ingress; then `on_ready(api_port)`, whose
+    scheduler → controllers → kubelets → metrics sampler → proxy → ingress; then `on_ready(api_port)`, whose
     coroutine, if it returns one (a readiness check), runs as one more task. A task that fails
     stops them all."""
     async with asyncio.TaskGroup() as tg:
@@ -113,6 +113,8 @@ async def supervise(c: Components, stop: asyncio.Event, on_ready: OnReady | None
                 spawn(c.view.run(), "status-view")
             for name, kubelet in c.kubelets.items():
                 spawn(simulate.run_kubelet(kubelet, c.node_informer), f"kubelet-{name}")
+            if c.metrics and c.runtimes:
+                spawn(c.metrics.run(), c.metrics.name)
             if c.cluster_ip:
                 spawn(c.cluster_ip.run(), c.cluster_ip.name)  # starts the network agent off the ready path
             if c.dns and c.gateway:

@@ -6,14 +6,17 @@ import functools
 from collections.abc import Callable
 
 from boxk8s.client import Client, InformerFactory
+from boxk8s.client.metrics import MetricsSource
 from boxk8s.config import ControllerSettings
 from boxk8s.controllers.base import Controller
+from boxk8s.controllers.clusterroleaggregation import ClusterRoleAggregationController
 from boxk8s.controllers.cronjob import CronJobController
 from boxk8s.controllers.daemonset import DaemonSetController
 from boxk8s.controllers.deployment import DeploymentController
 from boxk8s.controllers.disruption import DisruptionController
 from boxk8s.controllers.endpoints import EndpointsController, EndpointSliceController
 from boxk8s.controllers.garbagecollector import GarbageCollector
+from boxk8s.controllers.hpa import HorizontalController
 from boxk8s.controllers.job import JobController
 from boxk8s.controllers.namespace import NamespaceController
 from boxk8s.controllers.nodelifecycle import NodeLifecycleController
@@ -27,8 +30,9 @@ from boxk8s.controllers.ttl import TTLAfterFinishedController
 ControllerFactory = Callable[[Client, InformerFactory], Controller]
 
 
-def default_controllers(settings: ControllerSettings) -> list[ControllerFactory]:
-    """What the controller manager runs, in start order; each takes the settings it needs explicitly."""
+def default_controllers(settings: ControllerSettings, metrics: MetricsSource | None = None) -> list[ControllerFactory]:
+    """What the controller manager runs, in start order; each takes the settings it needs explicitly.
+    `metrics`: the resource metrics the HPA controller reads (the cluster's metrics sampler)."""
     makers: list[ControllerFactory] = [
         NamespaceController,
         EndpointsController,
@@ -42,8 +46,10 @@ def default_controllers(settings: ControllerSettings) -> list[ControllerFactory]
         CronJobController,
         TTLAfterFinishedController,
         PersistentVolumeBinder,
+        ClusterRoleAggregationController,
         GarbageCollector,
         functools.partial(NodeLifecycleController, settings=settings),
+        functools.partial(HorizontalController, settings=settings, metrics=metrics),
     ]
     if settings.root_ca_pem:
         makers.append(functools.partial(RootCACertPublisher, ca_pem=settings.root_ca_pem))

@@ -1,7 +1,7 @@
 """The defaults the apiserver fills in, following pkg/apis/*/v1/defaults.go (Kubernetes 1.32).
 
 Also the few values that admission and registry strategies set on create and that `kubectl get
--o yaml` shows (a Pod's serviceAccountName, priority and default tolerations; a Namespace's
+-o yaml` shows (a Pod's serviceAccountName and default tolerations; a Namespace's
 finalizer and phase; a Service's ipFamilies). Defaulting only fills what is absent, so applying
 it twice changes nothing; `kubectl apply`'s 3-way diff relies on that stability.
 """
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from boxk8s.resources import defaults_kinds
+from boxk8s.resources.zero_values import fill_status_zero_values
 
 Obj = dict[str, Any]
 
@@ -163,7 +164,8 @@ _DEFAULT_TOLERATIONS = (
 
 
 def pod_defaults(pod: Obj) -> None:
-    """SetDefaults_Pod, plus what the ServiceAccount, Priority and DefaultTolerationSeconds admission add."""
+    """SetDefaults_Pod, plus what the ServiceAccount and DefaultTolerationSeconds admission add (the
+    Priority plugin's spec.priority is admission_priority's: it reads PriorityClasses)."""
     spec = _dict(pod, "spec")
     pod_spec_defaults(spec)
     _set(spec, "enableServiceLinks", True)
@@ -176,8 +178,6 @@ def pod_defaults(pod: Obj) -> None:
                 requests.setdefault(k, v)
     _set(spec, "serviceAccountName", spec.get("serviceAccount") or "default")
     _set(spec, "serviceAccount", spec["serviceAccountName"])
-    _set(spec, "priority", 0)
-    _set(spec, "preemptionPolicy", "PreemptLowerPriority")
     tolerations = spec.get("tolerations")
     if tolerations is None:
         tolerations = spec["tolerations"] = []
@@ -250,6 +250,10 @@ def statefulset_defaults(obj: Obj) -> None:
     _set(spec, "replicas", 1)
     _set(spec, "revisionHistoryLimit", 10)
     for claim in _dicts(spec.get("volumeClaimTemplates")):
+        # Convert_apps_StatefulSetSpec_To_v1_StatefulSetSpec (pkg/apis/apps/v1/conversion.go):
+        # the claim templates always read back with this type meta, whatever the client sent.
+        claim["apiVersion"] = "v1"
+        claim["kind"] = "PersistentVolumeClaim"
         claim_spec = _dict(claim, "spec")
         _set(claim_spec, "volumeMode", "Filesystem")
         _set(_dict(claim, "status"), "phase", "Pending")
@@ -288,11 +292,14 @@ def job_spec_defaults(spec: Obj) -> None:
 def job_defaults(obj: Obj) -> None:
     spec = _dict(obj, "spec")
     job_spec_defaults(spec)
+    job_selector(obj)
+    # SetDefaults_Job gives an unlabelled Job its template's labels. Upstream it also runs on every
+    # read of the stored Job (the storage codec defaults), after generateSelector labelled the
+    # template on create: so the labels include the selector's, from the first read on.
     meta = _dict(obj, "metadata")
     template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels")
     if template_labels and not meta.get("labels"):
         meta["labels"] = dict(template_labels)
-    job_selector(obj)
 
 
 def job_selector(obj: Obj) -> None:
@@ -355,7 +362,6 @@ def service_defaults(obj: Obj) -> None:
         # Set by the service REST storage when it allocates the cluster IP; single-stack IPv4 here.
         _set(spec, "ipFamilyPolicy", "SingleStack")
         _set(spec, "ipFamilies", ["IPv4"])
-    _set(_dict(obj, "status"), "loadBalancer", {})
 
 
 def secret_defaults(obj: Obj) -> None:
@@ -446,6 +452,7 @@ def apply_defaults(obj: Obj, definition: str) -> None:
     fn = _BY_DEFINITION.get(definition)
     if fn is not None:
         fn(obj)
+    fill_status_zero_values(obj, definition)
 
 
 def _pod_status(obj: Obj) -> None:
@@ -465,7 +472,6 @@ def _phase(value: str) -> Callable[[Obj], None]:
 # What apply_defaults sets under a top-level status (the only part a /status write takes).
 _STATUS_BY_DEFINITION: dict[str, Callable[[Obj], None]] = {
     "io.k8s.api.core.v1.Pod": _pod_status,
-    "io.k8s.api.core.v1.Service": lambda obj: _set(_dict(obj, "status"), "loadBalancer", {}),
     "io.k8s.api.core.v1.Namespace": _phase("Active"),
     "io.k8s.api.core.v1.PersistentVolumeClaim": _phase("Pending"),
     "io.k8s.api.core.v1.PersistentVolume": _phase("Pending"),
@@ -478,3 +484,4 @@ def apply_status_defaults(obj: Obj, definition: str) -> None:
     fn = _STATUS_BY_DEFINITION.get(definition)
     if fn is not None:
         fn(obj)
+    fill_status_zero_values(obj, definition)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from boxk8s import errors
-from boxk8s.resources import allocate, conversion, defaults, meta, patch, registry, status
+from boxk8s.resources import admission_plugins, allocate, conversion, defaults, meta, patch, registry, status
 from boxk8s.resources.admission import WriteOptions, decode, default_and_validate, validate_update
 from boxk8s.resources.deletion import finalized, plan_delete
 from boxk8s.resources.registry import ResourceType
@@ -152,6 +152,7 @@ class Resources:
             await self._namespace_accepts_writes(namespace or "default")
         if rt.group == "" and rt.plural == "pods":
             await self._mount_service_account_token(namespace or "default", obj)
+        await admission_plugins.admit_create(self._list_all, rt, obj)  # before a name is generated, as upstream
         if not md.get("name"):
             if md.get("generateName"):
                 md["name"] = meta.generate_name(md["generateName"])
@@ -163,6 +164,7 @@ class Resources:
             md["generation"] = 1
         status.prepare_for_create(rt, obj)
         default_and_validate(rt, obj)
+        await admission_plugins.validate(self._list_all, rt, obj, creating=True)
         self._record_manager(rt, obj, obj, opts, operation)
         key = rt.key(namespace, md["name"])
         async with self._allocating(rt):
@@ -286,7 +288,7 @@ class Resources:
         try:
             return patch.json_patch(doc, body) if patch_type == "json" else patch.json_merge_patch(doc, body)
         except patch.PatchError as e:
-            raise errors.BadRequest(str(e)) from e
+            raise _patch_failure(e, patch_type) from e
 
     def _apply_patch(
         self, rt: ResourceType, current: dict[str, Any], patch_type: str, body: Any, opts: WriteOptions
@@ -304,9 +306,10 @@ class Resources:
                     raise errors.BadRequest("PATCH, application/apply-patch+yaml requires fieldManager to be set")
                 return patch.apply_patch(current, body, rt.definition, opts.field_manager, opts.force)
         except patch.ApplyConflict as e:
-            raise errors.Conflict(str(e), name=current["metadata"]["name"], group=rt.group, kind=rt.plural) from e
+            # errors.NewApplyConflict: the conflicts as causes, and no name, group or kind.
+            raise errors.Conflict(str(e), causes=e.causes()) from e
         except patch.PatchError as e:
-            raise errors.Invalid(str(e)) if patch_type == "apply" else errors.BadRequest(str(e)) from e
+            raise _patch_failure(e, patch_type) from e
         raise errors.UnsupportedMediaType(f"unsupported patch type {patch_type}")
 
     async def _replace(
@@ -337,21 +340,24 @@ class Resources:
                 md[k] = cur_md[k]
             else:
                 md.pop(k, None)
-        if rt.has_spec:
-            gen = int(cur_md.get("generation") or 1)
-            md["generation"] = gen + 1 if meta.spec_part(new) != meta.spec_part(current) else gen
         if subresource == "status":
             # As the apiserver's status strategies: the rest of the object is the stored one,
             # already validated and defaulted; only the status' own defaults apply.
             defaults.apply_status_defaults(new, rt.definition)
             validate_update(rt, new, current, subresource)
         else:
+            admission_plugins.admit_update(rt, new, current, subresource)
             default_and_validate(rt, new, current, subresource)
-        sent = obj
-        if rt.kind == "Secret" and isinstance(obj.get("stringData"), dict):
-            sent = copy.deepcopy(obj)
-            defaults.fold_string_data(sent)
-        self._record_manager(rt, new, sent, opts, operation, current)
+            await admission_plugins.validate(self._list_all, rt, new, creating=False, subresource=subresource)
+        if rt.has_spec:
+            # The strategies' PrepareForUpdate (e.g. statefulSetStrategy's) bump generation when
+            # the spec differs from the stored one, and they see the object already defaulted (the
+            # apiserver defaults while decoding): a patch that only drops defaulted fields is no change.
+            gen = int(cur_md.get("generation") or 1)
+            md["generation"] = gen + 1 if meta.spec_part(new) != meta.spec_part(current) else gen
+        # The manager owns fields of the object as decoded and defaulted (as on create, and as the
+        # apiserver's fieldmanager sees it): not of write-only input such as a Secret's stringData.
+        self._record_manager(rt, new, obj if subresource else new, opts, operation, current)
         md["resourceVersion"] = cur_md["resourceVersion"]
         if new == current:
             return current  # a no-op write is not written (no new resourceVersion, no event)
@@ -517,6 +523,11 @@ class Resources:
     def _allocating(self, rt: ResourceType) -> contextlib.AbstractAsyncContextManager[Any]:
         return self._allocation_lock if strategy_for(rt).allocates_addresses else contextlib.nullcontext()
 
+    async def _list_all(self, rt: ResourceType) -> list[dict[str, Any]]:
+        """Every stored object of a kind, for admission plugins that look at others."""
+        items, _ = await self.store.list(rt.key_prefix())
+        return items
+
     async def _services(self) -> list[dict[str, Any]]:
         svc = registry.find("", "v1", "services")
         assert svc is not None
@@ -596,12 +607,20 @@ class Resources:
 
 
 def _check_patch_body(patch_type: str, body: Any) -> None:
-    """A json patch is a list of operations; every other patch is a JSON object."""
-    if patch_type == "json":
-        if not isinstance(body, list):
-            raise errors.BadRequest("json patch must be a list of operations")
-    elif not isinstance(body, dict):
+    """Every patch but a json patch (decoded by patch.json_patch, as upstream) is a JSON object."""
+    if patch_type != "json" and not isinstance(body, dict):
         raise errors.BadRequest(f"the body of the {patch_type} patch must be a JSON object")
+
+
+def _patch_failure(e: patch.PatchError, patch_type: str) -> errors.ApiError:
+    """The Status of a patch that cannot be applied, as the apiserver's patch handler makes it."""
+    if isinstance(e, patch.JsonPatchFailed):
+        # jsonPatcher.applyJSPatch: NewGenericServerResponse(422, …) — the library's words stay here.
+        log.debug("json patch failed: %s", e)
+        return errors.unprocessable()
+    if isinstance(e, patch.JsonPatchTooLarge):
+        return errors.RequestEntityTooLarge(f"Request entity too large: {e}")
+    return errors.Invalid(str(e)) if patch_type == "apply" else errors.BadRequest(str(e))
 
 
 async def _watch_events(

@@ -76,11 +76,14 @@ def apply_patch(
 
     _remove_released(merged, previous, set().union(*(o.fields for o in others)) | wanted)
 
+    # managedFieldsUpdater.Apply (apiserver's fieldmanager): the manager's time moves only when the
+    # apply changes the object, so applying the same configuration again writes nothing.
+    unchanged = mine is not None and mine.entry.get("time") and merged == live
     entry = {
         "manager": manager,
         "operation": "Apply",
         "apiVersion": api_version,
-        "time": now or _now(),
+        "time": mine.entry["time"] if mine is not None and unchanged else now or _now(),
         "fieldsType": "FieldsV1",
         "fieldsV1": to_fields_v1(wanted),
     }

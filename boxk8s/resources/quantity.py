@@ -65,3 +65,42 @@ def format_millis(millis: int) -> str:
 def format_bytes_ki(n: int) -> str:
     """Memory as a kubelet reports it: "<Ki>Ki" (whole bytes when not a multiple of 1024)."""
     return f"{n // 1024}Ki" if n % 1024 == 0 else str(n)
+
+
+_DECIMAL_SUFFIXES = {-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E"}
+_BINARY_SUFFIXES = ("", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei")
+
+
+def canonical_decimal(mantissa: int, exponent: int = 0) -> str:
+    """A DecimalSI Quantity of value mantissa·10^exponent as apimachinery prints it
+    (int64Amount.AsCanonicalBytes): trailing zeros folded into the exponent, the exponent brought
+    down to a multiple of 3 with a suffix: 1234567·10^-9 → "1234567n", 1500·10^-3 → "1500m",
+    2000·10^-3 → "2", 5·10^6 → "5M"."""
+    if mantissa == 0:
+        return "0"
+    while mantissa % 10 == 0:
+        mantissa //= 10
+        exponent += 1
+    rest = exponent % 3  # Python's modulo: the step down to the multiple of 3 at or below
+    mantissa *= 10**rest
+    exponent -= rest
+    while exponent > 18:
+        mantissa *= 1000
+        exponent -= 3
+    while exponent < -9:  # finer than nano: rounded up, as Quantity's scale rounding does
+        mantissa = -(-mantissa // 1000)
+        exponent += 3
+    return f"{mantissa}{_DECIMAL_SUFFIXES[exponent]}"
+
+
+def canonical_binary(n: int) -> str:
+    """A BinarySI Quantity of n (bytes) as apimachinery prints it (CanonicalizeBytes): under 1024
+    as DecimalSI, else with the largest power-of-1024 suffix that divides it ("5676Ki", "64Mi"),
+    else plain digits."""
+    if -1024 < n < 1024:
+        return canonical_decimal(n)
+    power = 0
+    while n % 1024 == 0 and power < len(_BINARY_SUFFIXES) - 1:
+        n //= 1024
+        power += 1
+    return f"{n}{_BINARY_SUFFIXES[power]}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from boxk8s import errors
-from boxk8s.resources import strategy_kinds
+from boxk8s.resources import admission_priority, strategy_kinds
 from boxk8s.resources.defaults import qos_class
 from boxk8s.resources.registry import ResourceType
 
@@ -132,9 +132,8 @@ STRATEGIES: dict[str, KindStrategy] = {
         blocks_deletion=_namespace_blocks_deletion,
         prepare_for_terminating=_namespace_terminating,
     ),
-    "Service": KindStrategy(
-        prepare_for_create=_initial_status(lambda obj: {"loadBalancer": {}}), allocates_addresses=True,
-    ),
+    # A new Service's status is its always-written loadBalancer: {} (zero_values).
+    "Service": KindStrategy(allocates_addresses=True),
     "Node": KindStrategy(prepare_for_create=_keep_status),
     # batch/v1 Job and v1 ReplicationController keep orphaning as their default for compatibility;
     # everything else deletes dependents in the background.
@@ -142,6 +141,7 @@ STRATEGIES: dict[str, KindStrategy] = {
     "ReplicationController": KindStrategy(default_gc_policy="Orphan"),
     # Events are written constantly and never applied or edited by hand: no managedFields.
     "Event": KindStrategy(records_managed_fields=False),
+    "PriorityClass": KindStrategy(check_delete=admission_priority.check_delete),
     "CertificateSigningRequest": KindStrategy(
         prepare_for_create=lambda rt, obj: strategy_kinds.csr_prepare_for_create(obj),
         prepare_for_update=strategy_kinds.csr_prepare_for_update,

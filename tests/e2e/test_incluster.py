@@ -28,31 +28,6 @@ READER = f"system:serviceaccount:{NS}:reader"
 ISSUER = "https://kubernetes.default.svc.cluster.local"
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 
-# What the bootstrap policy gives every authenticated user on a real cluster (system:discovery,
-# system:basic-user): applied here under names of our own, whatever the cluster has already.
-BASE_POLICY = """
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: e2e-discovery}
-rules:
-- nonResourceURLs: ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*",
-                    "/readyz", "/version", "/version/"]
-  verbs: ["get"]
-- apiGroups: ["authorization.k8s.io"]
-  resources: ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]
-  verbs: ["create"]
-- apiGroups: ["authentication.k8s.io"]
-  resources: ["selfsubjectreviews"]
-  verbs: ["create"]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: e2e-discovery}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: e2e-discovery}
-subjects:
-- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: system:authenticated}
-"""
-
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Boxk8s]:
@@ -64,9 +39,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Boxk8s]:
     try:
         b.kubectl("create", "namespace", NS)
         b.kubectl("-n", NS, "create", "serviceaccount", "reader")
-        b.kubectl("apply", "-f", "-", input=BASE_POLICY)
-        if b.kubectl("get", "clusterrole", "view", check=False).returncode != 0:  # until the bootstrap roles exist
-            b.kubectl("create", "clusterrole", "view", "--verb=get,list,watch", "--resource=pods,services,configmaps")
         yield b
     finally:
         code = stop_boxk8s(b)
@@ -150,7 +122,7 @@ def test_auth_can_i_as_a_service_account_answers_as_the_bindings_say(cluster: Bo
     listed = cluster.kubectl("auth", "can-i", "--list", "-n", NS, "--as", other).stdout.splitlines()
     assert listed[0].split() == ["Resources", "Non-Resource", "URLs", "Resource", "Names", "Verbs"]
     assert any(line.split() == ["configmaps", "[]", "[settings]", "[get", "update]"] for line in listed), listed
-    assert ["[/api/*]", "[]", "[get]"] in [line.split() for line in listed], listed  # e2e-discovery
+    assert ["[/api/*]", "[]", "[get]"] in [line.split() for line in listed], listed  # system:discovery
 
 
 def test_a_created_token_works_with_kubectl_token(cluster: Boxk8s) -> None:

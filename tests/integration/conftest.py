@@ -100,12 +100,12 @@ def assert_status(code: int, body: Any, expected_code: int | None = None, reason
 
 
 @contextlib.asynccontextmanager
-async def running_api(state_dir: Path) -> AsyncIterator[Api]:
+async def running_api(state_dir: Path, token: str = TOKEN) -> AsyncIterator[Api]:
     """The store and resource layer as assemble() builds them (no controllers, nodes or scheduler), and
-    the API app over plain HTTP in aiohttp's test server."""
+    the API app over plain HTTP in aiohttp's test server (no token: open, as kubectl needs over HTTP)."""
     settings = ClusterSettings(state_dir=state_dir)
     async with running(settings, controllers=[], nodes=[], scheduler=False, serve_api=False, proxy=False) as c:
-        app = build_app(c.resources, ApiSettings(token=TOKEN))
+        app = build_app(c.resources, ApiSettings(token=token))
         async with TestClient(TestServer(app)) as client:
             yield Api(client, c.store, c.resources)
 
@@ -184,3 +184,12 @@ async def watch_lines(api: Api, path: str, params: dict[str, str], *, until: int
         finally:
             resp.close()
     return 200, events
+
+
+async def compacted_resource_version(api: Api) -> str:
+    """A configmaps resourceVersion the store has compacted away (a watch from it is Expired)."""
+    old = await api.ok("POST", CM, body=configmap("old"))
+    for i in range(3):
+        await api.ok("POST", CM, body=configmap(f"newer-{i}"))
+    await api.store.compact(api.store.current_revision)
+    return str(old["metadata"]["resourceVersion"])

@@ -20,6 +20,7 @@ from tests.integration.conftest import (
     PODS,
     Api,
     assert_status,
+    compacted_resource_version,
     configmap,
     deployment,
     pod,
@@ -450,11 +451,7 @@ async def test_watch_with_selector(api: Api) -> None:
 
 
 async def test_watch_expired_resource_version(api: Api) -> None:
-    old = await api.ok("POST", CM, body=configmap("old"))
-    for i in range(3):
-        await api.ok("POST", CM, body=configmap(f"newer-{i}"))
-    await api.store.compact(api.store.current_revision)
-    code, body = await watch_lines(api, CM, {"resourceVersion": old["metadata"]["resourceVersion"]}, until=1)
+    code, body = await watch_lines(api, CM, {"resourceVersion": await compacted_resource_version(api)}, until=1)
     # Upstream (watch cache) answers 200 with one ERROR event carrying a 410 Status; client-go's
     # reflector handles an HTTP 410 Status the same way (re-list). Accept either.
     if code == 200:

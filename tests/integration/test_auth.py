@@ -97,12 +97,6 @@ def binding(name: str, role_kind: str, role: str, *subjects: Obj, namespace: str
 
 
 SA_SUBJECT = {"kind": "ServiceAccount", "name": "reader", "namespace": "team"}
-# system:basic-user as bootstrap policy makes it: every authenticated user may ask about itself
-BASIC_USER = {"metadata": {"name": "system:basic-user"}, "rules": [
-    {"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
-     "verbs": ["create"]},
-    {"apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"], "verbs": ["create"]}]}
-AUTHENTICATED = {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}
 
 
 async def eventually(check: Any) -> Any:
@@ -144,11 +138,11 @@ async def test_resource_names_subresources_and_non_resource_urls(cluster: Cluste
     await cluster.ok("POST", f"{RBAC}/namespaces/team/roles", {"metadata": {"name": "one"}, "rules": [
         {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["app-config"], "verbs": ["get", "list"]},
         {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]}]})
-    await cluster.ok("POST", f"{RBAC}/clusterroles", {"metadata": {"name": "health"}, "rules": [
-        {"nonResourceURLs": ["/version", "/apis/*"], "verbs": ["get"]}]})
+    await cluster.ok("POST", f"{RBAC}/clusterroles", {"metadata": {"name": "logs"}, "rules": [
+        {"nonResourceURLs": ["/logs/*"], "verbs": ["get"]}]})
     await cluster.ok("POST", f"{RBAC}/namespaces/team/rolebindings", binding("one", "Role", "one", SA_SUBJECT))
     await cluster.ok("POST", f"{RBAC}/clusterrolebindings",
-                     binding("health", "ClusterRole", "health", SA_SUBJECT, namespace=""))
+                     binding("logs", "ClusterRole", "logs", SA_SUBJECT, namespace=""))
 
     async def allowed() -> bool:
         return (await cluster.call("GET", "/api/v1/namespaces/team/configmaps/app-config", token=token))[0] == 200
@@ -161,10 +155,11 @@ async def test_resource_names_subresources_and_non_resource_urls(cluster: Cluste
     assert (await cluster.call("GET", named, token=token))[0] == 200  # a list of one name is that name
     assert (await cluster.call("POST", "/api/v1/namespaces/team/serviceaccounts/reader/token",
                                {"spec": {}}, token=token))[0] == 201
-    assert (await cluster.call("GET", "/version", token=token))[0] == 200
-    assert (await cluster.call("GET", "/apis/apps/v1", token=token))[0] == 200
-    code, body = await cluster.call("GET", "/api", token=token)
-    assert (code, body["message"]) == (403, f'forbidden: User "{READER}" cannot get path "/api"')
+    assert (await cluster.call("GET", "/logs/kube.log", token=token))[0] == 404  # allowed, and not served
+    code, body = await cluster.call("GET", "/logs", token=token)  # `/logs/*` is not `/logs`
+    assert (code, body["message"]) == (403, f'forbidden: User "{READER}" cannot get path "/logs"')
+    assert (await cluster.call("GET", "/apis/apps/v1", token=token))[0] == 200  # system:discovery, by default
+    assert (await cluster.call("GET", "/version", token=None))[0] == 200  # system:public-info-viewer
 
 
 async def test_an_expired_token_and_a_deleted_pods_token_are_refused(cluster: Cluster) -> None:
@@ -244,9 +239,6 @@ async def test_access_reviews(cluster: Cluster) -> None:
     assert (code, body["message"]) == (422, 'SubjectAccessReview.authorization.k8s.io "" is invalid: spec.user: '
                                             'Invalid value: "": at least one of user or group must be specified')
 
-    await cluster.ok("POST", f"{RBAC}/clusterroles", BASIC_USER)
-    await cluster.ok("POST", f"{RBAC}/clusterrolebindings",
-                     binding("system:basic-user", "ClusterRole", "system:basic-user", AUTHENTICATED, namespace=""))
     ssar = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
     answer = await cluster.ok("POST", ssar, {"spec": {"resourceAttributes": {"verb": "delete", "resource": "nodes"}}})
     assert answer["status"] == {"allowed": True}  # the admin: system:masters
@@ -271,7 +263,12 @@ async def test_access_reviews(cluster: Cluster) -> None:
 
     rules = await cluster.ok("POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
                              {"spec": {"namespace": "team"}}, headers=as_reader)
-    assert rules["status"]["resourceRules"] == BASIC_USER["rules"] + VIEW["rules"]  # cluster bindings first
+    resource_rules = rules["status"]["resourceRules"]
+    assert resource_rules[-1] == VIEW["rules"][0]  # the RoleBinding's, after the ClusterRoleBindings' (system:basic-user…)
+    assert {"verbs": ["create"], "apiGroups": ["authorization.k8s.io"],
+            "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]} in resource_rules
+    assert {"verbs": ["get"], "nonResourceURLs": ["/healthz", "/livez", "/readyz", "/version", "/version/"]} in \
+        rules["status"]["nonResourceRules"]
     assert rules["status"]["incomplete"] is False
 
     whoami = await cluster.ok("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", {}, headers=as_reader)

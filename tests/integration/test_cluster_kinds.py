@@ -12,7 +12,7 @@ import re
 import shutil
 import socket
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,7 @@ from cryptography.x509.oid import NameOID
 from boxk8s.api.app import ApiSettings, build_app
 from boxk8s.cluster import running
 from boxk8s.config import ClusterSettings
+from boxk8s.controllers import ControllerFactory
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
 
@@ -80,10 +81,12 @@ def _free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serving(state_dir: Path) -> AsyncIterator[int]:
-    """The store and resource layer with the API app on a local port (plain HTTP, no token)."""
+async def serving(state_dir: Path, controllers: Sequence[ControllerFactory] = ()) -> AsyncIterator[int]:
+    """The store and resource layer (and these controllers) with the API app on a local port (plain
+    HTTP, no token)."""
     settings = ClusterSettings(state_dir=state_dir)
-    async with running(settings, controllers=[], nodes=[], scheduler=False, serve_api=False, proxy=False) as c:
+    async with running(settings, controllers=list(controllers), nodes=[], scheduler=False, serve_api=False,
+                       proxy=False) as c:
         runner = web.AppRunner(build_app(c.resources, ApiSettings(token="")))
         await runner.setup()
         try:
@@ -129,6 +132,7 @@ async def test_kubectl_prints_the_columns_of_a_real_cluster(kubectl: Kubectl) ->
     assert await kubectl.table("storageclass") == [
         ["NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION"],
         ["fast (default)", "example.com/fast", "Delete", "Immediate", "false"],
+        ["standard (default)", "boxk8s.io/docker-volume", "Delete", "Immediate", "false"],  # the bootstrap's
     ]
     assert await kubectl.table("priorityclass", "high") == [
         ["NAME", "VALUE", "GLOBAL-DEFAULT", "PREEMPTIONPOLICY"],

@@ -13,9 +13,7 @@ import contextlib
 import inspect
 import json
 import re
-import shutil
 import socket
-import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +32,7 @@ from boxk8s.cluster import bootstrap
 from boxk8s.resources import registry
 from boxk8s.resources.layer import Resources
 from boxk8s.store import Store, StoreSettings
+from tests.integration.kubectl import needs_kubectl, run_kubectl
 
 TOKEN = "t"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -498,18 +497,11 @@ def _free_port() -> int:
 
 
 async def _kubectl(port: int, cache: Path, *args: str, stdin: bytes | None = None) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        "kubectl", "--server", f"http://127.0.0.1:{port}", "--cache-dir", str(cache), *args,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(stdin), 30)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
+    return await run_kubectl(f"http://127.0.0.1:{port}", cache, *args, stdin=stdin)
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
-async def test_real_kubectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+@needs_kubectl
+async def test_real_kubectl(tmp_path: Path) -> None:
     store = await Store.open_standalone(StoreSettings(path=tmp_path / "db"))
     runner: web.AppRunner | None = None
     try:

@@ -135,6 +135,24 @@ class ContainerState:
     labels: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
+@dataclass(frozen=True)
+class ContainerStats:
+    """One running app container's usage at one moment, as the kubelet's CRI stats give it:
+    cumulative CPU time (a rate needs two samples: kubelet/metrics_plan.py) and the memory
+    working set (usage minus inactive file pages, cAdvisor's workingSet)."""
+
+    id: str
+    pod_uid: str
+    namespace: str
+    pod_name: str
+    name: str  # the container's name in the pod spec
+    timestamp: float  # when measured, seconds since the epoch
+    # CPU time used since the container started, in core-nanoseconds (Docker's counter is an int; a
+    # simulated one is exact as a float, so a configured rate comes back exactly)
+    cpu_usage_ns: float
+    memory_working_set: int  # bytes
+
+
 class ExecSession(Protocol):
     """A running exec; stdout/stderr arrive as (stream number 1 or 2, bytes)."""
 
@@ -207,6 +225,10 @@ class ContainerRuntime(Protocol):
     def logs(self, container_id: str, *, follow: bool, tail: int | None, since: float | None,
              timestamps: bool) -> AsyncIterator[bytes]:
         """Log lines (each ending in \\n; prefixed 'RFC3339Nano ' when timestamps)."""
+
+    async def container_stats(self) -> list[ContainerStats]:
+        """Usage of every running app container of this cluster and node (no sandboxes, no init
+        containers). Off the request path: the metrics sampler calls it periodically."""
 
     async def ensure_volume(self, name: str) -> str:
         """A named volume (for persistentVolumeClaims) that outlives pods; returns its name."""

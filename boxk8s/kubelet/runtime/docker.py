@@ -47,6 +47,7 @@ from boxk8s.kubelet.runtime.base import (
     SANDBOX_NAME,
     ContainerConfig,
     ContainerState,
+    ContainerStats,
     ImageError,
     RuntimeSettings,
     SandboxConfig,
@@ -60,6 +61,7 @@ log = logging.getLogger(__name__)
 PROBE_OUTPUT_LIMIT = 1 << 20
 _NO_TIMEOUT = aiohttp.ClientTimeout()  # streams and long calls (stop waits out the grace period)
 _EVENTS = ["start", "die", "oom", "destroy"]
+STATS_CONCURRENCY = 32  # stats calls in flight per node
 _IMAGE_EVENTS = ["tag", "load", "import", "pull"]
 
 
@@ -457,6 +459,29 @@ class DockerRuntime:
 
         infos = await asyncio.gather(*(one(c["Id"]) for c in found))
         return [specs.container_state(info) for info in infos if info is not None]
+
+    async def container_stats(self) -> list[ContainerStats]:
+        """One `stats?stream=false&one-shot=true` per running app container, up to STATS_CONCURRENCY
+        at once. one-shot (API 1.41+) answers with the cumulative counters of the next tick of
+        Docker's 1 s stats collector, so a whole batch waits about one second (measured: ~1.0 s for
+        1 to 30 containers, ~2.2 s for 60; scripts/bench_metrics.py); without it, each call waits
+        for two ticks (~2 s). The rate over time is the sampler's to compute."""
+        found = [c for c in await self._list(specs.stats_filters(self.settings))
+                 if specs.is_app_container(c.get("Labels"))]
+        limit = asyncio.Semaphore(STATS_CONCURRENCY)
+
+        async def one(entry: dict[str, Any]) -> ContainerStats | None:
+            async with limit:
+                try:
+                    raw = await self.docker._query_json(f"containers/{entry['Id']}/stats",
+                                                        params={"stream": "false", "one-shot": "true"})
+                except aiodocker.DockerError as exc:
+                    if exc.status in (404, 409):  # gone or stopped since the listing
+                        return None
+                    raise DockerError(f"cannot read stats of {entry['Id'][:12]}: {exc.message}", exc.status) from exc
+            return specs.container_stats(entry, raw)
+
+        return [s for s in await asyncio.gather(*(one(c) for c in found)) if s is not None]
 
     # --- events ----------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from boxk8s.kubelet.clock import parse_rfc3339
 from boxk8s.kubelet.runtime.base import (
     LABEL_ATTEMPT,
     LABEL_CLUSTER,
@@ -25,6 +26,7 @@ from boxk8s.kubelet.runtime.base import (
     SANDBOX_NAME,
     ContainerConfig,
     ContainerState,
+    ContainerStats,
     ContainerStatus,
     ImageError,
     Mount,
@@ -378,3 +380,41 @@ def log_time(line: bytes) -> tuple[int, int] | None:
 
 def strip_log_time(line: bytes) -> bytes:
     return line.split(b" ", 1)[1] if log_time(line) is not None and b" " in line else line
+
+
+# --- usage (the stats endpoint) --------------------------------------------------------------------
+
+def stats_filters(settings: RuntimeSettings) -> dict[str, list[str]]:
+    """The running containers of our cluster and node: those a stats call can measure."""
+    return {**list_filters(settings), "status": ["running"]}
+
+
+def is_app_container(labels: dict[str, str] | None) -> bool:
+    """Not a sandbox, not an init container: the containers PodMetrics lists."""
+    labels = labels or {}
+    return labels.get(LABEL_CONTAINER_NAME, SANDBOX_NAME) != SANDBOX_NAME and labels.get(LABEL_INIT) != "true"
+
+
+def working_set(memory_stats: dict[str, Any]) -> int:
+    """cAdvisor's workingSet: usage minus inactive file pages (`total_inactive_file` on cgroup v1,
+    `inactive_file` on v2), never below zero; what the kubelet reports and `kubectl top` shows."""
+    usage = int(memory_stats.get("usage") or 0)
+    stats = memory_stats.get("stats") or {}
+    inactive = stats.get("total_inactive_file", stats.get("inactive_file", 0)) or 0
+    return usage - int(inactive) if int(inactive) < usage else usage
+
+
+def container_stats(entry: dict[str, Any], stats: dict[str, Any]) -> ContainerStats | None:
+    """ContainerStats from a `GET /containers/json` entry and its `GET /containers/{id}/stats`
+    (stream=false, one-shot): None when the container stopped meanwhile (Docker then sends zeros)."""
+    labels: dict[str, str] = entry.get("Labels") or {}
+    timestamp = parse_rfc3339(stats.get("read"))
+    memory = stats.get("memory_stats") or {}
+    cpu = ((stats.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage")
+    if timestamp is None or not memory or cpu is None:
+        return None
+    return ContainerStats(
+        id=entry["Id"], pod_uid=labels.get(LABEL_POD_UID, ""), namespace=labels.get(LABEL_NAMESPACE, ""),
+        pod_name=labels.get(LABEL_POD_NAME, ""), name=labels.get(LABEL_CONTAINER_NAME, ""),
+        timestamp=timestamp, cpu_usage_ns=int(cpu), memory_working_set=working_set(memory),
+    )

@@ -4,7 +4,11 @@ Behaviour, kept simple and predictable:
 - every image is present (except names added to `missing_images`, for tests);
 - an app container runs until stopped (exit code 0 on stop); an init container exits 0 at once;
 - a command ending in `exit N` exits with N at once, `true` with 0, `false` with 1;
-- exec probes return `probe_exit_codes.get(container name, 0)`; logs are whatever `append_log` wrote.
+- exec probes return `probe_exit_codes.get(container name, 0)`; logs are whatever `append_log` wrote;
+- a running container uses what `set_usage` said for it, else what the `usage` function given at
+  construction says (the cluster gives kubelet/fake_usage.py's: the pod's annotation, else its
+  requests), else nothing: CPU in nanocores (integrated over time into the cumulative counter
+  the stats report) and a fixed memory working set.
 Changes the kubelet did not make itself (exits: scripted, stopped, killed, OOM) are published to
 `watch_events()` subscribers, as Docker events would be. What the kubelet's own calls did (run,
 create, start, remove) is not: those calls return the new state, and a wake-up for them only
@@ -35,6 +39,7 @@ from boxk8s.kubelet.runtime.base import (
     LABEL_POD_UID,
     ContainerConfig,
     ContainerState,
+    ContainerStats,
     ImageError,
     RuntimeSettings,
     SandboxConfig,
@@ -58,6 +63,11 @@ def pod_ips(subnet: str, *, from_top: bool = False) -> Iterator[ipaddress.IPv4Ad
     return (ipaddress.ip_address(n) for n in numbers)
 
 
+# What a simulated container uses: (CPU in nanocores, memory working set in bytes).
+Usage = tuple[int, int]
+UsageFunction = Callable[[ContainerState], Usage | None]
+
+
 @dataclass
 class _Container:
     state: ContainerState
@@ -65,6 +75,8 @@ class _Container:
     sandbox_id: str
     logs: list[tuple[float, bytes]] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    cpu_usage_ns: float = 0.0  # cumulative, integrated at each stats call
+    measured_at: float = 0.0  # when cpu_usage_ns was last brought up to date
 
 
 class FakeExecSession:
@@ -98,9 +110,11 @@ class FakeRuntime:
     simulated_network = True  # its pod IPs lead nowhere
 
     def __init__(self, settings: RuntimeSettings | None = None, *, now: Callable[[], float] = time.time,
-                 ips: Iterator[ipaddress.IPv4Address | ipaddress.IPv6Address] | None = None) -> None:
+                 ips: Iterator[ipaddress.IPv4Address | ipaddress.IPv6Address] | None = None,
+                 usage: UsageFunction | None = None) -> None:
         """`ips`: pod IPs shared with the other simulated nodes of the cluster (see `pod_ips`); by
-        default this node's own, from the first host after the gateway."""
+        default this node's own, from the first host after the gateway. `usage`: what a running
+        container uses, when `set_usage` said nothing for it."""
         self.settings = settings or RuntimeSettings()
         self._now = now
         self._sandboxes: dict[str, SandboxState] = {}
@@ -111,6 +125,8 @@ class FakeRuntime:
         self.missing_images: set[str] = set()
         self._image_ids: dict[str, str] = {}
         self.probe_exit_codes: dict[str, int] = {}
+        self._usage_fn = usage
+        self._usage: dict[tuple[str, str], Usage] = {}  # (pod uid, container name) → set_usage's
         self.started = False
 
     # ---- lifecycle ------------------------------------------------------------------------
@@ -173,6 +189,7 @@ class FakeRuntime:
     async def start_container(self, container_id: str) -> ContainerState:
         c = self._get(container_id)
         c.state = replace(c.state, status="running", started_at=_stamp(self._now()))
+        c.cpu_usage_ns, c.measured_at = 0.0, self._now()
         c.changed.set()
         code = self._scripted_exit(c.config)
         if code is not None:
@@ -244,6 +261,35 @@ class FakeRuntime:
                 yield await queue.get()
         finally:
             self._subscribers.remove(queue)
+
+    # ---- usage ----------------------------------------------------------------------------
+    def set_usage(self, pod_uid: str, container: str, cpu_nanocores: int, memory_bytes: int) -> None:
+        """What a container of a pod uses from now on (tests, simulations)."""
+        self._usage[(pod_uid, container)] = (cpu_nanocores, memory_bytes)
+
+    def _current_usage(self, state: ContainerState) -> Usage:
+        set_ = self._usage.get((state.pod_uid, state.name))
+        if set_ is not None:
+            return set_
+        return (self._usage_fn(state) if self._usage_fn is not None else None) or (0, 0)
+
+    async def container_stats(self) -> list[ContainerStats]:
+        """The running app containers' usage: CPU accumulated at the rate in force at this call
+        since the previous one (a step function: deterministic for a test that sets a rate and
+        samples twice)."""
+        now = self._now()
+        out = []
+        for c in self._containers.values():
+            st = c.state
+            if st.status != "running" or st.init:
+                continue
+            cpu, memory = self._current_usage(st)
+            c.cpu_usage_ns += cpu * max(0.0, now - c.measured_at)
+            c.measured_at = now
+            out.append(ContainerStats(id=st.id, pod_uid=st.pod_uid, namespace=st.namespace, pod_name=st.pod_name,
+                                      name=st.name, timestamp=now, cpu_usage_ns=c.cpu_usage_ns,
+                                      memory_working_set=memory))
+        return out
 
     # ---- exec and logs --------------------------------------------------------------------
     async def exec(self, container_id: str, command: list[str], *, stdin: bool, tty: bool) -> FakeExecSession:

@@ -10,13 +10,17 @@ from boxk8s.controllers.pvc import (
     BIND_CLAIM,
     CLAIM_BOUND,
     CLAIM_LOST,
+    CLASS_MISSING,
     CREATE_VOLUME,
     DELETE_VOLUME,
+    EXTERNAL,
+    PROVISIONER,
     VOLUME_AVAILABLE,
     VOLUME_BOUND,
     VOLUME_RELEASED,
     claim_binding,
     claim_bound_status,
+    external_provisioning_message,
     new_volume,
     plan_claim,
     plan_volume,
@@ -41,33 +45,45 @@ def volume(phase: str = "Bound", uid: str | None = "u1", policy: str = "Delete")
                             "capacity": {"storage": "2Gi"}, "storageClassName": "standard"}
     if uid is not None:
         spec["claimRef"] = {"namespace": "default", "name": "data", "uid": uid}
-    return {"metadata": {"name": "pvc-u1", "annotations": {"pv.kubernetes.io/provisioned-by": "boxk8s.io/local-path"}},
+    return {"metadata": {"name": "pvc-u1", "annotations": {"pv.kubernetes.io/provisioned-by": PROVISIONER}},
             "spec": spec, "status": {"phase": phase}}
 
 
+def storage_class(name: str, provisioner: str = PROVISIONER, reclaim: str = "Delete") -> dict[str, Any]:
+    return {"metadata": {"name": name}, "provisioner": provisioner, "reclaimPolicy": reclaim}
+
+
+CLASSES = {sc["metadata"]["name"]: sc for sc in (
+    storage_class("standard"), storage_class("keep", reclaim="Retain"), storage_class("ebs", "ebs.csi.aws.com"))}
+
+
 @pytest.mark.parametrize(("c", "v", "expected"), [
-    (claim(), None, [CREATE_VOLUME, BIND_CLAIM, CLAIM_BOUND, VOLUME_BOUND]),
-    (claim("standard"), None, [CREATE_VOLUME, BIND_CLAIM, CLAIM_BOUND, VOLUME_BOUND]),
-    (claim("local-path"), None, [CREATE_VOLUME, BIND_CLAIM, CLAIM_BOUND, VOLUME_BOUND]),
-    # classes we do not provision stay Pending (as with no provisioner for them)
-    (claim("fast-ssd"), None, []),
+    # no class (no default class made one), or a class whose provisioner is ours: provision
+    (claim(), None, [CREATE_VOLUME, VOLUME_BOUND, BIND_CLAIM, CLAIM_BOUND]),
+    (claim("standard"), None, [CREATE_VOLUME, VOLUME_BOUND, BIND_CLAIM, CLAIM_BOUND]),
+    (claim("keep"), None, [CREATE_VOLUME, VOLUME_BOUND, BIND_CLAIM, CLAIM_BOUND]),
+    # another provisioner's class: Pending, waiting for it; a class that does not exist: Pending
+    (claim("ebs"), None, [EXTERNAL]),
+    (claim("local-path"), None, [CLASS_MISSING]),
+    # "" asks for no class: only a volume made for it
     (claim(""), None, []),
-    # partly done: resume where it stopped
-    (claim(), volume("Pending"), [BIND_CLAIM, CLAIM_BOUND, VOLUME_BOUND]),
-    (claim(volume="pvc-u1"), volume("Pending"), [CLAIM_BOUND, VOLUME_BOUND]),
+    # partly done: resume where it stopped (the volume is Bound first, as upstream's bind)
+    (claim(), volume("Pending"), [VOLUME_BOUND, BIND_CLAIM, CLAIM_BOUND]),
+    (claim(volume="pvc-u1"), volume("Pending"), [VOLUME_BOUND, CLAIM_BOUND]),
     (claim(volume="pvc-u1"), volume("Bound"), [CLAIM_BOUND]),
     (claim(volume="pvc-u1", phase="Bound"), volume(), []),
     # our volume vanished before binding finished: make it again
-    (claim(volume="pvc-u1"), None, [CREATE_VOLUME, CLAIM_BOUND, VOLUME_BOUND]),
+    (claim(volume="pvc-u1"), None, [CREATE_VOLUME, VOLUME_BOUND, CLAIM_BOUND]),
     # a static volume named by the claim and gone
     (claim(volume="pv-static", phase="Bound"), None, [CLAIM_LOST]),
     (claim(volume="pv-static"), None, []),
     # a volume bound to another claim of the same name
     (claim(volume="pvc-u1"), volume(uid="other"), []),
     (claim(deleting=True), None, []),
+    (claim("ebs", deleting=True), None, []),
 ])
 def test_plan_claim(c: dict[str, Any], v: dict[str, Any] | None, expected: list[str]) -> None:
-    assert plan_claim(c, v) == expected
+    assert plan_claim(c, v, CLASSES) == expected
 
 
 @pytest.mark.parametrize(("v", "c", "expected"), [
@@ -84,17 +100,29 @@ def test_plan_volume(v: dict[str, Any], c: dict[str, Any] | None, expected: list
 
 
 def test_objects() -> None:
-    pv = new_volume(claim())
+    pv = new_volume(claim("standard"), CLASSES["standard"])
     assert pv["metadata"]["name"] == "pvc-u1"
+    assert pv["metadata"]["annotations"] == {"pv.kubernetes.io/provisioned-by": "boxk8s.io/docker-volume"}
     assert pv["spec"]["capacity"] == {"storage": "2Gi"} and pv["spec"]["accessModes"] == ["ReadWriteOnce"]
     assert pv["spec"]["hostPath"]["path"] == "/var/lib/boxk8s/u1"
     assert pv["spec"]["storageClassName"] == "standard"
     assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Delete"
     assert pv["spec"]["claimRef"] == {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "namespace": "default",
                                       "name": "data", "uid": "u1", "resourceVersion": "7"}
-    patch = claim_binding(claim(), pv)
-    assert patch["spec"] == {"volumeName": "pvc-u1", "storageClassName": "standard"}
-    assert patch["metadata"]["annotations"]["pv.kubernetes.io/bind-completed"] == "yes"
-    assert claim_binding(claim("local-path"), pv)["spec"] == {"volumeName": "pvc-u1"}
+    # the class's reclaim policy; a claim of no class gets a volume of no class, deleted with it
+    assert new_volume(claim("keep"), CLASSES["keep"])["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+    unclassed = new_volume(claim(), None)
+    assert "storageClassName" not in unclassed["spec"]
+    assert unclassed["spec"]["persistentVolumeReclaimPolicy"] == "Delete"
+    patch = claim_binding(pv)
+    assert patch["spec"] == {"volumeName": "pvc-u1"}
+    assert patch["metadata"]["annotations"] == {
+        "pv.kubernetes.io/bind-completed": "yes", "pv.kubernetes.io/bound-by-controller": "yes",
+        "volume.kubernetes.io/storage-provisioner": "boxk8s.io/docker-volume",
+        "volume.beta.kubernetes.io/storage-provisioner": "boxk8s.io/docker-volume"}
     assert claim_bound_status(pv) == {"status": {"phase": "Bound", "accessModes": ["ReadWriteOnce"],
                                                  "capacity": {"storage": "2Gi"}}}
+    assert external_provisioning_message("ebs.csi.aws.com") == (
+        "Waiting for a volume to be created either by the external provisioner 'ebs.csi.aws.com' or manually by "
+        "the system administrator. If volume creation is delayed, please verify that the provisioner is running "
+        "and correctly registered.")

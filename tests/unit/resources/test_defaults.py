@@ -110,8 +110,7 @@ def test_pod_defaults() -> None:
     spec = pod["spec"]
     assert spec["enableServiceLinks"] is True
     assert spec["serviceAccountName"] == "default"
-    assert spec["preemptionPolicy"] == "PreemptLowerPriority"
-    assert spec["priority"] == 0
+    assert "priority" not in spec and "preemptionPolicy" not in spec  # the Priority admission plugin's
     assert [t["key"] for t in spec["tolerations"]] == ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]
     c = spec["containers"][0]
     assert c["imagePullPolicy"] == "IfNotPresent"
@@ -133,10 +132,30 @@ def test_statefulset_job_cronjob_defaults() -> None:
     assert (job["spec"]["completions"], job["spec"]["parallelism"], job["spec"]["backoffLimit"]) == (1, 1, 6)
     assert job["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": "u-1"}}
     assert job["spec"]["template"]["metadata"]["labels"]["job-name"] == "j"
+    # SetDefaults_Job, as on a read of the stored Job: the template's labels, the generated ones included
+    assert job["metadata"]["labels"] == job["spec"]["template"]["metadata"]["labels"]
     cron: dict[str, Any] = {"spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {"spec": {}}}}}}
     apply_defaults(cron, "io.k8s.api.batch.v1.CronJob")
     assert cron["spec"]["concurrencyPolicy"] == "Allow"
     assert cron["spec"]["successfulJobsHistoryLimit"] == 3
+
+
+def test_statefulset_claim_templates() -> None:
+    """SetDefaults_StatefulSet defaults each claim as a PVC (SetDefaults_PersistentVolumeClaim: volumeMode,
+    status phase), and Convert_apps_StatefulSetSpec_To_v1_StatefulSetSpec writes the templates' type meta,
+    overriding what the client sent; defaulting again changes nothing."""
+    claims = [{"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"]}},
+              {"apiVersion": "v9", "kind": "Claim", "metadata": {"name": "logs"}, "spec": {"volumeMode": "Block"}}]
+    sts: dict[str, Any] = {"spec": {"volumeClaimTemplates": claims, "template": {"spec": {"containers": []}}}}
+    apply_defaults(sts, "io.k8s.api.apps.v1.StatefulSet")
+    data, logs = sts["spec"]["volumeClaimTemplates"]
+    assert data == {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+                    "spec": {"accessModes": ["ReadWriteOnce"], "volumeMode": "Filesystem"},
+                    "status": {"phase": "Pending"}}
+    assert (logs["apiVersion"], logs["kind"], logs["spec"]["volumeMode"]) == ("v1", "PersistentVolumeClaim", "Block")
+    again = copy.deepcopy(sts)
+    apply_defaults(again, "io.k8s.api.apps.v1.StatefulSet")
+    assert again == sts
 
 
 def test_secret_namespace_pvc_defaults() -> None:

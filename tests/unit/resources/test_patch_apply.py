@@ -86,7 +86,7 @@ def test_conflict_with_another_manager() -> None:
     message = str(info.value)
     assert message.startswith("Apply failed with 2 conflicts: conflicts with \"kubectl\":\n- .spec.replicas")
     assert 'conflicts with "kubectl-client-side-apply" using apps/v1:\n- .spec.replicas' in message
-    assert {"type": "FieldManagerConflict", "message": 'conflict with "kubectl"',
+    assert {"reason": "FieldManagerConflict", "message": 'conflict with "kubectl"',
             "field": ".spec.replicas"} in info.value.causes()
 
 
@@ -162,3 +162,13 @@ def test_item_kept_for_another_manager_keeps_its_key() -> None:
         {"name": "web", "env": [{"name": "X", "value": "1"}]},
         {"name": "api", "image": "api"},
     ]
+
+
+def test_reapply_keeps_the_managers_time_unless_the_object_changes() -> None:
+    """managedFieldsUpdater.Apply: the time is set only when the apply changed the object."""
+    live = apply_patch({}, deployment(replicas=2), DEPLOY, "kubectl", False, now=NOW)
+    later = "2025-06-01T00:00:00Z"
+    again = apply_patch(live, deployment(replicas=2), DEPLOY, "kubectl", False, now=later)
+    assert again == live
+    changed = apply_patch(live, deployment(replicas=3), DEPLOY, "kubectl", False, now=later)
+    assert changed["metadata"]["managedFields"][0]["time"] == later

@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from boxk8s.resources.patch import PatchError, json_merge_patch, json_patch
+from boxk8s.resources.patch import (
+    JsonPatchFailed,
+    JsonPatchTooLarge,
+    PatchError,
+    json_merge_patch,
+    json_patch,
+)
 
 # RFC 7386 Appendix A, wrapped in an object where the RFC's target or patch is not one.
 RFC7386: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = [
@@ -68,3 +74,36 @@ def test_json_patch_operations() -> None:
 def test_json_patch_failures_raise_patch_error(ops: Any) -> None:
     with pytest.raises(PatchError):
         json_patch({"metadata": {"name": "n"}, "spec": {}}, ops)
+
+
+@pytest.mark.parametrize("ops", [
+    [{"op": "test", "path": "/metadata/name", "value": "other"}],
+    [{"op": "remove", "path": "/nope"}],
+    [{"op": "frobnicate", "path": "/a"}],
+    [None],
+    [{"op": "replace", "path": "", "value": [1]}],
+])
+def test_json_patch_that_does_not_apply(ops: Any) -> None:
+    """Decodes, then fails: the apiserver's 422 (jsonPatcher.applyJSPatch), not a decoding 400."""
+    with pytest.raises(JsonPatchFailed):
+        json_patch({"metadata": {"name": "n"}, "spec": {}}, ops)
+
+
+@pytest.mark.parametrize(("ops", "message"), [
+    ({"op": "add"}, "object into Go value of type []handlers.jsonPatchOp"),
+    ([{"op": "add", "path": "/a", "value": 1}, 7.5], "number into Go value of type handlers.jsonPatchOp"),
+    ([{"path": False, "op": 1}], "bool into Go struct field jsonPatchOp.path of type string"),  # the first in order
+])
+def test_json_patch_that_does_not_decode(ops: Any, message: str) -> None:
+    with pytest.raises(PatchError) as info:
+        json_patch({"metadata": {"name": "n"}}, ops)
+    assert not isinstance(info.value, JsonPatchFailed)
+    assert str(info.value) == f"error decoding patch: json: cannot unmarshal {message}"
+
+
+def test_json_patch_limits_and_null() -> None:
+    doc = {"metadata": {"name": "n"}}
+    assert json_patch(doc, None) == doc and json_patch(doc, [{"op": "add", "path": "/a", "value": None}]) == {
+        **doc, "a": None}
+    with pytest.raises(JsonPatchTooLarge, match="maximum operations in a JSON patch is 10000, got 10001"):
+        json_patch(doc, [{"op": "test", "path": "/metadata/name", "value": "n"}] * 10_001)
