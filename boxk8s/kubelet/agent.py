@@ -50,7 +50,8 @@ class Kubelet:
         self.worker_context = WorkerContext(
             runtime=runtime, client=client, emit=self.event, clock=self.clock, settings=settings,
             host_ip=address, cluster=self.cluster, state_dir=self.state_dir, node_allocatable=node_allocatable(node),
-            services=services.list if services is not None else (lambda: []))
+            services=services.list if services is not None else (lambda: []),
+            **({"services_synced": services.synced.wait} if services is not None else {}))
         # A shared pod informer (one decode per event for all kubelets), or one of our own.
         self.informer: Informer | FilteredView = (
             FilteredView(pods, self._mine, route=(pod_node_name, node.name)) if pods is not None

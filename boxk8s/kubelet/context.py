@@ -9,7 +9,7 @@ not import the kubelet's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -48,6 +48,10 @@ def node_allocatable(node: NodeSettings) -> dict[str, str]:
     return {"cpu": f"{node.cpu_millis}m", "memory": str(node.memory_bytes)}
 
 
+async def _nothing() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class WorkerContext:
     runtime: ContainerRuntime
@@ -60,3 +64,6 @@ class WorkerContext:
     state_dir: Path  # pods' configMap/secret/downwardAPI files live below it
     node_allocatable: Mapping[str, str]  # see `node_allocatable`
     services: Callable[[], list[Obj]] = field(default=lambda: [])  # the cluster's Services (for their env vars)
+    # awaited before a container's env is made: the Services have been read once (kubelet's
+    # serviceHasSynced: no container starts without its KUBERNETES_SERVICE_HOST)
+    services_synced: Callable[[], Awaitable[None]] = field(default=lambda: _nothing())

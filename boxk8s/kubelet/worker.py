@@ -268,9 +268,9 @@ class PodWorker:
             await self._event(NORMAL, "BackOff", f'Back-off pulling image "{image}"', a.name)
             await self._event(WARNING, "Failed", "Error: ImagePullBackOff", a.name)
 
-    async def _create_sandbox(self) -> bool:
-        pod = self.pod
-        assert pod is not None
+    async def _ensure_volumes(self, pod: Obj) -> dict[str, VolumeSource]:
+        """The pod's volumes, set up once per worker: for a new sandbox, and for the first container
+        started in a sandbox adopted after a restart (its mounts must be there too)."""
         if self.volumes is None:
             try:
                 configmaps, secrets = await self._fetch_sources()
@@ -283,6 +283,12 @@ class PodWorker:
             except VolumeError as e:
                 await self._event(WARNING, "FailedMount", str(e))
                 raise
+        return self.volumes
+
+    async def _create_sandbox(self) -> bool:
+        pod = self.pod
+        assert pod is not None
+        await self._ensure_volumes(pod)
         s = self.ctx.settings
         try:
             self.dns = self._form_dns(pod, write=True)
@@ -421,6 +427,7 @@ class PodWorker:
         return tk.next_refresh(self.tokens)
 
     async def _fetch_sources(self) -> tuple[dict[str, Obj | None], dict[str, Obj | None]]:
+        await self.ctx.services_synced()  # the Service variables come with the rest of the env
         pod = self.pod or {}
         ns = (pod.get("metadata") or {}).get("namespace", "default")
         cm_names, secret_names = referenced(pod)
@@ -481,6 +488,8 @@ class PodWorker:
                 await self._report_status()
             return
         self.backoff.pop(f"image/{a.name}", None)
+        if self.pod is not None:
+            await self._ensure_volumes(self.pod)
         try:
             configmaps, secrets = await self._fetch_sources()
             config = self._container_config(c, a, configmaps, secrets)
