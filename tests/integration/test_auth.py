@@ -24,6 +24,7 @@ from boxk8s.kubelet.settings import NodeSettings
 from boxk8s.kubelet.volumes import pod_dir
 from boxk8s.tls import ensure_credentials
 from tests.integration.controllers_harness import FAST
+from tests.integration.samples import SAMPLES
 from tests.integration.waiting import wait_for_condition
 
 Obj = dict[str, Any]
@@ -326,3 +327,24 @@ async def test_a_pod_gets_its_token_volume_with_a_valid_token(cluster: Cluster) 
     quiet = await cluster.ok("POST", "/api/v1/namespaces/team/pods", {"metadata": {"name": "quiet"}, "spec": {
         "serviceAccountName": "reader", "containers": [{"name": "c", "image": "busybox"}]}})
     assert "volumes" not in quiet["spec"]
+
+
+async def test_a_certificate_signing_request_records_who_asked(cluster: Cluster) -> None:
+    token = await cluster.token("team", "reader")
+    await cluster.ok("POST", f"{RBAC}/clusterroles", {"metadata": {"name": "csr-creator"}, "rules": [
+        {"apiGroups": ["certificates.k8s.io"], "resources": ["certificatesigningrequests"], "verbs": ["create"]}]})
+    await cluster.ok("POST", f"{RBAC}/clusterrolebindings",
+                     binding("csr-creator", "ClusterRole", "csr-creator", SA_SUBJECT, namespace=""))
+    csr = {"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+           "metadata": {"name": "mine"}, "spec": {**SAMPLES["CertificateSigningRequest"]["spec"],
+                                                 "username": "someone-else", "groups": ["system:masters"]}}
+
+    async def created() -> Obj:
+        code, body = await cluster.call("POST", "/apis/certificates.k8s.io/v1/certificatesigningrequests", csr,
+                                        token=token)
+        assert code == 201, body
+        return body  # type: ignore[no-any-return]
+    got = await eventually(created)
+    assert (got["spec"]["username"], got["spec"]["groups"]) == (
+        READER, ["system:serviceaccounts", "system:serviceaccounts:team", "system:authenticated"])
+    assert got["spec"]["uid"]  # the account's uid

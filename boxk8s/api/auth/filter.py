@@ -18,6 +18,7 @@ from boxk8s.api.auth.rbac import Attributes, Decision, Rule
 from boxk8s.api.auth.requestinfo import request_info
 from boxk8s.api.auth.user import REQUEST_USER, SYSTEM_MASTERS, UserInfo
 from boxk8s.client import InformerFactory
+from boxk8s.resources.requester import REQUESTER
 from boxk8s.resources.serviceaccount_token import TokenIssuer
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -76,7 +77,11 @@ class Security:
                 if not decision.allowed:
                     raise forbidden(attrs, decision.reason)
             request[REQUEST_USER] = user
-            return await handler(request)
+            token = REQUESTER.set(user.as_dict())  # for the strategies that record who asked (CSRs)
+            try:
+                return await handler(request)
+            finally:
+                REQUESTER.reset(token)
 
         return auth
 
