@@ -73,6 +73,13 @@ def test_kubectl_in_a_pod_is_refused_then_allowed_by_a_rolebinding_to_view(clust
     assert any(line.split()[0] == "denied" and "Error" in line for line in lines[1:]), log
     phase, log = run_kubectl_pod(cluster, "no-secrets", "get", "secrets")
     assert phase == "Failed" and 'cannot list resource "secrets"' in log
+    # By name, through the cluster DNS, verified with the pod's ca.crt: the certificate is valid for it too.
+    token = cluster.kubectl("-n", NS, "create", "token", "reader").stdout.strip()
+    phase, log = run_kubectl_pod(cluster, "by-name", "--server=https://kubernetes.default.svc",
+                                 "--certificate-authority=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+                                 f"--token={token}", f"--namespace={NS}", "get", "pods")
+    assert phase == "Succeeded", log
+    assert log.splitlines()[0].split()[0] == "NAME"
 
 
 def test_the_pod_sees_the_kubernetes_service_and_its_account(cluster: Boxk8s) -> None:
