@@ -43,7 +43,6 @@ class ControllerSettings:
 
     node_grace_seconds: float = 40.0  # node-monitor-grace-period: no heartbeat this long → Unknown
     pod_eviction_seconds: float | None = None  # replaces the default 300 s not-ready/unreachable tolerations
-    root_ca_pem: bytes = b""  # the cluster CA, published in every namespace (kube-root-ca.crt); b"": not published
     # The HPA controller: kube-controller-manager's --horizontal-pod-autoscaler-* flags and defaults.
     hpa_sync_seconds: float = 15.0  # -sync-period
     hpa_downscale_stabilization_seconds: float = 300.0  # -downscale-stabilization

@@ -34,6 +34,9 @@ class Kind:
     STATEFULSET = registry.find("apps", "v1", "statefulsets")
     DAEMONSET = registry.find("apps", "v1", "daemonsets")
     JOB = registry.find("batch", "v1", "jobs")
+    SERVICEACCOUNT = registry.find("", "v1", "serviceaccounts")
+    REPLICATIONCONTROLLER = registry.find("", "v1", "replicationcontrollers")
+    RESOURCEQUOTA = registry.find("", "v1", "resourcequotas")
     HPA = registry.find("autoscaling", "v2", "horizontalpodautoscalers")
 
 

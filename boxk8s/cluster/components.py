@@ -9,7 +9,6 @@ starts them in order.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import ipaddress
 import logging
 import sys
@@ -24,7 +23,13 @@ from boxk8s.api.auth.filter import Security
 from boxk8s.api.server import ApiServer
 from boxk8s.client import Client, Informer, InformerFactory, Kind
 from boxk8s.config import ClusterSettings
-from boxk8s.controllers import Controller, ControllerFactory, controller_name, default_controllers
+from boxk8s.controllers import (
+    Controller,
+    ControllerFactory,
+    controller_name,
+    default_controllers,
+    with_required,
+)
 from boxk8s.devloop.images import ImageRollouts
 from boxk8s.devloop.view import StatusView
 from boxk8s.devloop.wait import AppWaiter
@@ -45,6 +50,7 @@ from boxk8s.proxy.ingress_tls import Certificates
 from boxk8s.proxy.listeners import HostListeners
 from boxk8s.proxy.proxy import ServiceProxy
 from boxk8s.resources.allocate import nth_address
+from boxk8s.resources.apiserver_admission import apiserver_admission
 from boxk8s.resources.layer import Resources
 from boxk8s.resources.serviceaccount_token import TokenIssuer
 from boxk8s.scheduler import Scheduler
@@ -191,7 +197,7 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
         compaction_keep=settings.compaction_keep,
     ))
     stack.push_async_callback(store.close)
-    resources = Resources(store, service_cidr=settings.service_range)
+    resources = Resources(store, service_cidr=settings.service_range, admission=apiserver_admission())
     resources.token_issuer = token_issuer(settings)
     c_credentials = ensure_credentials(settings.state_dir, api_hosts(settings))
     factory = InformerFactory(Client(resources, "kube-controller-manager"))
@@ -204,11 +210,14 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
     if scheduler:
         client = Client(resources, "default-scheduler")
         c.scheduler = Scheduler(client, EventRecorder(client, "default-scheduler"), pods=shared_pods, nodes=shared_nodes)
-    controller_settings = dataclasses.replace(settings.controllers, root_ca_pem=c_credentials.ca_pem)
-    makers = default_controllers(controller_settings, c.metrics) if controllers is None else controllers
+    planned = node_plan.plan_nodes(settings, node_plan.host_resources()) if nodes is None else nodes
+    # The root CA publisher runs with the controller manager, and in narrowed clusters whose pods run
+    # (their token volume projects kube-root-ca.crt); an API-only test cluster keeps its namespaces bare.
+    publish_ca = controllers is None or bool(planned)
+    makers = with_required(default_controllers(settings.controllers, c.metrics) if controllers is None
+                           else controllers, root_ca_pem=c_credentials.ca_pem if publish_ca else b"")
     c.controllers = [make(Client(resources, controller_name(make)), factory) for make in makers]
 
-    planned = node_plan.plan_nodes(settings, node_plan.host_resources()) if nodes is None else nodes
     if planned:
         name = node_plan.cluster_name(settings.state_dir, settings.cluster_name)
         addresses = PodAddresses(settings.pod_subnet)  # the fixed pod IPs: one book for all Docker nodes (one network)

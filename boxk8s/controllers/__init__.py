@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from boxk8s.client import Client, InformerFactory
 from boxk8s.client.metrics import MetricsSource
@@ -22,7 +22,10 @@ from boxk8s.controllers.namespace import NamespaceController
 from boxk8s.controllers.nodelifecycle import NodeLifecycleController
 from boxk8s.controllers.pvc import PersistentVolumeBinder
 from boxk8s.controllers.replicaset import ReplicaSetController
+from boxk8s.controllers.replicationcontroller import ReplicationManager
+from boxk8s.controllers.resourcequota import ResourceQuotaController
 from boxk8s.controllers.rootcacert import RootCACertPublisher
+from boxk8s.controllers.serviceaccounts import ServiceAccountsController
 from boxk8s.controllers.statefulset import StatefulSetController
 from boxk8s.controllers.ttl import TTLAfterFinishedController
 
@@ -35,9 +38,11 @@ def default_controllers(settings: ControllerSettings, metrics: MetricsSource | N
     `metrics`: the resource metrics the HPA controller reads (the cluster's metrics sampler)."""
     makers: list[ControllerFactory] = [
         NamespaceController,
+        ServiceAccountsController,
         EndpointsController,
         EndpointSliceController,
         ReplicaSetController,
+        ReplicationManager,
         DeploymentController,
         StatefulSetController,
         DaemonSetController,
@@ -46,13 +51,12 @@ def default_controllers(settings: ControllerSettings, metrics: MetricsSource | N
         CronJobController,
         TTLAfterFinishedController,
         PersistentVolumeBinder,
+        ResourceQuotaController,
         ClusterRoleAggregationController,
         GarbageCollector,
         functools.partial(NodeLifecycleController, settings=settings),
         functools.partial(HorizontalController, settings=settings, metrics=metrics),
     ]
-    if settings.root_ca_pem:
-        makers.append(functools.partial(RootCACertPublisher, ca_pem=settings.root_ca_pem))
     return makers
 
 
@@ -62,4 +66,17 @@ def controller_name(make: ControllerFactory) -> str:
     return target.name if isinstance(target, type) and issubclass(target, Controller) else "controller"
 
 
-__all__ = ["Controller", "ControllerFactory", "controller_name", "default_controllers"]
+def with_required(makers: Sequence[ControllerFactory], root_ca_pem: bytes = b"") -> list[ControllerFactory]:
+    """`makers`, plus the controllers the apiserver's admission cannot do without: the ServiceAccount
+    plugin refuses pods until their namespace's `default` account exists, which its controller
+    makes, and gives them a token volume projecting the `kube-root-ca.crt` ConfigMap, which the root
+    CA publisher makes from `root_ca_pem` (so even a cluster narrowed to no controllers, as tests
+    assemble, runs pods)."""
+    required: list[ControllerFactory] = [] if ServiceAccountsController in makers else [ServiceAccountsController]
+    names = {controller_name(m) for m in makers}
+    if root_ca_pem and RootCACertPublisher.name not in names:
+        required.append(functools.partial(RootCACertPublisher, ca_pem=root_ca_pem))
+    return [*required, *makers]
+
+
+__all__ = ["Controller", "ControllerFactory", "controller_name", "default_controllers", "with_required"]

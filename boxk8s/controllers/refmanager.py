@@ -2,8 +2,9 @@
 
 `plan_claims` (podutil) decides; `claim` performs: adopt matching orphans — only after canAdopt
 (RecheckDeletionTimestamp: a fresh read shows the same owner, not being deleted) — and release
-owned objects that stopped matching. The ReplicaSet controller claims pods with it, the
-Deployment controller ReplicaSets.
+owned objects that stopped matching. The ReplicaSet and ReplicationController controllers claim
+pods with it, the Deployment controller ReplicaSets; the owner kind's strategy says how its
+selector reads.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from boxk8s import errors
 from boxk8s.client import Client
 from boxk8s.controllers.podutil import plan_claims, with_owner, without_owner
 from boxk8s.resources.registry import ResourceType
+from boxk8s.resources.strategy import strategy_for
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,7 @@ class ControllerRefManager:
     async def claim(self, owner: Obj, candidates: list[Obj]) -> list[Obj]:
         """ClaimObjects: the candidates `owner` controls once adoptions and releases are written,
         in the candidates' order (an adoption that failed is not among them)."""
-        claims = plan_claims(owner, owner["spec"].get("selector"), candidates)
+        claims = plan_claims(owner, strategy_for(self.owner_kind).label_selector(owner), candidates)
         failed: set[str] = set()
         if claims.adopt:
             if await self._can_adopt(owner):

@@ -4,6 +4,11 @@ Level-triggered over shared pod and ReplicaSet informers, as upstream's replica_
 pods (adopt matching orphans, release owned pods that stopped matching), create or delete the
 difference once the informer has seen the effect of the previous sync (expectations), then
 write the status through the status subresource.
+
+The controller is parametrised by the kind it runs (`kind`): upstream's ReplicationController
+manager (pkg/controller/replication) is this same controller over RCs through a conversion
+adapter, and here it is this class with `kind` = ReplicationController, whose strategy reads
+the equality-map selector as a LabelSelector (replicationcontroller.py).
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ from boxk8s.controllers.replicaset_plan import (
     status_needs_update,
 )
 from boxk8s.events import NORMAL, WARNING, EventRecorder
+from boxk8s.resources.registry import ResourceType
+from boxk8s.resources.strategy import strategy_for
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +52,16 @@ Obj = dict[str, Any]
 class ReplicaSetController(Controller):
     name = "replicaset-controller"
     workers = 4
+    kind: ResourceType | None = Kind.REPLICASET  # the owner kind this controller runs
 
     def __init__(self, client: Client, factory: InformerFactory, recorder: EventRecorder | None = None) -> None:
         super().__init__(client, factory, recorder)
+        assert self.kind is not None and Kind.POD is not None
+        self.rt: ResourceType = self.kind
         self.expectations = Expectations()
-        self.refs = ControllerRefManager(client, Kind.REPLICASET, Kind.POD)
-        self.replicasets = factory.informer(Kind.REPLICASET)
+        self.selector_of = strategy_for(self.rt).label_selector
+        self.refs = ControllerRefManager(client, self.rt, Kind.POD)
+        self.replicasets = factory.informer(self.rt)
         self.pods = factory.informer(Kind.POD)
         self.pods.add_index(POD_CONTROLLER_INDEX, pod_controller_index)
         self.replicasets.add_handler(self._on_replicaset)
@@ -62,7 +73,7 @@ class ReplicaSetController(Controller):
 
     def _owner_key(self, pod: Obj) -> str | None:
         ref = get_controller_of(pod)
-        if ref is None or ref.get("kind") != "ReplicaSet":
+        if ref is None or ref.get("kind") != self.rt.kind:
             return None
         key = f"{pod['metadata']['namespace']}/{ref['name']}"
         rs = self.replicasets.get(key)
@@ -71,7 +82,7 @@ class ReplicaSetController(Controller):
         return key
 
     def _enqueue_matching(self, pod: Obj) -> None:
-        for rs in matching_owners(pod, self.replicasets.list()):
+        for rs in matching_owners(pod, self.replicasets.list(), self.selector_of):
             self.enqueue(rs)
 
     def _on_pod(self, kind: str, old: Obj | None, new: Obj | None) -> None:
@@ -139,7 +150,7 @@ class ReplicaSetController(Controller):
             status["observedGeneration"] = rs["metadata"].get("generation") or 0
             body = {**rs, "status": status}
             try:
-                await self.client.update_status(Kind.REPLICASET, body)
+                await self.client.update_status(self.rt, body)
             except errors.NotFound:
                 return None
         if error is not None:

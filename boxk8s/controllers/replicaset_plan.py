@@ -108,12 +108,18 @@ def next_availability_check(rs: Obj, pods: list[Obj], now: datetime) -> float | 
     return min(waits) if waits else None
 
 
-def matching_owners(pod: Obj, owners: list[Obj]) -> list[Obj]:
-    """getPodReplicaSets: the owners in the pod's namespace whose selector matches its labels."""
+def _spec_selector(owner: Obj) -> Obj | None:
+    return (owner.get("spec") or {}).get("selector")
+
+
+def matching_owners(pod: Obj, owners: list[Obj],
+                    selector_of: Callable[[Obj], Obj | None] = _spec_selector) -> list[Obj]:
+    """getPodReplicaSets: the owners in the pod's namespace whose selector (as `selector_of` reads
+    it: a LabelSelector) matches its labels."""
     ns = pod["metadata"].get("namespace")
     labels = pod["metadata"].get("labels") or {}
     return [o for o in owners
-            if o["metadata"].get("namespace") == ns and label_selector_matches((o.get("spec") or {}).get("selector"), labels)]
+            if o["metadata"].get("namespace") == ns and label_selector_matches(selector_of(o), labels)]
 
 
 @dataclass

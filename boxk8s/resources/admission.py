@@ -2,7 +2,8 @@
 
 These are the steps the apiserver runs before storage, in its order: the body must be of the
 expected kind and decodable (types), unknown fields are refused (Strict), reported (Warn) or
-dropped (Ignore), then defaults are applied and the object is validated.
+dropped (Ignore), then defaults are applied (layer.py, around the admission plugins) and the
+object is validated.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from boxk8s import errors
-from boxk8s.resources import defaults, schema, validation
+from boxk8s.resources import schema, validation
 from boxk8s.resources.field_errors import FieldError
 from boxk8s.resources.prune import prune_object
 from boxk8s.resources.registry import ResourceType
@@ -73,11 +74,11 @@ def decode(rt: ResourceType, obj: Any, opts: WriteOptions) -> dict[str, Any]:
     return obj
 
 
-def default_and_validate(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None = None,
-                         subresource: str = "") -> None:
-    """Defaults, then the kind's validation; on an update (`old` is the stored object) also what
-    the update may not change, as the strategies' ValidateUpdate does."""
-    defaults.apply_defaults(obj, rt.definition)
+def validate_object(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None = None,
+                    subresource: str = "") -> None:
+    """The strategy's Validate (defaults are applied before, around the admission plugins); on an
+    update (`old` is the stored object) also what the update may not change, as the strategies'
+    ValidateUpdate does. An Invalid error naming every field at fault."""
     problems = validation.validate(obj, rt.definition)
     if old is not None:
         problems += validation.validate_update(obj, old, rt.definition, subresource)

@@ -1,41 +1,103 @@
-"""The built-in admission plugins the write path runs, in the apiserver's places: mutating ones
-after decoding and before the object is defaulted and validated, validating ones after.
+"""The admission seam: plugins the resource layer runs on every create and update.
 
-Only plugins that need other stored objects live here (the Priority plugin reads PriorityClasses,
-DefaultStorageClass reads StorageClasses); what needs nothing but the object is in defaults.py.
-Subresource writes are never admitted by these plugins (each ignores GetSubresource() != "").
+Upstream the apiserver runs its admission chain (k8s.io/apiserver/pkg/admission) in two phases
+around the storage strategy: mutating plugins (`Admit`) on the decoded, defaulted object before
+`PrepareForCreate`/validation, validating plugins (`Validate`) after validation, just before the
+write. Here a plugin is an object with both methods; the resource layer calls `Admission.admit`
+and `Admission.validate` at those two points and knows nothing of what the plugins do
+(ServiceAccount, LimitRanger and ResourceQuota are in their own modules).
+
+A plugin refuses with an `errors.ApiError`, usually `forbidden(attrs, reason)`:
+`pods "p" is forbidden: <reason>` (admission.NewForbidden).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from boxk8s.resources import admission_priority, admission_storageclass, registry
+from boxk8s import errors
+from boxk8s.resources.admission import WriteOptions
 from boxk8s.resources.registry import ResourceType
+from boxk8s.store import Store
 
 Obj = dict[str, Any]
-# All the stored objects of a kind, at the current revision.
-Lister = Callable[[ResourceType], Awaitable[list[Obj]]]
 
-PRIORITY_CLASSES = registry.find("scheduling.k8s.io", "v1", "priorityclasses")
-STORAGE_CLASSES = registry.find("storage.k8s.io", "v1", "storageclasses")
+CREATE, UPDATE = "CREATE", "UPDATE"  # admission.Operation
 
 
-async def admit_create(list_all: Lister, rt: ResourceType, obj: Obj) -> None:
-    assert PRIORITY_CLASSES and STORAGE_CLASSES
-    if rt.group_resource == "pods":
-        admission_priority.admit_pod_create(obj, await list_all(PRIORITY_CLASSES))
-    elif rt.group_resource == "persistentvolumeclaims":
-        admission_storageclass.admit_claim_create(obj, await list_all(STORAGE_CLASSES))
+@dataclass
+class Attributes:
+    """admission.Attributes: what is being written. Mutating plugins change `obj` in place."""
+
+    operation: str  # CREATE | UPDATE
+    rt: ResourceType
+    namespace: str | None
+    obj: Obj
+    old: Obj | None = None  # the stored object, on UPDATE
+    subresource: str = ""
+    dry_run: bool = False
+    # What a plugin's admit learnt, for its validate (upstream's look twice in their informers'
+    # caches; a store read here decodes the object again).
+    memo: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """extractResourceName: the name, or the generateName while no name is generated yet."""
+        md = self.obj.get("metadata") or {}
+        return md.get("name") or md.get("generateName") or ""
 
 
-def admit_update(rt: ResourceType, obj: Obj, old: Obj, subresource: str) -> None:
-    if rt.group_resource == "pods" and not subresource:
-        admission_priority.admit_pod_update(obj, old)
+class ResourceAccess(Protocol):
+    """What plugins may use of the resource layer: reads, and writes of other objects (quota status)."""
+
+    store: Store
+
+    async def get(self, rt: ResourceType, namespace: str | None, name: str) -> Obj: ...
+
+    async def list(self, rt: ResourceType, namespace: str | None) -> tuple[list[Obj], Obj]: ...
+
+    async def update(self, rt: ResourceType, namespace: str | None, name: str, body: Any,
+                     opts: WriteOptions | None = None, subresource: str = "") -> Obj: ...
 
 
-async def validate(list_all: Lister, rt: ResourceType, obj: Obj, *, creating: bool, subresource: str = "") -> None:
-    if rt.group_resource == "priorityclasses.scheduling.k8s.io" and not subresource:
-        assert PRIORITY_CLASSES
-        admission_priority.validate_priority_class(obj, await list_all(PRIORITY_CLASSES), creating)
+class AdmissionPlugin(Protocol):
+    name: str
+
+    def handles(self, attrs: Attributes) -> bool:
+        """admission.Handler.Handles plus the plugin's own cheap filter (kind, subresource)."""
+        ...
+
+    async def admit(self, attrs: Attributes, api: ResourceAccess) -> None:
+        """Mutating phase: may change attrs.obj, or refuse."""
+        ...
+
+    async def validate(self, attrs: Attributes, api: ResourceAccess) -> None:
+        """Validating phase: may only refuse (the quota plugin also charges the quota here)."""
+        ...
+
+
+class Admission:
+    """The chain: plugins in order, each phase stopping at the first refusal."""
+
+    def __init__(self, plugins: Sequence[AdmissionPlugin] = ()) -> None:
+        self.plugins = tuple(plugins)
+
+    async def admit(self, attrs: Attributes, api: ResourceAccess) -> None:
+        for plugin in self.plugins:
+            if plugin.handles(attrs):
+                await plugin.admit(attrs, api)
+
+    async def validate(self, attrs: Attributes, api: ResourceAccess) -> None:
+        for plugin in self.plugins:
+            if plugin.handles(attrs):
+                await plugin.validate(attrs, api)
+
+
+def forbidden(attrs: Attributes, reason: str) -> errors.Forbidden:
+    """admission.NewForbidden → apierrors.NewForbidden: `<resource> "<name>" is forbidden: <reason>`."""
+    name = attrs.name
+    resource = attrs.rt.group_resource
+    message = f'{resource} "{name}" is forbidden: {reason}' if name else f"{resource} is forbidden: {reason}"
+    return errors.Forbidden(message, name=name, group=attrs.rt.group, kind=attrs.rt.plural)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import copy
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -17,12 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from boxk8s import errors
-from boxk8s.resources import admission_plugins, allocate, conversion, defaults, meta, patch, registry, status
-from boxk8s.resources.admission import WriteOptions, decode, default_and_validate, validate_update
+from boxk8s.resources import allocate, conversion, defaults, meta, patch, registry, status
+from boxk8s.resources.admission import WriteOptions, decode, validate_object, validate_update
+from boxk8s.resources.admission_plugins import CREATE, UPDATE, Admission, Attributes
+from boxk8s.resources.apiserver_admission import apiserver_admission
 from boxk8s.resources.deletion import finalized, plan_delete
 from boxk8s.resources.registry import ResourceType
 from boxk8s.resources.serviceaccount_token import TokenIssuer
-from boxk8s.resources.serviceaccount_volume import mount_service_account_token, should_automount
 from boxk8s.resources.store_errors import api_errors
 from boxk8s.resources.strategy import strategy_for
 from boxk8s.store import Store, Watch
@@ -52,8 +52,13 @@ def _rv(obj: dict[str, Any]) -> int | None:
 
 
 class Resources:
-    def __init__(self, store: Store, *, service_cidr: str = allocate.DEFAULT_SERVICE_CIDR) -> None:
+    def __init__(self, store: Store, *, service_cidr: str = allocate.DEFAULT_SERVICE_CIDR,
+                 admission: Admission | None = None) -> None:
         self.store = store
+        # The admission plugins run on every create and update (admission_plugins.py): by default
+        # the apiserver's but ServiceAccount, which needs its controller beside it (an assembled
+        # cluster runs both: cluster/components.py).
+        self.admission = admission if admission is not None else apiserver_admission(service_accounts=False)
         self.service_cidr = service_cidr  # where ClusterIPs come from (the apiserver's --service-cluster-ip-range)
         self._allocation_lock = asyncio.Lock()  # Service IPs and ports: list-then-write must not interleave
         # namespace -> revision of its object when last found accepting writes (every namespaced
@@ -150,9 +155,11 @@ class Resources:
         self._check_namespace(rt, namespace, md)
         if rt.namespaced:
             await self._namespace_accepts_writes(namespace or "default")
-        if rt.group == "" and rt.plural == "pods":
-            await self._mount_service_account_token(namespace or "default", obj)
-        await admission_plugins.admit_create(self._list_all, rt, obj)  # before a name is generated, as upstream
+        # The apiserver's order: defaults (decoding), mutating admission, then the strategy
+        # (PrepareForCreate, a generated name, Validate), validating admission, storage.
+        defaults.apply_defaults(obj, rt.definition)
+        attrs = Attributes(CREATE, rt, md.get("namespace"), obj, dry_run=opts.dry_run)
+        await self.admission.admit(attrs, self)
         if not md.get("name"):
             if md.get("generateName"):
                 md["name"] = meta.generate_name(md["generateName"])
@@ -163,8 +170,9 @@ class Resources:
         if rt.has_spec:
             md["generation"] = 1
         status.prepare_for_create(rt, obj)
-        default_and_validate(rt, obj)
-        await admission_plugins.validate(self._list_all, rt, obj, creating=True)
+        defaults.apply_status_defaults(obj, rt.definition)
+        validate_object(rt, obj)
+        await self.admission.validate(attrs, self)
         self._record_manager(rt, obj, obj, opts, operation)
         key = rt.key(namespace, md["name"])
         async with self._allocating(rt):
@@ -176,21 +184,6 @@ class Resources:
                 return obj
             with api_errors(rt, md["name"]):
                 return await self.store.create(key, obj)
-
-    async def _mount_service_account_token(self, namespace: str, pod: dict[str, Any]) -> None:
-        """The ServiceAccount admission plugin's token volume (serviceaccount_volume.py) for a new pod
-        whose account exists and does not opt out (a pod naming a missing account gets none)."""
-        spec = pod.get("spec") if isinstance(pod.get("spec"), dict) else {}
-        account_rt = registry.find("", "v1", "serviceaccounts")
-        assert account_rt is not None
-        try:
-            account = await self.get(account_rt, namespace,
-                                     spec.get("serviceAccountName") or spec.get("serviceAccount") or "default")
-        except errors.NotFound:
-            return
-        if should_automount(account, pod):
-            pod["spec"] = copy.deepcopy(spec)  # a controller's template may be what `spec` is
-            mount_service_account_token(pod)
 
     async def update(
         self, rt: ResourceType, namespace: str | None, name: str, body: Any, opts: WriteOptions | None = None,
@@ -340,15 +333,18 @@ class Resources:
                 md[k] = cur_md[k]
             else:
                 md.pop(k, None)
+        attrs = Attributes(UPDATE, rt, namespace, new, current, subresource, opts.dry_run)
         if subresource == "status":
             # As the apiserver's status strategies: the rest of the object is the stored one,
             # already validated and defaulted; only the status' own defaults apply.
             defaults.apply_status_defaults(new, rt.definition)
+            await self.admission.admit(attrs, self)
             validate_update(rt, new, current, subresource)
         else:
-            admission_plugins.admit_update(rt, new, current, subresource)
-            default_and_validate(rt, new, current, subresource)
-            await admission_plugins.validate(self._list_all, rt, new, creating=False, subresource=subresource)
+            defaults.apply_defaults(new, rt.definition)
+            await self.admission.admit(attrs, self)
+            validate_object(rt, new, current, subresource)
+        await self.admission.validate(attrs, self)
         if rt.has_spec:
             # The strategies' PrepareForUpdate (e.g. statefulSetStrategy's) bump generation when
             # the spec differs from the stored one, and they see the object already defaulted (the
@@ -522,11 +518,6 @@ class Resources:
 
     def _allocating(self, rt: ResourceType) -> contextlib.AbstractAsyncContextManager[Any]:
         return self._allocation_lock if strategy_for(rt).allocates_addresses else contextlib.nullcontext()
-
-    async def _list_all(self, rt: ResourceType) -> list[dict[str, Any]]:
-        """Every stored object of a kind, for admission plugins that look at others."""
-        items, _ = await self.store.list(rt.key_prefix())
-        return items
 
     async def _services(self) -> list[dict[str, Any]]:
         svc = registry.find("", "v1", "services")

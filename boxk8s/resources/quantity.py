@@ -1,13 +1,16 @@
 """resource.Quantity parsing (k8s.io/apimachinery/pkg/api/resource), exact, with Fractions.
 
 "100m", "0.5", "1", "2Gi", "500M", "1e3", "128974848", "+1.5Ki". `Value()` and `MilliValue()`
-round up, as upstream's do, so a pod asking for 0.5m cpu asks for 1m.
+round up, as upstream's do, so a pod asking for 0.5m cpu asks for 1m. `Quantity` adds the format a
+value keeps through arithmetic and its canonical `String()` ("1500m", "1k", "1536Mi"), which is how
+the apiserver writes quantities in its messages (quota, limit ranges) and in the status it stores.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
@@ -104,3 +107,71 @@ def canonical_binary(n: int) -> str:
         n //= 1024
         power += 1
     return f"{n}{_BINARY_SUFFIXES[power]}"
+
+
+# --- resource.Quantity: a value, its format, its canonical string -------------------------------
+
+DECIMAL_SI, BINARY_SI, DECIMAL_EXPONENT = "DecimalSI", "BinarySI", "DecimalExponent"
+_NANO = 10**9
+
+
+@dataclass(frozen=True, order=False)
+class Quantity:
+    """resource.Quantity: an exact value and the format (DecimalSI, BinarySI, DecimalExponent) its
+    String() uses, which ParseQuantity takes from the suffix and arithmetic keeps (Add, Sub)."""
+
+    value: Fraction
+    format: str = DECIMAL_SI
+
+    @classmethod
+    def parse(cls, text: str | int | float) -> Quantity:
+        """ParseQuantity: `Ki`…`Ei` are BinarySI (a value between -1 and 1 is DecimalSI), an
+        exponent is DecimalExponent, anything else DecimalSI."""
+        number = parse_quantity(text)
+        m = _RE.match(text.strip()) if isinstance(text, str) else None
+        fmt = DECIMAL_SI
+        if m and m.group(3):
+            fmt = DECIMAL_EXPONENT
+        elif m and m.group(4) in _BINARY and not -1 < number < 1:
+            fmt = BINARY_SI
+        return cls(number, fmt)
+
+    @classmethod
+    def of(cls, n: int | Fraction, fmt: str = DECIMAL_SI) -> Quantity:
+        """resource.NewQuantity."""
+        return cls(Fraction(n), fmt)
+
+    def __add__(self, other: Quantity) -> Quantity:
+        """Quantity.Add: the sum keeps this format, or takes the other's when this is zero."""
+        return Quantity(self.value + other.value, other.format if self.value == 0 else self.format)
+
+    def __sub__(self, other: Quantity) -> Quantity:
+        return Quantity(self.value - other.value, other.format if self.value == 0 else self.format)
+
+    def __neg__(self) -> Quantity:
+        return Quantity(-self.value, self.format)
+
+    def cmp(self, other: Quantity) -> int:
+        return (self.value > other.value) - (self.value < other.value)
+
+    def __str__(self) -> str:
+        return canonical(self.value, self.format)
+
+
+def canonical(number: Fraction, fmt: str = DECIMAL_SI) -> str:
+    """Quantity.String() (CanonicalizeBytes) of an exact value in a format: whole BinarySI values
+    as canonical_binary, everything else in nanos (rounded up, as a Quantity holds nothing finer)
+    as canonical_decimal, or with an exponent for DecimalExponent."""
+    if fmt == BINARY_SI and number.denominator == 1:
+        return canonical_binary(int(number))
+    mantissa = math.ceil(abs(number) * _NANO) * (-1 if number < 0 else 1)
+    if fmt != DECIMAL_EXPONENT or mantissa == 0:
+        return canonical_decimal(mantissa, -9)
+    exponent = -9
+    while mantissa % 10 == 0:
+        mantissa //= 10
+        exponent += 1
+    while exponent % 3:
+        mantissa *= 10
+        exponent -= 1
+    return f"{mantissa}" + (f"e{exponent}" if exponent else "")

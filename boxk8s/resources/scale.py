@@ -12,19 +12,17 @@ import copy
 from typing import Any
 
 from boxk8s.resources import selectors
+from boxk8s.resources.strategy import strategy_of
 
 _SCALE_METADATA = ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
 
 
 def scale_selector(kind: str, spec: dict[str, Any]) -> str:
     """status.selector: the workload's pod selector as a string. A ReplicationController's is a
-    plain map (labels.SelectorFromSet), the others' a metav1.LabelSelector."""
-    selector = spec.get("selector")
-    if not isinstance(selector, dict):
-        return ""
-    if kind == "ReplicationController":
-        return ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
-    return selectors.selector_to_string(selector)
+    plain map (labels.SelectorFromSet), the others' a metav1.LabelSelector: the kind's strategy
+    reads either as a LabelSelector."""
+    selector = strategy_of(kind).label_selector({"spec": spec}) if isinstance(spec.get("selector"), dict) else None
+    return selectors.selector_to_string(selector) if isinstance(selector, dict) else ""
 
 
 def scale_of(kind: str, obj: dict[str, Any]) -> dict[str, Any]:

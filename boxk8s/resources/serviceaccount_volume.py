@@ -44,20 +44,26 @@ def token_volume_source() -> Obj:
 
 
 def mount_service_account_token(pod: Obj, volume_name: str = "") -> None:
-    """mountServiceAccountToken, in place: reuse a `kube-api-access-*` volume the pod has, else add
+    """mountServiceAccountToken, into `pod` (whose spec and containers it replaces, never changes): reuse a `kube-api-access-*` volume the pod has, else add
     one (named `volume_name`, or generated) when a container mounts it."""
-    spec = pod.setdefault("spec", {})
+    spec = dict(pod.get("spec") or {})  # copied on write: a controller's template may be what it shares
     volumes = spec.get("volumes") or []
     existing = next((v.get("name", "") for v in volumes if v.get("name", "").startswith(VOLUME_PREFIX)), "")
     name = existing or volume_name or meta.generate_name(VOLUME_PREFIX)
     mount = {"name": name, "readOnly": True, "mountPath": MOUNT_PATH}
     needs_volume = False
     for field in ("initContainers", "containers"):
-        for container in spec.get(field) or []:
+        if not spec.get(field):
+            continue
+        containers = []
+        for container in spec[field]:
             mounts = container.get("volumeMounts") or []
             if any(m.get("mountPath") == MOUNT_PATH for m in mounts):
-                continue  # a mount of its own at the path wins
-            container["volumeMounts"] = [*mounts, dict(mount)]
+                containers.append(container)  # a mount of its own at the path wins
+                continue
+            containers.append({**container, "volumeMounts": [*mounts, dict(mount)]})
             needs_volume = True
+        spec[field] = containers
     if not existing and needs_volume:
         spec["volumes"] = [*volumes, {"name": name, "projected": token_volume_source()}]
+    pod["spec"] = spec

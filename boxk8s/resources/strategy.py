@@ -16,7 +16,7 @@ from typing import Any
 
 from boxk8s import errors
 from boxk8s.resources import admission_priority, strategy_kinds
-from boxk8s.resources.defaults import qos_class
+from boxk8s.resources.defaults import job_selector, qos_class
 from boxk8s.resources.registry import ResourceType
 
 Obj = dict[str, Any]
@@ -58,6 +58,18 @@ def _nothing(obj: Obj) -> None:
     return None
 
 
+def _label_selector(obj: Obj) -> Obj | None:
+    """Workloads of apps/v1 and batch/v1 select with a metav1.LabelSelector in spec.selector."""
+    return (obj.get("spec") or {}).get("selector")
+
+
+def _equality_selector(obj: Obj) -> Obj | None:
+    """A v1 ReplicationController selects with a plain map (labels.SelectorFromSet), which is a
+    LabelSelector of matchLabels only (the conversion upstream's RC adapter makes)."""
+    selector = (obj.get("spec") or {}).get("selector")
+    return None if selector is None else {"matchLabels": dict(selector)}
+
+
 def _as_sent(old: Obj, sent: Obj, new: Obj, subresource: str) -> None:
     """Most kinds write what was sent (status.merge_for_subresource has already kept what the
     subresource written does not own)."""
@@ -85,6 +97,8 @@ class KindStrategy:
     records_managed_fields: bool = True
     # PrepareForUpdate: (stored, sent, new, subresource) -> None, changing `new` in place.
     prepare_for_update: Callable[[Obj, Obj, Obj, str], None] = _as_sent
+    # The object's selector as a metav1.LabelSelector (scale status, owner controllers' claims).
+    label_selector: Callable[[Obj], Obj | None] = _label_selector
 
 
 def _pod_status(obj: Obj) -> Obj:
@@ -101,6 +115,21 @@ def _pod_grace_period(obj: Obj, requested: int | None) -> int:
     if requested is not None:
         return max(int(requested), 0)
     return int(spec.get("terminationGracePeriodSeconds", 30))
+
+
+def _job_prepare_for_create(rt: ResourceType, obj: Obj) -> None:
+    """jobStrategy.PrepareForCreate: a fresh status, and the selector generated from the new uid
+    (defaults ran before, without it). SetDefaults_Job gave an unlabelled Job its template's labels
+    map itself (Go aliases it), so the labels generateSelector adds to the template show on the
+    Job too; and a Job whose template had none gets them on its first read (defaults again)."""
+    reset_status(rt, obj)
+    template_md = ((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    before = dict(template_md.get("labels") or {})
+    job_selector(obj)
+    md = obj.setdefault("metadata", {})
+    after = ((obj.get("spec") or {}).get("template") or {}).get("metadata", {}).get("labels") or {}
+    if after and (not md.get("labels") or md.get("labels") == before):
+        md["labels"] = dict(after)
 
 
 def _namespace_deletable(obj: Obj) -> None:
@@ -137,8 +166,8 @@ STRATEGIES: dict[str, KindStrategy] = {
     "Node": KindStrategy(prepare_for_create=_keep_status),
     # batch/v1 Job and v1 ReplicationController keep orphaning as their default for compatibility;
     # everything else deletes dependents in the background.
-    "Job": KindStrategy(default_gc_policy="Orphan"),
-    "ReplicationController": KindStrategy(default_gc_policy="Orphan"),
+    "Job": KindStrategy(default_gc_policy="Orphan", prepare_for_create=_job_prepare_for_create),
+    "ReplicationController": KindStrategy(default_gc_policy="Orphan", label_selector=_equality_selector),
     # Events are written constantly and never applied or edited by hand: no managedFields.
     "Event": KindStrategy(records_managed_fields=False),
     "PriorityClass": KindStrategy(check_delete=admission_priority.check_delete),
@@ -151,4 +180,8 @@ STRATEGIES: dict[str, KindStrategy] = {
 
 def strategy_for(rt: ResourceType) -> KindStrategy:
     """The strategy of a kind (both Event kinds share one, as `rt.kind == "Event"` did)."""
-    return STRATEGIES.get(rt.kind, DEFAULT)
+    return strategy_of(rt.kind)
+
+
+def strategy_of(kind: str) -> KindStrategy:
+    return STRATEGIES.get(kind, DEFAULT)

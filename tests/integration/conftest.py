@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from boxk8s.api.app import ApiSettings, build_app
 from boxk8s.cluster import running
 from boxk8s.config import ClusterSettings
+from boxk8s.controllers import ControllerFactory
+from boxk8s.kubelet.settings import NodeSettings
+from boxk8s.resources import registry
 from boxk8s.resources.layer import Resources
 from boxk8s.store import Store
+from tests.integration.waiting import wait_for_condition
 
 TOKEN = "t"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -99,12 +103,28 @@ def assert_status(code: int, body: Any, expected_code: int | None = None, reason
     assert isinstance(body.get("message"), str) and body["message"], body
 
 
+async def default_accounts_made(resources: Resources) -> None:
+    """Wait for the ServiceAccount controller's first writes (every cluster runs it), so that tests
+    start on a store nothing else is writing to."""
+    sa = registry.find("", "v1", "serviceaccounts")
+    assert sa is not None
+
+    async def made() -> bool:
+        return all(resources.store.head_revision(sa.key(ns, "default")) for ns in registry.SYSTEM_NAMESPACES)
+    await wait_for_condition(made, DEADLINE)
+
+
 @contextlib.asynccontextmanager
-async def running_api(state_dir: Path, token: str = TOKEN) -> AsyncIterator[Api]:
-    """The store and resource layer as assemble() builds them (no controllers, nodes or scheduler), and
-    the API app over plain HTTP in aiohttp's test server (no token: open, as kubectl needs over HTTP)."""
+async def running_api(state_dir: Path, token: str = TOKEN, *, controllers: Sequence[ControllerFactory] = (),
+                      nodes: int = 0) -> AsyncIterator[Api]:
+    """The store and resource layer as assemble() builds them (by default no controllers, nodes or
+    scheduler; else these controllers and `nodes` simulated nodes with a scheduler), and the API app
+    over plain HTTP in aiohttp's test server (no token: open, as kubectl needs over HTTP)."""
     settings = ClusterSettings(state_dir=state_dir)
-    async with running(settings, controllers=[], nodes=[], scheduler=False, serve_api=False, proxy=False) as c:
+    planned = [NodeSettings(f"node-{i}", fake=True) for i in range(1, nodes + 1)]
+    async with running(settings, controllers=list(controllers), nodes=planned, scheduler=bool(nodes),
+                       serve_api=False, proxy=False) as c:
+        await default_accounts_made(c.resources)
         app = build_app(c.resources, ApiSettings(token=token))
         async with TestClient(TestServer(app)) as client:
             yield Api(client, c.store, c.resources)

@@ -19,6 +19,7 @@ from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
 from boxk8s.proxy.ingress import IngressController
 from boxk8s.proxy.proxy import ServiceProxy
 from boxk8s.resources.layer import Resources
+from tests.integration.conftest import default_accounts_made
 from tests.integration.waiting import wait_for_condition
 
 DEADLINE = 15.0
@@ -63,4 +64,5 @@ async def harness(tmp: Path, controllers: list[Callable[[Client, InformerFactory
             for k in h.kubelets.values():
                 await k.ready.wait()
             await c.informers.wait_synced()
+        await default_accounts_made(c.resources)
         yield h

@@ -2,7 +2,14 @@ from fractions import Fraction
 
 import pytest
 
-from boxk8s.resources.quantity import QuantityError, format_millis, milli_value, parse_quantity, value
+from boxk8s.resources.quantity import (
+    Quantity,
+    QuantityError,
+    format_millis,
+    milli_value,
+    parse_quantity,
+    value,
+)
 
 
 @pytest.mark.parametrize(("text", "exact"), [
@@ -50,3 +57,45 @@ def test_value_rounds_up(text: str, units: int) -> None:
 def test_format_millis() -> None:
     assert format_millis(2000) == "2"
     assert format_millis(1500) == "1500m"
+
+
+# Quantity.String(): the canonical form the apiserver writes (quantity_test.go's canonicalisation cases)
+@pytest.mark.parametrize(("text", "fmt", "canonical"), [
+    ("1", "DecimalSI", "1"),
+    ("1000m", "DecimalSI", "1"),
+    ("500m", "DecimalSI", "500m"),
+    ("0.1", "DecimalSI", "100m"),
+    ("1.5", "DecimalSI", "1500m"),
+    ("1500", "DecimalSI", "1500"),
+    ("1000", "DecimalSI", "1k"),
+    ("1.5G", "DecimalSI", "1500M"),
+    ("2000000", "DecimalSI", "2M"),
+    ("10n", "DecimalSI", "10n"),
+    ("0", "DecimalSI", "0"),
+    ("-500m", "DecimalSI", "-500m"),
+    ("1E", "DecimalSI", "1E"),
+    ("2Gi", "BinarySI", "2Gi"),
+    ("1024Mi", "BinarySI", "1Gi"),
+    ("1536Mi", "BinarySI", "1536Mi"),
+    ("0.5Gi", "BinarySI", "512Mi"),
+    ("0.5Ki", "BinarySI", "512"),  # under 1024: shown as DecimalSI
+    ("1.1Ki", "BinarySI", "1126400m"),  # not whole: DecimalSI, nothing lost
+    ("1Ei", "BinarySI", "1Ei"),
+    ("1e3", "DecimalExponent", "1e3"),
+    ("1.5e3", "DecimalExponent", "1500"),
+    ("1E6", "DecimalExponent", "1e6"),
+])
+def test_quantity_canonical(text: str, fmt: str, canonical: str) -> None:
+    q = Quantity.parse(text)
+    assert (q.format, str(q)) == (fmt, canonical)
+
+
+@pytest.mark.parametrize(("a", "b", "total"), [
+    ("500m", "300m", "800m"),
+    ("0", "128Mi", "128Mi"),  # adding to zero takes the other's format (Quantity.Add)
+    ("128Mi", "128Mi", "256Mi"),
+    ("1", "512Mi", "536870913"),  # the left format (DecimalSI) wins over the right's
+    ("1Gi", "1", "1073741825"),  # BinarySI, but no longer whole in 1024s: plain digits
+])
+def test_quantity_add_keeps_format(a: str, b: str, total: str) -> None:
+    assert str(Quantity.parse(a) + Quantity.parse(b)) == total

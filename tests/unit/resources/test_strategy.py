@@ -55,3 +55,18 @@ def test_kinds_not_in_the_table_get_the_defaults() -> None:
     assert not strategy_for(rt("", "events")).records_managed_fields
     assert not strategy_for(rt("events.k8s.io", "events")).records_managed_fields
     assert strategy_for(rt("", "services")).allocates_addresses
+
+
+@pytest.mark.parametrize(("group", "plural", "spec", "selector"), [
+    ("apps", "replicasets", {"selector": {"matchLabels": {"app": "web"}}}, {"matchLabels": {"app": "web"}}),
+    ("apps", "deployments", {"selector": {"matchExpressions": [{"key": "a", "operator": "Exists"}]}},
+     {"matchExpressions": [{"key": "a", "operator": "Exists"}]}),
+    ("apps", "replicasets", {}, None),
+    # a ReplicationController selects with an equality map: read as matchLabels (the RC adapter's conversion)
+    ("", "replicationcontrollers", {"selector": {"app": "web", "tier": "front"}},
+     {"matchLabels": {"app": "web", "tier": "front"}}),
+    ("", "replicationcontrollers", {"selector": {}}, {"matchLabels": {}}),
+    ("", "replicationcontrollers", {}, None),
+])
+def test_label_selector(group: str, plural: str, spec: dict[str, Any], selector: dict[str, Any] | None) -> None:
+    assert strategy_for(rt(group, plural)).label_selector({"spec": spec}) == selector
