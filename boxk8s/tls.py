@@ -103,11 +103,16 @@ def _make_server(
     return key, cert
 
 
-DEFAULT_HOSTS = ["127.0.0.1", "localhost", "::1", "kubernetes", "kubernetes.default", "kubernetes.default.svc"]
+# kubeadm's apiserver certificate names (certs.GetAPIServerAltNames): the `kubernetes` Service by every
+# name a pod may use, and the host. The Service's ClusterIP and the host's address on the cluster
+# network come as extra hosts (components.py), as kubeadm adds the first address of the service range.
+DEFAULT_HOSTS = ["127.0.0.1", "localhost", "::1", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+                 "kubernetes.default.svc.cluster.local"]
 
 
 def ensure_credentials(state_dir: Path, extra_hosts: list[str] | None = None) -> Credentials:
-    """Load the cluster's CA, server certificate and token, creating what is missing."""
+    """Load the cluster's CA, server certificate and token, creating what is missing. A server
+    certificate lacking one of the names asked for is issued again (with all of them)."""
     pki = state_dir / "pki"
     pki.mkdir(parents=True, exist_ok=True)
     ca_crt, ca_key_p = pki / "ca.crt", pki / "ca.key"
@@ -123,12 +128,8 @@ def ensure_credentials(state_dir: Path, extra_hosts: list[str] | None = None) ->
     else:
         ca = x509.load_pem_x509_certificate(ca_crt.read_bytes())
         ca_key = serialization.load_pem_private_key(ca_key_p.read_bytes(), None)  # type: ignore[assignment]
-    if srv_crt.exists():
-        current = x509.load_pem_x509_certificate(srv_crt.read_bytes())
-        san = current.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        have = {str(v) for v in san.get_values_for_type(x509.IPAddress)} | set(san.get_values_for_type(x509.DNSName))
-        if not set(hosts) <= have:
-            srv_crt.unlink()
+    if srv_crt.exists() and not set(hosts) <= server_names(srv_crt):
+        srv_crt.unlink()
     if not srv_crt.exists() or not srv_key.exists():
         key, cert = _make_server(ca_key, ca, hosts, now)  # type: ignore[arg-type]
         _write_private(srv_key, _pem_key(key))
@@ -138,6 +139,29 @@ def ensure_credentials(state_dir: Path, extra_hosts: list[str] | None = None) ->
     return Credentials(
         ca_pem=ca_crt.read_bytes(), cert_path=srv_crt, key_path=srv_key, token=token_p.read_text().strip()
     )
+
+
+def server_names(cert_path: Path) -> set[str]:
+    """The DNS names and IP addresses a server certificate is valid for."""
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return {str(v) for v in san.get_values_for_type(x509.IPAddress)} | set(san.get_values_for_type(x509.DNSName))
+
+
+def ensure_service_account_key(state_dir: Path) -> ec.EllipticCurvePrivateKey:
+    """The key ServiceAccount tokens are signed with (kubeadm's `sa.key` / `sa.pub`), made once."""
+    pki = state_dir / "pki"
+    pki.mkdir(parents=True, exist_ok=True)
+    key_p, pub_p = pki / "sa.key", pki / "sa.pub"
+    if key_p.exists():
+        key = serialization.load_pem_private_key(key_p.read_bytes(), None)
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            return key
+    key = _key()
+    _write_private(key_p, _pem_key(key))
+    pub_p.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                    serialization.PublicFormat.SubjectPublicKeyInfo))
+    return key
 
 
 INGRESS_HOSTS = ["localhost", "127.0.0.1", "::1"]

@@ -50,6 +50,9 @@ ROOTS = [
     "k8s.io/api/certificates/v1/generated.proto",
     "k8s.io/api/admissionregistration/v1/generated.proto",
     "k8s.io/api/flowcontrol/v1/generated.proto",
+    # what `kubectl create token` and `kubectl auth can-i|whoami` send
+    "k8s.io/api/authentication/v1/generated.proto",
+    "k8s.io/api/authorization/v1/generated.proto",
 ]
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "boxk8s" / "api" / "k8s-descriptors.binpb.gz"
 # gnostic's OpenAPI v2 messages (the protobuf form of /openapi/v2 kubectl asks for). gnostic-models is

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -11,6 +10,8 @@ from aiohttp import web
 
 from boxk8s import errors
 from boxk8s.api import discovery
+from boxk8s.api.auth.filter import OPEN_PATHS, Security
+from boxk8s.api.auth.reviews import Reviews
 from boxk8s.api.handlers import ResourceHandler
 from boxk8s.api.metrics import MetricsHandler
 from boxk8s.api.request import MAX_BODY
@@ -24,7 +25,6 @@ from boxk8s.resources.layer import Resources
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-OPEN_PATHS = ("/healthz", "/livez", "/readyz")
 
 
 @dataclass(frozen=True)
@@ -67,28 +67,18 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return _status_response(errors.InternalError("an internal error occurred; see the boxk8s log"))
 
 
-def auth_middleware(token: str) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
-    expected = f"Bearer {token}".encode()
-
-    @web.middleware
-    async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if token and request.path not in OPEN_PATHS:
-            got = request.headers.get("Authorization", "").encode()
-            if not hmac.compare_digest(got, expected):
-                return _status_response(errors.Unauthorized("Unauthorized"))
-        return await handler(request)
-
-    return check
-
-
 def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams | None = None,
-              metrics: MetricsSource | None = None) -> web.Application:
-    """`metrics`: what metrics.k8s.io serves (none: its lists are empty, as before a first scrape)."""
+              metrics: MetricsSource | None = None, security: Security | None = None) -> web.Application:
+    """The API. `metrics`: what metrics.k8s.io serves (none: its lists are empty, as before a first
+    scrape). `security` says how requests are authenticated and authorized (the cluster's: RBAC,
+    api/auth/filter.py); without it the settings' token is the whole of authentication."""
+    security = security or Security.token_only(settings.token)
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware(settings.token)],
+        middlewares=[error_middleware, security.middleware()],
         client_max_size=MAX_BODY,
     )
-    handler = ResourceHandler(resources, streams)
+    reviews = Reviews(resources, security.authenticator, security.authorize, security.rules_for)
+    handler = ResourceHandler(resources, streams, creators=reviews.creators())
     metrics_handler = MetricsHandler(resources, metrics)
     server_address = f"{settings.host}:{settings.port}"
 

@@ -36,6 +36,7 @@ _SUBRESOURCE_KINDS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "portforward": ("PodPortForwardOptions", "", "", ("create", "get")),
     "binding": ("Binding", "", "", ("create",)),
     "eviction": ("Eviction", "policy", "v1", ("create",)),
+    "token": ("TokenRequest", "authentication.k8s.io", "v1", ("create",)),  # serviceaccounts/token
     "proxy": ("", "", "", ("create", "delete", "get", "patch", "update")),
     "finalize": ("", "", "", ("update",)),
     "approval": ("", "", "", ("get", "patch", "update")),  # certificatesigningrequests/approval

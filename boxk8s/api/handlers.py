@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -26,6 +27,7 @@ from boxk8s.resources.layer import PATCH_TYPES, Resources
 from boxk8s.resources.registry import ResourceType
 from boxk8s.resources.scale import replicas_patch, scale_of
 
+Create = Callable[[web.Request, rq.Target], Awaitable[web.StreamResponse]]
 STREAMS = {"log": serve_log, "exec": serve_exec, "attach": serve_attach, "portforward": serve_portforward}  # pods/… served as streams
 
 
@@ -41,9 +43,13 @@ def _include_object(request: web.Request) -> str:
 
 
 class ResourceHandler:
-    def __init__(self, resources: Resources, streams: PodStreams | None = None) -> None:
+    def __init__(self, resources: Resources, streams: PodStreams | None = None,
+                 creators: Mapping[str, Create] | None = None) -> None:
         self.resources = resources
         self.streams = streams
+        # POSTs answered without storing anything (the reviews, serviceaccounts/token), by
+        # `resource.group` or `resource/subresource`
+        self.creators = dict(creators or {})
 
     async def handle(self, request: web.Request, group: str, version: str, parts: list[str]) -> web.StreamResponse:
         target = rq.parse_target(group, version, parts, self.resources.kinds)
@@ -61,6 +67,11 @@ class ResourceHandler:
         if target.rt.kind == "Pod" and target.subresource in STREAMS and target.name and target.namespace:
             serve = STREAMS[target.subresource]
             return await serve(request, self.resources, self.streams, target.namespace, target.name)
+        if request.method == "POST" and self.creators:
+            key = target.rt.group_resource + (f"/{target.subresource}" if target.subresource else "")
+            create = self.creators.get(key)
+            if create is not None and (target.name is None) != bool(target.subresource):
+                return await create(request, target)
         if target.subresource == "binding" and request.method == "POST" and target.rt.kind == "Pod":
             return await self.bind(request, target)
         if target.subresource == "eviction" and target.rt.kind == "Pod" and target.name and target.namespace:

@@ -32,17 +32,41 @@ class ApiServer:
         self.port = port
         self.ssl_context = ssl_context
         self.fallback = fallback
+        self._runner: web.AppRunner | None = None
+        self._sockets: list[socket.socket] = []
+        self.bound_port: int | None = None  # while serving: the port it got (with `port` 0, any free one)
 
     @contextlib.asynccontextmanager
     async def serving(self) -> AsyncIterator[int]:
         """Listen until the block ends; yields the bound port."""
         sock = bind(self.host, self.port, self.fallback)
-        runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS, access_log=None)
+        self._sockets.append(sock)
+        runner = self._runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS,
+                                              access_log=None)
         try:
             await runner.setup()
             site = web.SockSite(runner, sock, ssl_context=self.ssl_context)
             await site.start()
-            yield int(sock.getsockname()[1])
+            self.bound_port = int(sock.getsockname()[1])
+            yield self.bound_port
         finally:
             await runner.cleanup()
-            sock.close()
+            self._runner = None
+            self.bound_port = None
+            for s in self._sockets:
+                s.close()
+            self._sockets.clear()
+
+    async def listen_also(self, host: str, port: int) -> int:
+        """Serve the same app on one more address (while `serving`): `port` there, or any free
+        one when it is taken. Returns the port."""
+        assert self._runner is not None, "listen_also needs the server serving"
+        sock = bind(host, port, fallback=True)
+        self._sockets.append(sock)
+        await web.SockSite(self._runner, sock, ssl_context=self.ssl_context).start()
+        return int(sock.getsockname()[1])
+
+    def reload_certificate(self, cert_path: str, key_path: str) -> None:
+        """Serve a new certificate from the next connection on (an SSLContext takes a new chain)."""
+        if self.ssl_context is not None:
+            self.ssl_context.load_cert_chain(cert_path, key_path)

@@ -10,6 +10,7 @@ from boxk8s.resources.admission import WriteOptions
 from boxk8s.resources.layer import Predicate, Resources
 from boxk8s.resources.registry import ResourceType
 from boxk8s.resources.scale import replicas_patch, scale_of
+from boxk8s.resources.token_request import request_token
 
 
 class Kind:
@@ -90,6 +91,10 @@ class Client:
         (fieldValidation=Strict, what kubectl sends by default)."""
         opts = WriteOptions(field_manager=self.manager, field_validation="Strict", force=force, dry_run=dry_run)
         return await self.resources.patch(rt, namespace, name, "apply", body, opts)
+
+    async def create_token(self, namespace: str, name: str, request: dict[str, Any]) -> dict[str, Any]:
+        """serviceaccounts/token: a TokenRequest answered with a signed, bound token (the kubelet's)."""
+        return await request_token(self.resources, self.resources.token_issuer, namespace, name, request)
 
     async def get_scale(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
         """The `scale` subresource: the workload read as an autoscaling/v1 Scale."""

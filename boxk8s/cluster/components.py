@@ -19,6 +19,7 @@ from typing import Any
 
 from boxk8s import nodes as node_plan
 from boxk8s.api.app import ApiSettings, build_app
+from boxk8s.api.auth.filter import Security
 from boxk8s.api.server import ApiServer
 from boxk8s.client import Client, Informer, InformerFactory, Kind
 from boxk8s.config import ClusterSettings
@@ -51,9 +52,16 @@ from boxk8s.proxy.proxy import ServiceProxy
 from boxk8s.resources.allocate import nth_address
 from boxk8s.resources.apiserver_admission import apiserver_admission
 from boxk8s.resources.layer import Resources
+from boxk8s.resources.serviceaccount_token import TokenIssuer
 from boxk8s.scheduler import Scheduler
 from boxk8s.store import Store, StoreSettings
-from boxk8s.tls import Credentials, ensure_credentials, ensure_ingress_certificate, issue_certificate
+from boxk8s.tls import (
+    Credentials,
+    ensure_credentials,
+    ensure_ingress_certificate,
+    ensure_service_account_key,
+    issue_certificate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +103,22 @@ def host_address(host: str) -> str:
     except ValueError:
         return NODE_ADDRESS
     return NODE_ADDRESS if ip.is_unspecified else str(ip)
+
+
+def api_hosts(settings: ClusterSettings, gateway: str = "") -> list[str]:
+    """The names the API's certificate is for, beyond tls.DEFAULT_HOSTS: its listen address, the
+    `kubernetes` Service's ClusterIP and in-cluster name, and the host's address on the cluster
+    network (where pods reach it: `gateway`, once known)."""
+    hosts = [] if settings.host in ("0.0.0.0", "::") else [settings.host]
+    hosts += [nth_address(settings.service_range, 1), f"kubernetes.default.svc.{settings.cluster_domain}"]
+    return hosts + ([gateway] if gateway else [])
+
+
+def token_issuer(settings: ClusterSettings) -> TokenIssuer:
+    """The ServiceAccount token issuer, as kubeadm configures it: --service-account-issuer
+    https://kubernetes.default.svc.<domain>, the API audiences the same."""
+    issuer = f"https://kubernetes.default.svc.{settings.cluster_domain}"
+    return TokenIssuer(ensure_service_account_key(settings.state_dir), issuer, (issuer,))
 
 
 def kubelet_settings(settings: ClusterSettings, cluster_dns: tuple[str, ...] = ()) -> KubeletSettings:
@@ -154,7 +178,6 @@ def _cluster_ip_proxy(c: Components, docker: ContainerRuntime) -> ClusterIpProxy
     except NetworkAgentUnavailable as exc:
         log.warning("in-cluster Service routing is off: %s", exc)
         return None
-    c.gateway = lambda: docker.gateway
     return ClusterIpProxy(c.informers, DockerNetworkAgent(docker, c.settings.service_range))
 
 
@@ -175,6 +198,8 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
     ))
     stack.push_async_callback(store.close)
     resources = Resources(store, service_cidr=settings.service_range, admission=apiserver_admission())
+    resources.token_issuer = token_issuer(settings)
+    c_credentials = ensure_credentials(settings.state_dir, api_hosts(settings))
     factory = InformerFactory(Client(resources, "kube-controller-manager"))
     shared_pods = factory.informer(Kind.POD)  # every kubelet and the scheduler view this one
     shared_nodes = factory.informer(Kind.NODE)  # and this one
@@ -185,11 +210,14 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
     if scheduler:
         client = Client(resources, "default-scheduler")
         c.scheduler = Scheduler(client, EventRecorder(client, "default-scheduler"), pods=shared_pods, nodes=shared_nodes)
+    planned = node_plan.plan_nodes(settings, node_plan.host_resources()) if nodes is None else nodes
+    # The root CA publisher runs with the controller manager, and in narrowed clusters whose pods run
+    # (their token volume projects kube-root-ca.crt); an API-only test cluster keeps its namespaces bare.
+    publish_ca = controllers is None or bool(planned)
     makers = with_required(default_controllers(settings.controllers, c.metrics) if controllers is None
-                           else controllers)
+                           else controllers, root_ca_pem=c_credentials.ca_pem if publish_ca else b"")
     c.controllers = [make(Client(resources, controller_name(make)), factory) for make in makers]
 
-    planned = node_plan.plan_nodes(settings, node_plan.host_resources()) if nodes is None else nodes
     if planned:
         name = node_plan.cluster_name(settings.state_dir, settings.cluster_name)
         addresses = PodAddresses(settings.pod_subnet)  # the fixed pod IPs: one book for all Docker nodes (one network)
@@ -198,14 +226,15 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
             rs = RuntimeSettings(cluster=name, node=node.name, pod_subnet=settings.pod_subnet,
                                  state_dir=settings.state_dir)
             c.runtimes[node.name] = _runtime(node, rs, addresses, fake_ips, shared_pods)
+    docker = _docker_runtime(c)
+    if docker is not None:  # the host's address on the cluster network: pods reach the API and the DNS there
+        c.gateway = lambda: docker.gateway
     if proxy:  # before the kubelets: whether pods get the cluster DNS depends on it
-        docker = _docker_runtime(c)
         c.cluster_ip = _cluster_ip_proxy(c, docker) if docker is not None else None
         if c.cluster_ip is not None:
             c.dns = ClusterDns(InformerView(factory.informer(Kind.SERVICE), factory.informer(Kind.ENDPOINTSLICE),
                                             factory.informer(Kind.NAMESPACE)),
                                "", domain=settings.cluster_domain, upstreams=dns_upstreams(settings.dns_upstreams))
-    docker = _docker_runtime(c)
     if docker is not None:
         c.image_rollouts = ImageRollouts(Client(resources, ImageRollouts.name), factory, docker.image_events)
     # kube-dns's ClusterIP: bootstrap asks for the range's tenth address, as kubeadm does.
@@ -213,7 +242,7 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
     for node in planned:
         c.kubelets[node.name] = Kubelet(
             Client(resources, "kubelet"), c.runtimes[node.name], node, kubelet or kubelet_settings(settings, cluster_dns),
-            settings.state_dir, address=NODE_ADDRESS, pods=shared_pods)
+            settings.state_dir, address=NODE_ADDRESS, pods=shared_pods, services=factory.informer(Kind.SERVICE))
 
     if proxy:
         client = Client(resources, ServiceProxy.name)
@@ -243,9 +272,11 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
         c.waiter = AppWaiter(Client(resources, "boxk8s"), factory, KubeletStreams(c.kubelets), members)
     if serve_api:
         host = settings.host
-        c.credentials = ensure_credentials(settings.state_dir, [host] if host not in ("0.0.0.0", "::") else [])
-        app = build_app(resources, ApiSettings(host=host, port=settings.port, token=c.credentials.token),
-                        streams=KubeletStreams(c.kubelets), metrics=c.metrics)
+        c.credentials = c_credentials
+        assert resources.token_issuer is not None
+        security = Security.with_rbac(c_credentials.token, resources.token_issuer, factory)
+        app = build_app(resources, ApiSettings(host=host, port=settings.port, token=c_credentials.token),
+                        streams=KubeletStreams(c.kubelets), metrics=c.metrics, security=security)
         c.api = ApiServer(app, host, settings.port, c.credentials.server_ssl_context(),
                           fallback="api" in settings.port_fallback)
     return c

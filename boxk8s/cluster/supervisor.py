@@ -14,9 +14,10 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from boxk8s.cluster.bootstrap import bootstrap, dns_port, publish_api_endpoints, publish_dns_endpoints
-from boxk8s.cluster.components import Components, host_address
+from boxk8s.cluster.components import Components, api_hosts, host_address
 from boxk8s.kubelet import simulate
 from boxk8s.proxy.dns_server import ClusterDns
+from boxk8s.tls import ensure_credentials
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,27 @@ async def _serve_dns(c: Components, dns: ClusterDns, address: str, started: cont
     await publish_dns_endpoints(c.resources, address, port)
 
 
+async def _serve_api_to_pods(c: Components, port: int) -> None:
+    """Pods reach the API through the `kubernetes` Service (ClusterIP .1:443, the in-cluster config):
+    the API listens as well on the host's address on the cluster network (the gateway, where the
+    cluster DNS is too), with a certificate valid for it, and the Service's endpoints name that
+    address, so the network agent routes the ClusterIP there. The host's own 127.0.0.1 listener stays."""
+    address = c.gateway() if c.gateway else ""
+    if not address or c.api is None:
+        return
+    creds = ensure_credentials(c.settings.state_dir, api_hosts(c.settings, address))  # reissued once, if it lacks it
+    c.api.reload_certificate(str(creds.cert_path), str(creds.key_path))
+    if c.settings.host in ("0.0.0.0", "::"):
+        pod_port = port  # listening on every address already
+    else:
+        try:
+            pod_port = await c.api.listen_also(address, port)
+        except OSError as e:
+            log.error("api: cannot listen on %s (%s); pods cannot reach the API", address, e)
+            return
+    await publish_api_endpoints(c.resources, address, pod_port)
+
+
 OnReady = Callable[[int | None], Coroutine[Any, Any, None] | None]
 
 
@@ -76,6 +98,8 @@ async def supervise(c: Components, stop: asyncio.Event, on_ready: OnReady | None
             for runtime in c.runtimes.values():  # one after the other: they share the cluster network
                 await runtime.start()
                 started.push_async_callback(_close, runtime)
+            if port is not None:
+                await _serve_api_to_pods(c, port)
             spawn(c.informers.run(), "informers")  # every user has asked for its informers by now
             if c.scheduler:
                 spawn(c.scheduler.run(), "scheduler")

@@ -25,6 +25,7 @@ from boxk8s.controllers.pvc import PersistentVolumeBinder
 from boxk8s.controllers.replicaset import ReplicaSetController
 from boxk8s.controllers.replicationcontroller import ReplicationManager
 from boxk8s.controllers.resourcequota import ResourceQuotaController
+from boxk8s.controllers.rootcacert import RootCACertPublisher
 from boxk8s.controllers.serviceaccounts import ServiceAccountsController
 from boxk8s.controllers.statefulset import StatefulSetController
 from boxk8s.controllers.ttl import TTLAfterFinishedController
@@ -36,7 +37,7 @@ ControllerFactory = Callable[[Client, InformerFactory], Controller]
 def default_controllers(settings: ControllerSettings, metrics: MetricsSource | None = None) -> list[ControllerFactory]:
     """What the controller manager runs, in start order; each takes the settings it needs explicitly.
     `metrics`: the resource metrics the HPA controller reads (the cluster's metrics sampler)."""
-    return [
+    makers: list[ControllerFactory] = [
         CRDController,  # first: custom resources are served before the controllers that may use them
         NamespaceController,
         ServiceAccountsController,
@@ -58,6 +59,7 @@ def default_controllers(settings: ControllerSettings, metrics: MetricsSource | N
         functools.partial(NodeLifecycleController, settings=settings),
         functools.partial(HorizontalController, settings=settings, metrics=metrics),
     ]
+    return makers
 
 
 def controller_name(make: ControllerFactory) -> str:
@@ -66,11 +68,17 @@ def controller_name(make: ControllerFactory) -> str:
     return target.name if isinstance(target, type) and issubclass(target, Controller) else "controller"
 
 
-def with_required(makers: Sequence[ControllerFactory]) -> list[ControllerFactory]:
+def with_required(makers: Sequence[ControllerFactory], root_ca_pem: bytes = b"") -> list[ControllerFactory]:
     """`makers`, plus the controllers the apiserver's admission cannot do without: the ServiceAccount
     plugin refuses pods until their namespace's `default` account exists, which its controller
-    makes (so even a cluster narrowed to no controllers, as tests assemble, accepts pods)."""
-    return [*makers] if ServiceAccountsController in makers else [ServiceAccountsController, *makers]
+    makes, and gives them a token volume projecting the `kube-root-ca.crt` ConfigMap, which the root
+    CA publisher makes from `root_ca_pem` (so even a cluster narrowed to no controllers, as tests
+    assemble, runs pods)."""
+    required: list[ControllerFactory] = [] if ServiceAccountsController in makers else [ServiceAccountsController]
+    names = {controller_name(m) for m in makers}
+    if root_ca_pem and RootCACertPublisher.name not in names:
+        required.append(functools.partial(RootCACertPublisher, ca_pem=root_ca_pem))
+    return [*required, *makers]
 
 
 __all__ = ["Controller", "ControllerFactory", "controller_name", "default_controllers", "with_required"]

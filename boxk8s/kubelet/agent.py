@@ -35,7 +35,7 @@ class Kubelet:
     def __init__(self, client: Client, runtime: ContainerRuntime, node: NodeSettings, settings: KubeletSettings,
                  state_dir: Path, *, clock: Clock | None = None, cluster: str | None = None,
                  address: str = "127.0.0.1", run_node_agent: bool = True,
-                 pods: Informer | None = None) -> None:
+                 pods: Informer | None = None, services: Informer | None = None) -> None:
         self.client = client
         self.runtime = runtime
         self.node = node
@@ -49,7 +49,9 @@ class Kubelet:
         # All a pod worker sees of its kubelet (fixed for the kubelet's life, shared by all).
         self.worker_context = WorkerContext(
             runtime=runtime, client=client, emit=self.event, clock=self.clock, settings=settings,
-            host_ip=address, cluster=self.cluster, state_dir=self.state_dir, node_allocatable=node_allocatable(node))
+            host_ip=address, cluster=self.cluster, state_dir=self.state_dir, node_allocatable=node_allocatable(node),
+            services=services.list if services is not None else (lambda: []),
+            **({"services_synced": services.synced.wait} if services is not None else {}))
         # A shared pod informer (one decode per event for all kubelets), or one of our own.
         self.informer: Informer | FilteredView = (
             FilteredView(pods, self._mine, route=(pod_node_name, node.name)) if pods is not None

@@ -99,13 +99,15 @@ def run_as_user(pod: Mapping[str, Any], container: Mapping[str, Any]) -> str:
 def container_config(pod: Mapping[str, Any], container: Mapping[str, Any], *, attempt: int, init: bool,
                      configmaps: Mapping[str, Obj | None], secrets: Mapping[str, Obj | None],
                      volumes: Mapping[str, VolumeSource], pod_ip: str, host_ip: str,
-                     node_allocatable: Mapping[str, str], resolv_conf: str = "") -> ContainerConfig:
+                     node_allocatable: Mapping[str, str], resolv_conf: str = "",
+                     services: Mapping[str, str] | None = None) -> ContainerConfig:
     """The container fully resolved (kubelet's `generateContainerConfig`): env values, expanded
     command and args, mounts, limits, user. `resolv_conf`: the host path of the pod's
-    resolv.conf to mount ("" for the runtime's own DNS). Raises `env.ConfigError` for a missing
-    reference (the container then waits in CreateContainerConfigError)."""
+    resolv.conf to mount ("" for the runtime's own DNS); `services`: the Service variables
+    (env.service_env). Raises `env.ConfigError` for a missing reference (the container then waits
+    in CreateContainerConfigError)."""
     env = resolve_env(pod, container, configmaps=configmaps, secrets=secrets, pod_ip=pod_ip, host_ip=host_ip,
-                      node_allocatable=node_allocatable)
+                      node_allocatable=node_allocatable, services=services)
     memory, cpu_nano, shares = resource_limits(container)
     return ContainerConfig(
         name=container["name"], image=container.get("image", ""),

@@ -9,8 +9,8 @@ not import the kubelet's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -26,12 +26,14 @@ Obj = dict[str, Any]
 
 class PodClient(Protocol):
     """The API calls a pod worker makes (`boxk8s.client.Client` has them): read the pod and the
-    configMaps and secrets it references, write its status, delete it once it has terminated."""
+    configMaps and secrets it references, write its status, delete it once it has terminated, ask
+    for its ServiceAccount tokens."""
 
     async def get(self, rt: ResourceType, namespace: str | None, name: str) -> Obj: ...
     async def update_status(self, rt: ResourceType, obj: Obj) -> Obj: ...
     async def delete(self, rt: ResourceType, namespace: str | None, name: str,
                      options: Obj | None = None) -> tuple[Obj, bool]: ...
+    async def create_token(self, namespace: str, name: str, request: Obj) -> Obj: ...
 
 
 class EventEmitter(Protocol):
@@ -46,6 +48,10 @@ def node_allocatable(node: NodeSettings) -> dict[str, str]:
     return {"cpu": f"{node.cpu_millis}m", "memory": str(node.memory_bytes)}
 
 
+async def _nothing() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class WorkerContext:
     runtime: ContainerRuntime
@@ -57,3 +63,7 @@ class WorkerContext:
     cluster: str  # names the volumes the runtime makes for a pod
     state_dir: Path  # pods' configMap/secret/downwardAPI files live below it
     node_allocatable: Mapping[str, str]  # see `node_allocatable`
+    services: Callable[[], list[Obj]] = field(default=lambda: [])  # the cluster's Services (for their env vars)
+    # awaited before a container's env is made: the Services have been read once (kubelet's
+    # serviceHasSynced: no container starts without its KUBERNETES_SERVICE_HOST)
+    services_synced: Callable[[], Awaitable[None]] = field(default=lambda: _nothing())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import math
 import re
+from collections import ChainMap
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,6 +66,50 @@ def secret_data(secret: Mapping[str, Any]) -> dict[str, bytes]:
     for k, v in (secret.get("stringData") or {}).items():
         out[k] = str(v).encode()
     return out
+
+
+MASTER_SERVICES = ("kubernetes",)  # the default namespace's Services every pod gets, links or not
+
+
+def _env_name(name: str) -> str:
+    """makeEnvVariableName."""
+    return name.replace("-", "_").upper()
+
+
+def service_links(service: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """envvars.FromServices for one Service: NAME_SERVICE_HOST, NAME_SERVICE_PORT(_PORTNAME) and
+    the Docker-link variables NAME_PORT, NAME_PORT_<port>_<PROTO>(_PROTO|_PORT|_ADDR)."""
+    spec = service.get("spec") or {}
+    ip = spec.get("clusterIP") or ""
+    ports = spec.get("ports") or []
+    if ip in ("", "None") or not ports:
+        return []
+    prefix = _env_name(service["metadata"]["name"])
+    out = [(f"{prefix}_SERVICE_HOST", ip), (f"{prefix}_SERVICE_PORT", str(ports[0].get("port")))]
+    out += [(f"{prefix}_SERVICE_PORT_{_env_name(p['name'])}", str(p.get("port"))) for p in ports if p.get("name")]
+    host = f"[{ip}]" if ":" in ip else ip
+    for i, p in enumerate(ports):
+        proto = (p.get("protocol") or "TCP").upper()
+        url = f"{proto.lower()}://{host}:{p.get('port')}"
+        if i == 0:
+            out.append((f"{prefix}_PORT", url))
+        base = f"{prefix}_PORT_{p.get('port')}_{proto}"
+        out += [(base, url), (f"{base}_PROTO", proto.lower()), (f"{base}_PORT", str(p.get("port"))), (f"{base}_ADDR", ip)]
+    return out
+
+
+def service_env(services: list[Mapping[str, Any]], namespace: str, enable_links: bool) -> dict[str, str]:
+    """kubelet's getServiceEnvVarMap: the `kubernetes` Service of the default namespace always, and
+    with enableServiceLinks every Service of the pod's namespace."""
+    chosen: dict[str, Mapping[str, Any]] = {}
+    for svc in services:
+        md = svc.get("metadata") or {}
+        name, ns = md.get("name", ""), md.get("namespace", "")
+        if ns == "default" and name in MASTER_SERVICES:
+            chosen.setdefault(name, svc)
+        elif ns == namespace and enable_links:
+            chosen[name] = svc
+    return {k: v for svc in chosen.values() for k, v in service_links(svc)}
 
 
 def expand(text: str, env: Mapping[str, str]) -> str:
@@ -140,8 +185,11 @@ def resolve_env(pod: Mapping[str, Any], container: Mapping[str, Any], *,
                 configmaps: Mapping[str, Mapping[str, Any] | None],
                 secrets: Mapping[str, Mapping[str, Any] | None],
                 pod_ip: str = "", host_ip: str = "",
-                node_allocatable: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
-    """The final (name, value) list, in Kubernetes' order and with its error messages."""
+                node_allocatable: Mapping[str, str] | None = None,
+                services: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """The final (name, value) list, in Kubernetes' order and with its error messages: the
+    container's own variables, then the Service variables (`services`, from `service_env`) it does
+    not set, which its values may also reference as $(VAR)."""
     ns = (pod.get("metadata") or {}).get("namespace", "default")
     env: dict[str, str] = {}
     for source in container.get("envFrom") or []:
@@ -172,7 +220,7 @@ def resolve_env(pod: Mapping[str, Any], container: Mapping[str, Any], *,
         name = e.get("name", "")
         vf = e.get("valueFrom")
         if not vf:
-            env[name] = expand(str(e.get("value", "")), env)
+            env[name] = expand(str(e.get("value", "")), ChainMap(env, dict(services or {})))
             continue
         if vf.get("configMapKeyRef") or vf.get("secretKeyRef"):
             is_cm = bool(vf.get("configMapKeyRef"))
@@ -184,7 +232,7 @@ def resolve_env(pod: Mapping[str, Any], container: Mapping[str, Any], *,
             env[name] = field_value(pod, vf["fieldRef"].get("fieldPath", ""), pod_ip=pod_ip, host_ip=host_ip)
         elif vf.get("resourceFieldRef"):
             env[name] = resource_value(container, vf["resourceFieldRef"], node_allocatable or {})
-    return list(env.items())
+    return list(env.items()) + [(k, v) for k, v in (services or {}).items() if k not in env]
 
 
 def expand_command(args: list[str] | None, env: list[tuple[str, str]]) -> tuple[str, ...] | None:

@@ -102,8 +102,10 @@ def _keyed_source(src: Mapping[str, Any], obj: Mapping[str, Any] | None, name: s
 def project_files(volume: Mapping[str, Any], pod: Mapping[str, Any], *,
                   configmaps: Mapping[str, Mapping[str, Any] | None],
                   secrets: Mapping[str, Mapping[str, Any] | None],
-                  pod_ip: str = "", host_ip: str = "") -> Files | None:
+                  pod_ip: str = "", host_ip: str = "",
+                  tokens: Mapping[tuple[str, int], bytes] | None = None) -> Files | None:
     """The files of a configMap/secret/downwardAPI/projected volume; None for other kinds.
+    `tokens`: the ServiceAccount tokens of the projected sources, by (volume, source index).
 
     Raises ConfigError with upstream's message for a missing, non-optional source.
     """
@@ -122,7 +124,7 @@ def project_files(volume: Mapping[str, Any], pod: Mapping[str, Any], *,
         proj = volume["projected"]
         mode = int(proj.get("defaultMode", DEFAULT_MODE))
         out: Files = {}
-        for source in proj.get("sources") or []:
+        for index, source in enumerate(proj.get("sources") or []):
             if source.get("configMap") is not None:
                 out.update(project_files({"configMap": {"defaultMode": mode, **source["configMap"]}}, pod,
                                          configmaps=configmaps, secrets=secrets) or {})
@@ -134,8 +136,8 @@ def project_files(volume: Mapping[str, Any], pod: Mapping[str, Any], *,
             elif source.get("downwardAPI") is not None:
                 out.update(_downward(source["downwardAPI"].get("items"), pod, mode, pod_ip, host_ip))
             elif source.get("serviceAccountToken") is not None:
-                # No token issuer here: an unsigned placeholder keeps clients that only read it working.
-                out[source["serviceAccountToken"].get("path") or "token"] = (b"", mode)
+                token = (tokens or {}).get((volume.get("name", ""), index), b"")  # kubelet/tokens.py
+                out[source["serviceAccountToken"].get("path") or "token"] = (token, mode)
         return out
     return None
 
@@ -187,7 +189,8 @@ def _host_path(volume: str, src: Mapping[str, Any]) -> VolumeSource:
 async def prepare_volumes(pod: Mapping[str, Any], runtime: ContainerRuntime, *, state_dir: Path, cluster: str,
                           configmaps: Mapping[str, Mapping[str, Any] | None],
                           secrets: Mapping[str, Mapping[str, Any] | None],
-                          pod_ip: str = "", host_ip: str = "") -> dict[str, VolumeSource]:
+                          pod_ip: str = "", host_ip: str = "",
+                          tokens: Mapping[tuple[str, int], bytes] | None = None) -> dict[str, VolumeSource]:
     """Set up every volume of the pod; raises VolumeError."""
     volumes = (pod.get("spec") or {}).get("volumes") or []
     if not volumes:
@@ -199,7 +202,8 @@ async def prepare_volumes(pod: Mapping[str, Any], runtime: ContainerRuntime, *, 
     for v in volumes:
         name = v.get("name", "")
         try:
-            files = project_files(v, pod, configmaps=configmaps, secrets=secrets, pod_ip=pod_ip, host_ip=host_ip)
+            files = project_files(v, pod, configmaps=configmaps, secrets=secrets, pod_ip=pod_ip, host_ip=host_ip,
+                                  tokens=tokens)
             if files is not None:
                 write_files(base / name, files)
                 out[name] = VolumeSource("bind", str(base / name), read_only=True)
@@ -221,6 +225,14 @@ async def prepare_volumes(pod: Mapping[str, Any], runtime: ContainerRuntime, *, 
         except OSError as e:
             raise VolumeError(name, str(e)) from e
     return out
+
+
+def write_token(state_dir: Path, pod: Mapping[str, Any], volume: str, path: str, token: bytes) -> None:
+    """Put a refreshed token in its projected volume (atomically: a reader sees the old or the new)."""
+    md = pod.get("metadata") or {}
+    spec = next((v for v in (pod.get("spec") or {}).get("volumes") or [] if v.get("name") == volume), {})
+    mode = int((spec.get("projected") or {}).get("defaultMode", DEFAULT_MODE))
+    write_file(pod_dir(state_dir, md.get("uid", "")).resolve() / "volumes" / volume / path, token, mode)
 
 
 async def cleanup_volumes(pod: Mapping[str, Any] | None, pod_uid: str, runtime: ContainerRuntime, *,

@@ -21,10 +21,11 @@ from boxk8s import errors
 from boxk8s.client import Kind
 from boxk8s.client.informer import object_key
 from boxk8s.kubelet import plan as p
+from boxk8s.kubelet import tokens as tk
 from boxk8s.kubelet.container_config import container_config, pull_policy, sandbox_config, uses_pod_ip
 from boxk8s.kubelet.context import WorkerContext
 from boxk8s.kubelet.dns import PodDns, plan_pod_dns
-from boxk8s.kubelet.env import ConfigError, referenced
+from boxk8s.kubelet.env import ConfigError, referenced, service_env
 from boxk8s.kubelet.probes import ProbeKind, Prober, run_probe
 from boxk8s.kubelet.runtime.base import ContainerConfig, ContainerState, ImageError, SandboxState, StartError
 from boxk8s.kubelet.status import StatusInputs, compute_pod_status
@@ -35,7 +36,9 @@ from boxk8s.kubelet.volumes import (
     prepare_volumes,
     resolv_conf_path,
     write_file,
+    write_token,
 )
+from boxk8s.resources.meta import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,7 @@ class PodWorker:
         self.backoff: dict[str, p.BackoffEntry] = {}
         self.waiting: dict[str, tuple[str, str]] = {}
         self.volumes: dict[str, VolumeSource] | None = None
+        self.tokens: dict[tuple[str, int], tk.Issued] = {}  # the projected ServiceAccount tokens (kubelet/tokens.py)
         self.dns: PodDns | None = None  # formed when the sandbox is made (kubelet/dns.py)
         self.probes = ProbeResults()
         self.done = False
@@ -161,6 +165,7 @@ class PodWorker:
 
     async def _sync(self) -> float | None:
         await self._refresh()
+        token_due = await self._refresh_tokens()
         actions: list[p.Action] = []
         for _round in range(MAX_ROUNDS):
             await self._report_exits()
@@ -174,7 +179,8 @@ class PodWorker:
         self._sync_probers()
         if self.pod is not None and not (self.pod.get("metadata") or {}).get("deletionTimestamp"):
             await self._report_status()
-        return p.next_wake(actions)
+        wake = p.next_wake(actions)
+        return token_due if wake is None else wake if token_due is None else min(wake, token_due)
 
     async def _report_exits(self) -> None:
         """Report a container that just ended as terminated (Error, Completed, OOMKilled) before
@@ -262,18 +268,27 @@ class PodWorker:
             await self._event(NORMAL, "BackOff", f'Back-off pulling image "{image}"', a.name)
             await self._event(WARNING, "Failed", "Error: ImagePullBackOff", a.name)
 
-    async def _create_sandbox(self) -> bool:
-        pod = self.pod
-        assert pod is not None
+    async def _ensure_volumes(self, pod: Obj) -> dict[str, VolumeSource]:
+        """The pod's volumes, set up once per worker: for a new sandbox, and for the first container
+        started in a sandbox adopted after a restart (its mounts must be there too)."""
         if self.volumes is None:
             try:
                 configmaps, secrets = await self._fetch_sources()
+                sources = tk.token_sources(pod)
+                await self._fetch_tokens(pod, tk.plan_refresh(sources, self.tokens, self.ctx.clock.now()))
                 self.volumes = await prepare_volumes(
                     pod, self.ctx.runtime, state_dir=self.ctx.state_dir, cluster=self.ctx.cluster,
-                    configmaps=configmaps, secrets=secrets, host_ip=self.ctx.host_ip)
+                    configmaps=configmaps, secrets=secrets, host_ip=self.ctx.host_ip,
+                    tokens={k: v.token.encode() for k, v in self.tokens.items()})
             except VolumeError as e:
                 await self._event(WARNING, "FailedMount", str(e))
                 raise
+        return self.volumes
+
+    async def _create_sandbox(self) -> bool:
+        pod = self.pod
+        assert pod is not None
+        await self._ensure_volumes(pod)
         s = self.ctx.settings
         try:
             self.dns = self._form_dns(pod, write=True)
@@ -373,7 +388,46 @@ class PodWorker:
         await self._event(NORMAL, "Started", f"Started container {name}", name)
         await self._post_start(c, state)
 
+    async def _fetch_tokens(self, pod: Obj, due: list[tk.Source]) -> None:
+        """Ask the API for the tokens of these projections (bound to the pod); VolumeError if refused."""
+        md, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+        for source in due:
+            try:
+                answer = await self.ctx.client.create_token(md.get("namespace", "default"),
+                                                            spec.get("serviceAccountName") or "default",
+                                                            tk.token_request(pod, source))
+            except errors.ApiError as e:
+                raise VolumeError(source.volume, f"failed to fetch token: {e.message}") from e
+            status = answer.get("status") or {}
+            expires = parse_time(status.get("expirationTimestamp"))
+            self.tokens[tk.key(source)] = tk.Issued(
+                status.get("token", ""), expires.timestamp() if expires else self.ctx.clock.now(),
+                source.expiration_seconds)
+
+    async def _refresh_tokens(self) -> float | None:
+        """The token manager's refresh: tokens past 80% of their life are asked again and written
+        into their volumes. Returns when the next one is due (None: no tokens)."""
+        pod = self.pod
+        set_up = self.volumes is not None or self.sandbox is not None  # made here, or adopted after a restart
+        if not set_up or pod is None or (pod.get("metadata") or {}).get("deletionTimestamp"):
+            return None
+        due = tk.plan_refresh(tk.token_sources(pod), self.tokens, self.ctx.clock.now())
+        if due:
+            try:
+                await self._fetch_tokens(pod, due)
+            except VolumeError as e:  # keep the old token; try again in a while
+                log.warning("pod/%s: %s", self.key, e)
+                return self.ctx.clock.now() + 10.0
+            for source in due:
+                try:
+                    write_token(self.ctx.state_dir, pod, source.volume, source.path,
+                                self.tokens[tk.key(source)].token.encode())
+                except OSError as e:
+                    log.warning("pod/%s: cannot write the refreshed token: %s", self.key, e)
+        return tk.next_refresh(self.tokens)
+
     async def _fetch_sources(self) -> tuple[dict[str, Obj | None], dict[str, Obj | None]]:
+        await self.ctx.services_synced()  # the Service variables come with the rest of the env
         pod = self.pod or {}
         ns = (pod.get("metadata") or {}).get("namespace", "default")
         cm_names, secret_names = referenced(pod)
@@ -434,6 +488,8 @@ class PodWorker:
                 await self._report_status()
             return
         self.backoff.pop(f"image/{a.name}", None)
+        if self.pod is not None:
+            await self._ensure_volumes(self.pod)
         try:
             configmaps, secrets = await self._fetch_sources()
             config = self._container_config(c, a, configmaps, secrets)
@@ -476,7 +532,13 @@ class PodWorker:
         return container_config(self.pod or {}, c, attempt=a.attempt, init=a.init, configmaps=configmaps,
                                 secrets=secrets, volumes=self.volumes or {},
                                 pod_ip=self.sandbox.ip if self.sandbox else "", host_ip=self.ctx.host_ip,
-                                node_allocatable=self.ctx.node_allocatable, resolv_conf=self._resolv_conf())
+                                node_allocatable=self.ctx.node_allocatable, resolv_conf=self._resolv_conf(),
+                                services=self._service_env())
+
+    def _service_env(self) -> dict[str, str]:
+        pod = self.pod or {}
+        return service_env(self.ctx.services(), (pod.get("metadata") or {}).get("namespace", "default"),
+                           (pod.get("spec") or {}).get("enableServiceLinks", True) is not False)
 
     async def _kill(self, a: p.KillContainer) -> None:
         messages = {

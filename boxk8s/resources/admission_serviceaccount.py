@@ -8,7 +8,8 @@ it lists). A pod whose account does not exist is refused:
 
 The `default` account is created by the ServiceAccount controller a moment after its namespace,
 so, as upstream's getServiceAccount, a missing `default` is looked up again ten times 100-200 ms
-apart before the pod is refused. Mounting the account's token is issue 13's work (not here).
+apart before the pod is refused. Admit also mounts the account's token (serviceaccount_volume.py),
+unless the pod or the account says `automountServiceAccountToken: false`.
 Mirror pods do not exist in boxk8s (no static pods), so their rules are left out.
 """
 
@@ -22,6 +23,7 @@ from typing import Any
 from boxk8s import errors
 from boxk8s.resources import registry
 from boxk8s.resources.admission_plugins import CREATE, Attributes, ResourceAccess, forbidden
+from boxk8s.resources.serviceaccount_volume import mount_service_account_token, should_automount
 
 Obj = dict[str, Any]
 
@@ -55,6 +57,9 @@ class ServiceAccountAdmission:
         if not spec.get("serviceAccountName"):
             spec["serviceAccountName"] = DEFAULT_SERVICE_ACCOUNT
         account = await self._account(attrs, api, spec["serviceAccountName"])
+        if should_automount(account, attrs.obj):
+            mount_service_account_token(attrs.obj)
+            spec = attrs.obj["spec"]
         if not spec.get("imagePullSecrets") and account.get("imagePullSecrets"):
             spec["imagePullSecrets"] = [{"name": s.get("name", "")} for s in account["imagePullSecrets"]]
 

@@ -23,6 +23,7 @@ from boxk8s.resources.apiserver_admission import apiserver_admission
 from boxk8s.resources.deletion import finalized, plan_delete
 from boxk8s.resources.kinds import Kinds
 from boxk8s.resources.registry import ResourceType
+from boxk8s.resources.serviceaccount_token import TokenIssuer
 from boxk8s.resources.store_errors import api_errors
 from boxk8s.resources.strategy import strategy_for
 from boxk8s.store import Store, Watch
@@ -69,6 +70,7 @@ class Resources:
         # namespace -> revision of its object when last found accepting writes (every namespaced
         # create checks it; a new revision of the namespace means a new look)
         self._open_namespaces: dict[str, int] = {}
+        self.token_issuer: TokenIssuer | None = None  # signs ServiceAccount tokens (token_request.py)
 
     # ---- reads ----------------------------------------------------------------------------
     async def get(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:

@@ -389,6 +389,13 @@ def _subresource_paths(rt: ResourceType, sub: str, path: str, params: list[_Para
                params=_WRITE_PARAMS, body="io.k8s.api.policy.v1.Eviction",
                response="io.k8s.api.policy.v1.Eviction", codes=(200, 201, 202), gvk=gvk),
         ])]
+    if sub == "token":
+        gvk = {"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"}
+        return [_PathItem(path, [*params, pretty], [
+            op("post", "create", "Token", "post", description=f"create token of a {kind}",
+               params=_WRITE_PARAMS, body="io.k8s.api.authentication.v1.TokenRequest",
+               response="io.k8s.api.authentication.v1.TokenRequest", codes=(200, 201, 202), gvk=gvk),
+        ])]
     if sub == "finalize":
         return [_PathItem(path, [*params, pretty], [
             op("put", "replace", "Finalize", "put", description=f"replace finalize of the specified {kind}",

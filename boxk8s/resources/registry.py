@@ -84,7 +84,8 @@ RESOURCES: tuple[ResourceType, ...] = (
         subresources=("status",)),
     _rt("", "v1", "PersistentVolume", "persistentvolumes", False, "core", short_names=("pv",),
         subresources=("status",)),
-    _rt("", "v1", "ServiceAccount", "serviceaccounts", True, "core", short_names=("sa",), has_spec=False),
+    _rt("", "v1", "ServiceAccount", "serviceaccounts", True, "core", short_names=("sa",), has_spec=False,
+        subresources=("token",)),
     _rt("apps", "v1", "Deployment", "deployments", True, "apps", short_names=("deploy",), categories=_ALL,
         subresources=("status", "scale")),
     _rt("apps", "v1", "ReplicaSet", "replicasets", True, "apps", short_names=("rs",), categories=_ALL,
@@ -159,6 +160,14 @@ RESOURCES: tuple[ResourceType, ...] = (
                  "customresourcedefinition", False,
                  "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition",
                  short_names=("crd", "crds"), categories=_API_EXTENSIONS, subresources=("status",)),
+    # Answers, not stored objects (api/auth/reviews.py): create only, as upstream serves them.
+    *(_rt(group, "v1", kind, kind.lower() + "s", kind.startswith("Local"), group.split(".")[0], has_spec=False,
+          verbs=("create",))
+      for group, kind in (("authentication.k8s.io", "SelfSubjectReview"), ("authentication.k8s.io", "TokenReview"),
+                          ("authorization.k8s.io", "LocalSubjectAccessReview"),
+                          ("authorization.k8s.io", "SelfSubjectAccessReview"),
+                          ("authorization.k8s.io", "SelfSubjectRulesReview"),
+                          ("authorization.k8s.io", "SubjectAccessReview"))),
 )
 
 # Namespaces that exist in every cluster.

@@ -11,11 +11,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from boxk8s.resources import meta
+from boxk8s.resources import meta, requester
 
 Obj = dict[str, Any]
 
-# boxk8s authenticates one user, the kubeconfig's admin (a client certificate's CN and O upstream).
+# The request's user (resources/requester.py); for writes made in-process, the kubeconfig's admin.
 REQUESTING_USER = "kubernetes-admin"
 REQUESTING_GROUPS = ("system:masters", "system:authenticated")
 
@@ -30,8 +30,15 @@ def csr_prepare_for_create(obj: Obj) -> None:
         spec = obj["spec"] = {}
     for key in ("username", "uid", "groups", "extra"):
         spec.pop(key, None)
-    spec["username"] = REQUESTING_USER
-    spec["groups"] = list(REQUESTING_GROUPS)
+    who = requester.current()
+    if who is None:  # written in-process: as the kubeconfig's admin
+        spec["username"] = REQUESTING_USER
+        spec["groups"] = list(REQUESTING_GROUPS)
+    else:
+        spec["username"] = who.get("username", "")
+        for key in ("uid", "groups", "extra"):
+            if who.get(key):
+                spec[key] = who[key]
     obj["status"] = {}
 
 

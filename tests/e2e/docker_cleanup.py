@@ -62,16 +62,16 @@ def used_subnets() -> list[ipaddress.IPv4Network]:
     return subnets
 
 
-def free_subnet() -> str:
-    """A /24 in 10.213.0.0/16 that no Docker network overlaps (random, so parallel runs rarely clash)."""
+def free_subnet(base: str = "10.213") -> str:
+    """A /24 in `base`.0.0/16 that no Docker network overlaps (random, so parallel runs rarely clash)."""
     used = used_subnets()
     candidates = list(range(256))
     random.shuffle(candidates)
     for n in candidates:
-        net = ipaddress.ip_network(f"10.213.{n}.0/24")
+        net = ipaddress.ip_network(f"{base}.{n}.0/24")
         if not any(net.overlaps(u) for u in used):
             return str(net)
-    raise RuntimeError("no free /24 left in 10.213.0.0/16")
+    raise RuntimeError(f"no free /24 left in {base}.0.0/16")
 
 
 @pytest.fixture

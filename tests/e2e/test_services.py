@@ -45,9 +45,13 @@ def test_kubectl_shows_the_endpoints_of_a_service(cluster: Boxk8s) -> None:
     assert table.splitlines()[0].split() == ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]
     assert "IPv4" in table and "8080" in table and ip in table
 
-    # The API server's own Service names the API server.
+    # The API server's own Service names the API server where pods reach it: the host's address on the
+    # cluster network (the network's gateway), on the API's port.
     kube = cluster.kubectl("get", "endpoints", "kubernetes").stdout
-    assert f"127.0.0.1:{cluster.port}" in kube, kube
+    network = json.loads(subprocess.run(["docker", "network", "inspect", f"boxk8s-{cluster.cluster_name}"],
+                                        capture_output=True, text=True, check=True).stdout)[0]
+    gateway = network["IPAM"]["Config"][0]["Gateway"]
+    assert f"{gateway}:{cluster.port}" in kube, kube
 
     # Deleting the pod takes it out at once (terminating pods leave Endpoints).
     cluster.kubectl("delete", "pod", "ep-web", "--wait=false")

@@ -17,7 +17,9 @@ ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "up
 # What `kubectl api-resources -o wide` shows on a kubeadm 1.32 cluster where it differs from
 # "all eight verbs, no short name, no category".
 VERBS = {"namespaces": ["create", "delete", "get", "list", "patch", "update", "watch"],
-         "componentstatuses": ["get", "list"], "bindings": ["create"]}
+         "componentstatuses": ["get", "list"], "bindings": ["create"],
+         **{r: ["create"] for r in ("tokenreviews", "selfsubjectreviews", "localsubjectaccessreviews",
+                                    "selfsubjectaccessreviews", "selfsubjectrulesreviews", "subjectaccessreviews")}}
 SHORT_NAMES = {
     "componentstatuses": ["cs"], "configmaps": ["cm"], "endpoints": ["ep"], "events": ["ev"],
     "limitranges": ["limits"], "namespaces": ["ns"], "nodes": ["no"], "persistentvolumeclaims": ["pvc"],
@@ -38,13 +40,7 @@ CATEGORIES = {
 # GA kinds of the official 1.32 definitions that are not served as a resource of their own here,
 # each with its reason. Keep this list short: a kind leaves it when it is served.
 NOT_SERVED = {
-    "TokenReview": "issue 13: authentication with ServiceAccount tokens",
-    "SelfSubjectReview": "issue 13: authentication",
-    "LocalSubjectAccessReview": "issue 13: RBAC authorization",
-    "SelfSubjectAccessReview": "issue 13: RBAC authorization",
-    "SelfSubjectRulesReview": "issue 13: RBAC authorization",
-    "SubjectAccessReview": "issue 13: RBAC authorization",
-    "TokenRequest": "a subresource (serviceaccounts/token), issue 13",
+    "TokenRequest": "a subresource (serviceaccounts/token)",
     "Eviction": "a subresource (pods/eviction)",
     "Scale": "a subresource (deployments/scale, …)",
 }
