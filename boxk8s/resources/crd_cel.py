@@ -15,6 +15,8 @@ error the apiserver would not give, never a crash.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import logging
 import re
 from dataclasses import dataclass
@@ -24,11 +26,15 @@ from boxk8s.resources.field_errors import FieldError, duplicate, forbidden, inva
 
 log = logging.getLogger(__name__)
 
-try:  # cel-python: a dependency of boxk8s; without it rules are skipped (and said so) rather than failing
-    import celpy
-    from celpy import CELEvalError, CELParseError
-except ImportError:  # pragma: no cover - the package is a dependency
-    celpy = None
+@functools.cache
+def _cel() -> Any:
+    """cel-python, imported on the first rule (its parser costs 50 ms at start-up); None when missing
+    (a dependency of boxk8s: without it rules are skipped, and said so, rather than failing)."""
+    try:
+        import celpy
+    except ImportError:  # pragma: no cover - the package is a dependency
+        return None
+    return celpy
 
 _USER_ERRORS = ("no such member", "no such key", "index out of", "division by zero", "modulus by zero",
                 "integer overflow", "return error for overflow")
@@ -47,13 +53,13 @@ _warned: set[str] = set()
 
 
 def available() -> bool:
-    return celpy is not None
+    return importlib.util.find_spec("celpy") is not None
 
 
 def _environment() -> Any:
     global _env
-    if _env is None and celpy is not None:
-        _env = celpy.Environment()
+    if _env is None and _cel() is not None:
+        _env = _cel().Environment()
     return _env
 
 
@@ -92,7 +98,7 @@ def syntax_error(text: str) -> str | None:
         return None
     try:
         env.compile(text)
-    except CELParseError as e:
+    except _cel().CELParseError as e:
         return str(e).strip().splitlines()[0] if str(e).strip() else "syntax error"
     except Exception:
         return None
@@ -140,17 +146,17 @@ def evaluate(compiled: tuple[Compiled, ...], value: Any, old: Any, type_name: st
         if c.transition and (skip_transitions or (old is NO_OLD and not rule.get("optionalOldSelf"))):
             continue
         if activation is None:
-            activation = {"self": celpy.json_to_cel(value)}
+            activation = {"self": _cel().json_to_cel(value)}
             if old is not NO_OLD:
-                activation["oldSelf"] = celpy.json_to_cel(old)
+                activation["oldSelf"] = _cel().json_to_cel(old)
         try:
             result = c.program.evaluate(activation)
-        except CELEvalError as e:
+        except _cel().CELEvalError as e:
             result = e
         except Exception as e:  # a cel-python shortcoming is never the client's error
             _warn_once(str(rule.get("rule")), f"cel-python failed on it ({type(e).__name__})")
             continue
-        if isinstance(result, CELEvalError):  # raised or returned: cel-python does both
+        if isinstance(result, _cel().CELEvalError):  # raised or returned: cel-python does both
             failure = _eval_error(result, rule, path, type_name)
             if failure is not None:
                 errs.append(failure)
