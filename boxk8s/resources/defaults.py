@@ -14,30 +14,14 @@ from collections.abc import Callable
 from typing import Any
 
 from boxk8s.resources import crd_definition, crd_structural, custom, defaults_kinds
+from boxk8s.resources.defaulting import child_dict as _dict
+from boxk8s.resources.defaulting import dict_list as _dicts
+from boxk8s.resources.defaulting import set_default as _set
 from boxk8s.resources.zero_values import fill_status_zero_values
 
 Obj = dict[str, Any]
 
 _DEFAULT_MODE = 0o644  # 420: Secret, ConfigMap, projected and downwardAPI volumes
-
-
-def _set(d: Obj, key: str, value: Any) -> Any:
-    """d[key] = value unless present (and not null); returns d[key]."""
-    if d.get(key) is None:
-        d[key] = value
-    return d[key]
-
-
-def _dict(d: Obj, key: str) -> Obj:
-    v = d.get(key)
-    if not isinstance(v, dict):
-        v = {}
-        d[key] = v
-    return v
-
-
-def _dicts(value: Any) -> list[Obj]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 # pods ---------------------------------------------------------------------------------------

@@ -14,33 +14,19 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from boxk8s.resources.defaulting import child_dict as _dict
+from boxk8s.resources.defaulting import dict_list as _dicts
+from boxk8s.resources.defaulting import set_default as _set
+
 Obj = dict[str, Any]
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
-
-
-def _set(d: Obj, key: str, value: Any) -> None:
-    """d[key] = value unless present (and not null): a Go pointer field's `if x == nil`."""
-    if d.get(key) is None:
-        d[key] = value
 
 
 def _set_zero(d: Obj, key: str, value: Any) -> None:
     """d[key] = value when absent or the Go zero value: a plain (non-pointer) field's `if x == 0`."""
     if not d.get(key):
         d[key] = value
-
-
-def _dict(d: Obj, key: str) -> Obj:
-    v = d.get(key)
-    if not isinstance(v, dict):
-        v = {}
-        d[key] = v
-    return v
-
-
-def _dicts(value: Any) -> list[Obj]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def _spec(obj: Obj) -> Obj:

@@ -225,10 +225,8 @@ class Resources:
             return await self._patch_converted(rt, namespace, name, patch_type, body, opts, subresource)
         for _attempt in range(8):
             current = await self._get_for_patch(rt, namespace, name, patch_type)
-            if current is None:  # server-side apply creates what does not exist
-                created = patch.apply_patch({}, body, rt.definition, opts.field_manager or "unknown", opts.force)
-                created.setdefault("metadata", {})["name"] = name
-                return await self.create(rt, namespace, created, opts, operation="Apply")
+            if current is None:
+                return await self._create_by_apply(rt, namespace, name, body, opts)
             patched = self._apply_patch(rt, current, patch_type, body, opts)
             new_name = patched.get("metadata", {}).get("name") if isinstance(patched.get("metadata"), dict) else name
             if new_name != name:
@@ -250,6 +248,13 @@ class Resources:
                     raise
         raise errors.conflict(rt.group, rt.plural, name)
 
+    async def _create_by_apply(self, rt: ResourceType, namespace: str | None, name: str, body: Any,
+                               opts: WriteOptions) -> dict[str, Any]:
+        """Server-side apply creates what does not exist."""
+        created = patch.apply_patch({}, body, rt.definition, opts.field_manager or "unknown", opts.force)
+        created.setdefault("metadata", {})["name"] = name
+        return await self.create(rt, namespace, created, opts, operation="Apply")
+
     async def _get_for_patch(self, rt: ResourceType, namespace: str | None, name: str,
                              patch_type: str) -> dict[str, Any] | None:
         """The object to patch; None when an apply patch is to create it."""
@@ -266,10 +271,8 @@ class Resources:
         merge keys, its fields), then written as an update at the revision read."""
         for _attempt in range(8):
             current = await self._get_for_patch(rt, namespace, name, patch_type)
-            if current is None:  # server-side apply creates what does not exist
-                created = patch.apply_patch({}, body, rt.definition, opts.field_manager or "unknown", opts.force)
-                created.setdefault("metadata", {})["name"] = name
-                return await self.create(rt, namespace, created, opts, operation="Apply")
+            if current is None:
+                return await self._create_by_apply(rt, namespace, name, body, opts)
             patched = self._apply_patch(rt, current, patch_type, body, opts)
             pinned = _rv(patched) if patch_type != "apply" else None
             if pinned is None:
