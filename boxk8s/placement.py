@@ -128,3 +128,17 @@ def listen(host: str, port: int, *, fallback: bool = False) -> socket.socket:
             log.warning("port %d was taken meanwhile: listening on %d", port, sock.getsockname()[1])
         return sock
     raise AssertionError("unreachable")
+
+
+def exposure_warning(host: str) -> str:
+    """The one line `boxk8s up` logs when its listeners (the API, NodePort Services, the Ingress proxy)
+    are asked to leave the loopback address; '' on loopback, where only this machine reaches them."""
+    if host == "localhost":
+        return ""
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return ""
+    except ValueError:
+        pass  # a host name: whatever it resolves to may be reachable
+    return (f"listening on {host}, not 127.0.0.1: other machines can reach the API (it asks for the token), "
+            "NodePort Services and the Ingress proxy (they ask for nothing)")

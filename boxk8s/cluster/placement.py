@@ -73,6 +73,8 @@ def _port(settings: ClusterSettings, given: int, recorded: int, default: int, wh
 
 async def place(settings: ClusterSettings) -> ClusterSettings:
     """`settings` with every `auto` decided, recorded in the state folder."""
+    if warning := placement.exposure_warning(settings.host):
+        log.warning("%s", warning)
     name = node_plan.cluster_name(settings.state_dir, settings.cluster_name)
     record = instance.read_record(settings.state_dir)
     subnet = settings.pod_subnet

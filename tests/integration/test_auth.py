@@ -106,13 +106,18 @@ async def eventually(check: Any) -> Any:
 
 async def test_the_admin_token_anonymous_and_a_bad_token(cluster: Cluster) -> None:
     assert (await cluster.call("GET", "/api/v1/namespaces/team/pods"))[0] == 200
+    # anonymous requests are allowed on the health paths only (KEP-4633's conditions): elsewhere a 401
     code, body = await cluster.call("GET", "/api/v1/namespaces/team/pods", token=None)
-    assert (code, body["reason"], body["message"]) == (403, "Forbidden", (
-        'pods is forbidden: User "system:anonymous" cannot list resource "pods" in API group "" '
-        'in the namespace "team"'))
+    assert (code, body["reason"], body["message"]) == (401, "Unauthorized", "Unauthorized")
     code, body = await cluster.call("GET", "/api/v1/namespaces/team/pods", token="not-a-token")
     assert (code, body["reason"], body["message"]) == (401, "Unauthorized", "Unauthorized")
     assert (await cluster.call("GET", "/healthz", token=None))[0] == 200
+    assert (await cluster.call("GET", "/healthz", token="not-a-token"))[0] == 401  # never anonymous
+    # what RBAC says of system:anonymous where a cluster lets it in (the union of authorizers stays upstream's)
+    code, body = await cluster.call("GET", "/api/v1/namespaces/team/pods",
+                                    headers={"Impersonate-User": "system:anonymous"})
+    assert (code, body["message"]) == (403, 'pods is forbidden: User "system:anonymous" cannot list resource '
+                                            '"pods" in API group "" in the namespace "team"')
 
 
 async def test_a_service_account_is_refused_then_allowed_by_a_binding(cluster: Cluster) -> None:
@@ -160,7 +165,8 @@ async def test_resource_names_subresources_and_non_resource_urls(cluster: Cluste
     code, body = await cluster.call("GET", "/logs", token=token)  # `/logs/*` is not `/logs`
     assert (code, body["message"]) == (403, f'forbidden: User "{READER}" cannot get path "/logs"')
     assert (await cluster.call("GET", "/apis/apps/v1", token=token))[0] == 200  # system:discovery, by default
-    assert (await cluster.call("GET", "/version", token=None))[0] == 200  # system:public-info-viewer
+    assert (await cluster.call("GET", "/version", token=token))[0] == 200  # system:public-info-viewer
+    assert (await cluster.call("GET", "/version", token=None))[0] == 401  # anonymous: the health paths only
 
 
 async def test_an_expired_token_and_a_deleted_pods_token_are_refused(cluster: Cluster) -> None:

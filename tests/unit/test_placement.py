@@ -10,6 +10,7 @@ from boxk8s.placement import (
     NoFreeSubnet,
     choose_port,
     choose_subnet,
+    exposure_warning,
     listen,
     port_candidates,
     port_free,
@@ -89,3 +90,14 @@ def test_listen_gives_way_to_a_free_port_only_when_allowed() -> None:
             listen("127.0.0.1", port)  # a port given by the user: taken is an error
         with listen("127.0.0.1", port, fallback=True) as sock:  # a port chosen for the user: another
             assert sock.getsockname()[1] != port
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_no_warning_on_loopback(host: str) -> None:
+    assert exposure_warning(host) == ""
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "myhost.example.com"])
+def test_a_warning_off_loopback(host: str) -> None:
+    line = exposure_warning(host)
+    assert line.startswith(f"listening on {host}, not 127.0.0.1") and "\n" not in line

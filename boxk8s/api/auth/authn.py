@@ -5,8 +5,11 @@
 - A ServiceAccount token (a JWT from our issuer): `system:serviceaccount:NS:NAME`, in
   `system:serviceaccounts` and `system:serviceaccounts:NS`, refused once expired or when its
   account or bound object is gone (serviceaccount_token.validate).
-- No credentials: `system:anonymous` in `system:unauthenticated` (--anonymous-auth, on by default),
-  which RBAC then judges. A credential that does not authenticate is a 401, never anonymous.
+- No credentials: `system:anonymous` in `system:unauthenticated`, which RBAC then judges, only on the
+  paths of `anonymous_paths` (the AuthenticationConfiguration's `anonymous.conditions`, KEP-4633,
+  anonymous.NewAuthenticator(conditions)); elsewhere a request without credentials is a 401, as with
+  --anonymous-auth=false. A credential that does not authenticate is a 401, never anonymous
+  (union.NewFailOnError in kubeapiserver/authenticator/config.go).
 Every authenticated user is also in `system:authenticated` (group.AuthenticatedGroupAdder).
 
 Verified signatures are cached by token (the apiserver caches token authentication too); what can
@@ -61,6 +64,7 @@ class Authenticator:
     issuer: TokenIssuer | None = None
     objects: BoundObjects | None = None
     anonymous: bool = True  # off: a request without the admin token is refused (no RBAC to judge it)
+    anonymous_paths: tuple[str, ...] | None = None  # where anonymous requests are allowed (None: everywhere)
     _verified: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def _claims(self, token: str) -> dict[str, Any]:
@@ -100,13 +104,14 @@ class Authenticator:
         token_auds = [token_auds] if isinstance(token_auds, str) else list(token_auds or [])
         return Outcome(service_account_user(info), tuple(a for a in wanted if a in token_auds))
 
-    async def authenticate(self, authorization: str | None) -> UserInfo:
-        """The request's user; 401 Unauthorized when its credential does not authenticate."""
+    async def authenticate(self, authorization: str | None, path: str = "") -> UserInfo:
+        """The request's user; 401 Unauthorized when its credential does not authenticate, or when it
+        has none and `path` is not one anonymous requests may ask for."""
         if not self.admin_token and self.issuer is None:
             return ADMIN  # no credentials configured at all: the API is open (tests over plain HTTP)
         token = bearer_token(authorization)
         if token is None:
-            if self.anonymous:
+            if self.anonymous and (self.anonymous_paths is None or path in self.anonymous_paths):
                 return ANONYMOUS_USER
             raise errors.Unauthorized("Unauthorized")
         outcome = await self.token(token)

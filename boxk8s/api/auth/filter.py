@@ -1,6 +1,8 @@
 """The auth filter: the apiserver's WithAuthentication → WithImpersonation → WithAuthorization on
-every request, as one aiohttp middleware. The health paths stay open (system:public-info-viewer
-allows them to everyone on a real cluster too)."""
+every request, as one aiohttp middleware. The health paths stay open to requests without credentials
+(system:public-info-viewer allows them to everyone on a real cluster too, and the cluster limits
+anonymous requests to them as KEP-4633's AuthenticationConfiguration does); a credential sent there
+is checked like anywhere else (a bad token is a 401)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from boxk8s.api.auth.authn import Authenticator
+from boxk8s.api.auth.authn import Authenticator, bearer_token
 from boxk8s.api.auth.authorizer import Authorizer, attributes_of, forbidden
 from boxk8s.api.auth.caches import BoundObjects, PolicyCache
 from boxk8s.api.auth.impersonation import USER_HEADER as IMPERSONATE_USER
@@ -42,10 +44,11 @@ class Security:
 
     @classmethod
     def with_rbac(cls, token: str, issuer: TokenIssuer, factory: InformerFactory) -> Security:
-        """The cluster's: the admin token, ServiceAccount tokens, anonymous requests, RBAC over the
-        shared informers (ask for them before the factory runs)."""
+        """The cluster's: the admin token, ServiceAccount tokens, anonymous requests to the health
+        paths only (every other request without a token is a 401), RBAC over the shared informers
+        (ask for them before the factory runs)."""
         policy = PolicyCache(factory)
-        authenticator = Authenticator(token, issuer, BoundObjects(factory))
+        authenticator = Authenticator(token, issuer, BoundObjects(factory), anonymous_paths=OPEN_PATHS)
         return cls(authenticator, Authorizer(policy.policy), policy)
 
     def authorize(self, attrs: Attributes) -> Decision:
@@ -65,9 +68,10 @@ class Security:
     def middleware(self) -> Middleware:
         @web.middleware
         async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-            if request.path in OPEN_PATHS:
+            authorization = request.headers.get("Authorization")
+            if request.path in OPEN_PATHS and bearer_token(authorization) is None:
                 return await handler(request)
-            user = await self.authenticator.authenticate(request.headers.get("Authorization"))
+            user = await self.authenticator.authenticate(authorization, request.path)
             if self.authorizer is not None:
                 if SYSTEM_MASTERS not in user.groups or IMPERSONATE_USER in request.headers:
                     await self.ready()
