@@ -28,11 +28,16 @@ from boxk8s.resources.registry import ResourceType
 from boxk8s.resources.scale import replicas_patch, scale_of
 
 Create = Callable[[web.Request, rq.Target], Awaitable[web.StreamResponse]]
+MAX_LIMIT = 2**62  # a larger limit lists the same (everything); the store asks SQLite for limit + 1 (int64)
 STREAMS = {"log": serve_log, "exec": serve_exec, "attach": serve_attach, "portforward": serve_portforward}  # pods/… served as streams
 
 
 def _not_found() -> errors.NotFound:
     return errors.NotFound("the server could not find the requested resource")
+
+
+def _method_not_allowed(method: str) -> errors.MethodNotAllowed:
+    return errors.MethodNotAllowed(f"the server does not allow this method on the requested resource ({method})")
 
 
 def _include_object(request: web.Request) -> str:
@@ -80,7 +85,13 @@ class ResourceHandler:
             raise errors.NotFound(f"the {target.subresource} subresource is not served yet by boxk8s")
         method = request.method
         if not target.subresource and _verb(method, target) not in target.rt.verbs:
-            raise errors.MethodNotAllowed(f"the server does not allow this method on the requested resource ({method})")
+            raise _method_not_allowed(method)
+        if target.name is None and method != "GET" and (
+                target.legacy_watch or (target.rt.namespaced and target.namespace is None)):
+            # installer.go registers only LIST and WATCHLIST at a namespaced kind's path across all
+            # namespaces (and none for a kind that cannot be listed) and at the /watch/ paths: no create
+            # there, no deletecollection of every namespace
+            raise _method_not_allowed(method) if "list" in target.rt.verbs else _not_found()
         if target.rt.kind == "Binding":
             return await self.bind(request, target)
         if target.name is None:
@@ -90,7 +101,7 @@ class ResourceHandler:
                 return await self.create(request, target)
             if method == "DELETE":
                 return await self.delete_collection(request, target)
-            raise errors.MethodNotAllowed(f"the server does not allow this method on the requested resource ({method})")
+            raise _method_not_allowed(method)
         if target.legacy_watch:
             raise _not_found()
         if method == "GET":
@@ -101,7 +112,7 @@ class ResourceHandler:
             return await self.patch(request, target)
         if method == "DELETE" and not target.subresource:
             return await self.delete(request, target)
-        raise errors.MethodNotAllowed(f"the server does not allow this method on the requested resource ({method})")
+        raise _method_not_allowed(method)
 
     # ---- collection ----
     async def list_or_watch(self, request: web.Request, t: rq.Target) -> web.StreamResponse:
@@ -117,6 +128,7 @@ class ResourceHandler:
         limit = rq.query_int(q, "limit") or 0
         if limit < 0:
             raise errors.BadRequest("limit must not be negative")
+        limit = min(limit, MAX_LIMIT)
         if (not accept.table and not accept.partial_metadata and label is None and field is None
                 and not q.get("continue") and q.get("resourceVersionMatch", "") != "Exact"):
             # The common plain list (clients polling, informers' re-lists): items as stored, encoded once.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,14 +67,19 @@ def query_bool(query: MultiMapping[str], key: str) -> bool:
     return query.get(key, "").lower() in ("true", "1")
 
 
+INT64 = range(-(2**63), 2**63)
+
+
 def query_int(query: MultiMapping[str], key: str) -> int | None:
+    """An int64 query parameter as the apiserver's parameter codec reads it (strconv.ParseInt(v, 10,
+    64)): ASCII digits with an optional sign, within int64; anything else is a 400."""
     value = query.get(key)
     if value in (None, ""):
         return None
-    try:
-        return int(value)
-    except ValueError as e:
-        raise errors.BadRequest(f"invalid value for {key}: {value!r}: must be an integer") from e
+    number = int(value) if re.fullmatch(r"[+-]?[0-9]+", value) else None
+    if number is None or number not in INT64:
+        raise errors.BadRequest(f"invalid value for {key}: {value!r}: must be an integer")
+    return number
 
 
 def dry_run(query: MultiMapping[str]) -> bool:

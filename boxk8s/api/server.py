@@ -16,6 +16,12 @@ from aiohttp import web
 from boxk8s.placement import listen
 
 SHUTDOWN_SECONDS = 1.0  # open connections (watches, exec streams) get this long to finish
+# How the HTTP server reads requests. The apiserver does not decode a request's Content-Encoding (its
+# filters compress responses only): a body is read as sent, so a gzip body is a 400 for its bytes,
+# not a connection aiohttp drops when the body does not inflate. Its request line and headers may
+# take Go's http.DefaultMaxHeaderBytes (1 MiB), not aiohttp's 8 KiB: a long name is the API's 4xx.
+MAX_HEADER_BYTES = 1 << 20
+SERVER_OPTIONS = {"auto_decompress": False, "max_line_size": MAX_HEADER_BYTES, "max_field_size": MAX_HEADER_BYTES}
 
 
 def bind(host: str, port: int, fallback: bool = False) -> socket.socket:
@@ -42,7 +48,7 @@ class ApiServer:
         sock = bind(self.host, self.port, self.fallback)
         self._sockets.append(sock)
         runner = self._runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS,
-                                              access_log=None)
+                                              access_log=None, **SERVER_OPTIONS)
         try:
             await runner.setup()
             site = web.SockSite(runner, sock, ssl_context=self.ssl_context)

@@ -15,6 +15,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from boxk8s.api.app import ApiSettings, build_app
+from boxk8s.api.server import SERVER_OPTIONS
 from boxk8s.cluster import running
 from boxk8s.config import ClusterSettings
 from boxk8s.controllers import ControllerFactory
@@ -126,7 +127,9 @@ async def running_api(state_dir: Path, token: str = TOKEN, *, controllers: Seque
                        serve_api=False, proxy=False) as c:
         await default_accounts_made(c.resources)
         app = build_app(c.resources, ApiSettings(token=token))
-        async with TestClient(TestServer(app)) as client:
+        server = TestServer(app)
+        await server.start_server(**SERVER_OPTIONS)  # as ApiServer runs it (TestServer's own kwargs are dropped)
+        async with TestClient(server) as client:
             yield Api(client, c.store, c.resources)
 
 
