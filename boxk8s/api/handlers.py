@@ -247,6 +247,7 @@ class ResourceHandler:
         if request.can_read_body and (request.content_length or 0) > 0:
             body = await rq.read_body(request)
             if isinstance(body, dict):
+                rq.check_delete_options(body)
                 options = body
         grace = rq.query_int(request.query, "gracePeriodSeconds")
         if grace is not None:

@@ -128,6 +128,8 @@ async def read_body(request: web.Request, *, any_json: bool = False, yaml_ok: bo
             body = json.loads(raw)
     except (ValueError, yaml.YAMLError) as e:
         raise errors.BadRequest(f"the body of the request could not be decoded: {_short(e)}") from e
+    if SURROGATE_ESCAPE.search(raw):
+        body = without_lone_surrogates(body)
     if any_json:
         return body
     if isinstance(body, list):
@@ -135,6 +137,58 @@ async def read_body(request: web.Request, *, any_json: bool = False, yaml_ok: bo
     if not isinstance(body, dict | list):
         raise errors.BadRequest("the body of the request must be an object")
     return body
+
+
+# metav1.DeleteOptions' fields and the JSON types they decode from (null: unset)
+_DELETE_OPTION_TYPES: dict[str, tuple[type, str]] = {
+    "kind": (str, "string"), "apiVersion": (str, "string"), "gracePeriodSeconds": (int, "int64"),
+    "preconditions": (dict, "v1.Preconditions"), "orphanDependents": (bool, "bool"),
+    "propagationPolicy": (str, "v1.DeletionPropagation"), "dryRun": (list, "[]string"),
+    "ignoreStoreReadErrorWithClusterBreakingPotential": (bool, "bool"),
+}
+_PRECONDITION_TYPES = {"uid": (str, "types.UID"), "resourceVersion": (str, "string")}
+
+
+def check_delete_options(body: dict[str, Any]) -> None:
+    """A DeleteOptions body whose fields have the wrong JSON types is the decoder's 400, as upstream
+    (`json: cannot unmarshal array into Go struct field DeleteOptions.preconditions of type
+    v1.Preconditions`), not a crash further on."""
+    def check(obj: dict[str, Any], types: dict[str, tuple[type, str]], struct: str) -> None:
+        for field, (want, go_type) in types.items():
+            value = obj.get(field)
+            wrong = value is not None and (not isinstance(value, want) or (want is int and isinstance(value, bool))
+                                           or (want is list and not all(isinstance(v, str) for v in value)))
+            if wrong:
+                raise errors.BadRequest(f"json: cannot unmarshal {_json_type(value)} into Go struct field "
+                                        f"{struct}.{field} of type {go_type}")
+    check(body, _DELETE_OPTION_TYPES, "DeleteOptions")
+    if isinstance(body.get("preconditions"), dict):
+        check(body["preconditions"], _PRECONDITION_TYPES, "Preconditions")
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), "value")
+
+
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # a UTF-16 surrogate written as an escape (JSON, YAML)
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    """Go's decoders (encoding/json, and sigs.k8s.io/yaml through it) read an unpaired surrogate escape
+    such as `"\\ud800"` as U+FFFD; Python's keep it, and a string holding one cannot be written as
+    UTF-8 again (an object stored with one broke every later list of its kind)."""
+    if isinstance(value, str):
+        return LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {without_lone_surrogates(k): without_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _short(e: Exception) -> str:

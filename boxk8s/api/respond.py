@@ -8,7 +8,8 @@ from typing import Any
 from aiohttp import web
 
 from boxk8s import errors
-from boxk8s.api.request import Accept
+from boxk8s.api.request import LONE_SURROGATE, Accept
+from boxk8s.api.warning_headers import plan_warning_headers
 from boxk8s.resources import tables
 from boxk8s.resources.registry import ResourceType
 
@@ -16,7 +17,11 @@ TABLE_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 
 
 def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate from a path or query: written as U+FFFD, as Go writes it
+        return LONE_SURROGATE.sub("\ufffd", text).encode()
 
 
 def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None,
@@ -31,9 +36,17 @@ def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None
     return resp
 
 
+WARNINGS = web.ResponseKey("warnings", list[str])  # the texts added to a response so far
+
+
 def add_warning(resp: web.StreamResponse, text: str) -> None:
-    """A `Warning: 299 - "text"` header, which kubectl prints as `Warning: text`."""
-    resp.headers.add("Warning", '299 - "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    """A `Warning: 299 - "text"` header, which kubectl prints as `Warning: text` (deduplicated, dropped
+    or cut short as the apiserver does: warning_headers.py)."""
+    texts: list[str] = resp.setdefault(WARNINGS, [])
+    texts.append(text)
+    resp.headers.popall("Warning", None)
+    for header in plan_warning_headers(texts):
+        resp.headers.add("Warning", header)
 
 
 def raw_json_response(obj: Any, *, indent: bool = False) -> web.Response:

@@ -65,7 +65,8 @@ unicode_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)),
 huge_text = st.builds(lambda c, n: c * n, st.sampled_from(["a", "é", "💥", "-", "\u202e"]), st.integers(250, 70_000))
 weird_ints = st.sampled_from([0, -1, 1, 2**31, 2**63, -(2**63), 2**64, 10**30]) | st.integers()
 scalars = (st.none() | st.booleans() | weird_ints | st.floats(allow_nan=False) | unicode_text
-           | st.sampled_from(["", "0", "true", "null", "{}", "[]", "1Gi", "-1", "1e400", "NaN"]))
+           | st.sampled_from(["", "0", "true", "null", "{}", "[]", "1Gi", "-1", "1e400", "NaN", "\ud800", "a\x00b",
+                              "\u202e", "x\ny"]))
 json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
                            | st.dictionaries(unicode_text, inner, max_size=3), max_leaves=8)
 good_names = st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=20).map(
