@@ -343,6 +343,26 @@ def resource_request(draw: st.DrawFn, resources: list[Resource]) -> Request:
     return _finish(draw, method, path, kind_sample)
 
 
+# Impersonation (the admin may impersonate anyone: RBAC then judges the request as that user), bad
+# credentials, and headers the HTTP layer reads
+EXTRA_HEADERS = st.one_of(
+    st.tuples(st.just("Impersonate-User"), st.sampled_from(["jane", "system:anonymous", "system:admin",
+                                                            "system:serviceaccount:default:default",
+                                                            "system:serviceaccount:x", "", "system:node:n1"])
+              | names.filter(str.isascii)),
+    st.tuples(st.just("Impersonate-Group"), st.sampled_from(["system:masters", "system:authenticated", "g", ""])),
+    st.tuples(st.just("Impersonate-Uid"), st.sampled_from(["1234", ""])),
+    st.tuples(st.sampled_from(["Impersonate-Extra-scopes", "Impersonate-Extra-a%2Fb", "Impersonate-Extra-"]),
+              st.sampled_from(["view", "", "x y"])),
+    st.tuples(st.just("Authorization"), st.sampled_from(["Bearer wrong", "Bearer ", "Basic eDp5", "bearer",
+                                                         "Bearer a.b.c", "Bearer eyJhbGciOiJub25lIn0.e30."])),
+    st.sampled_from([("Content-Encoding", "gzip"), ("Accept-Encoding", "gzip"), ("Upgrade", "websocket"),
+                     ("Connection", "Upgrade"), ("X-Stream-Protocol-Version", "v4.channel.k8s.io"),
+                     ("Sec-WebSocket-Protocol", "v5.channel.k8s.io"), ("User-Agent", "kubectl/v1.32 (fuzz)"),
+                     ("User-Agent", "")]),
+)
+
+
 def _finish(draw: st.DrawFn, method: str, path: str, kind_sample: dict[str, Any] | None) -> Request:
     body, ctype = draw(body_for(method, kind_sample))
     headers: list[tuple[str, str]] = []
@@ -350,11 +370,8 @@ def _finish(draw: st.DrawFn, method: str, path: str, kind_sample: dict[str, Any]
         headers.append(("Content-Type", ctype))
     if draw(st.integers(0, 3)) == 0:
         headers.append(("Accept", draw(st.sampled_from(ACCEPT))))
-    if draw(st.integers(0, 19)) == 0:
-        headers.append(draw(st.sampled_from([("Content-Encoding", "gzip"), ("Impersonate-User", "jane"),
-                                             ("Impersonate-Group", "system:masters"),
-                                             ("Accept-Encoding", "gzip"), ("Upgrade", "websocket"),
-                                             ("X-Stream-Protocol-Version", "v4.channel.k8s.io")])))
+    if draw(st.integers(0, 5)) == 0:
+        headers += draw(st.lists(EXTRA_HEADERS, min_size=1, max_size=3))
     return Request(method, path, tuple(draw(query_params)), tuple(headers), body)
 
 
