@@ -16,6 +16,7 @@ from boxk8s.api import protobuf
 from boxk8s.resources import registry
 from boxk8s.resources.admission import WriteOptions
 from boxk8s.resources.kinds import Kinds
+from boxk8s.resources.patch import go_kind
 from boxk8s.resources.registry import ResourceType
 
 MAX_BODY = 3 * 1024 * 1024  # the apiserver's request size limit
@@ -159,19 +160,11 @@ def check_delete_options(body: dict[str, Any]) -> None:
             wrong = value is not None and (not isinstance(value, want) or (want is int and isinstance(value, bool))
                                            or (want is list and not all(isinstance(v, str) for v in value)))
             if wrong:
-                raise errors.BadRequest(f"json: cannot unmarshal {_json_type(value)} into Go struct field "
+                raise errors.BadRequest(f"json: cannot unmarshal {go_kind(value)} into Go struct field "
                                         f"{struct}.{field} of type {go_type}")
     check(body, _DELETE_OPTION_TYPES, "DeleteOptions")
     if isinstance(body.get("preconditions"), dict):
         check(body["preconditions"], _PRECONDITION_TYPES, "Preconditions")
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), "value")
 
 
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # a UTF-16 surrogate written as an escape (JSON, YAML)

@@ -60,7 +60,7 @@ def _merge_patch(target: Any, patch: Any) -> Any:
 MAX_JSON_PATCH_OPERATIONS = 10000
 
 
-def _go_kind(value: Any) -> str:
+def go_kind(value: Any) -> str:
     """How encoding/json names a JSON value in an UnmarshalTypeError."""
     if isinstance(value, bool):
         return "bool"
@@ -78,15 +78,15 @@ def decode_json_patch(body: Any) -> list[Any]:
     if body is None:
         return []
     if not isinstance(body, list):
-        raise PatchError(f"{prefix} {_go_kind(body)} into Go value of type []handlers.jsonPatchOp")
+        raise PatchError(f"{prefix} {go_kind(body)} into Go value of type []handlers.jsonPatchOp")
     for op in body:
         if op is None:
             continue
         if not isinstance(op, dict):
-            raise PatchError(f"{prefix} {_go_kind(op)} into Go value of type handlers.jsonPatchOp")
+            raise PatchError(f"{prefix} {go_kind(op)} into Go value of type handlers.jsonPatchOp")
         for key, value in op.items():
             if key in ("op", "path", "from") and value is not None and not isinstance(value, str):
-                raise PatchError(f"{prefix} {_go_kind(value)} into Go struct field jsonPatchOp.{key} of type string")
+                raise PatchError(f"{prefix} {go_kind(value)} into Go struct field jsonPatchOp.{key} of type string")
     if len(body) > MAX_JSON_PATCH_OPERATIONS:
         raise JsonPatchTooLarge(
             f"The allowed maximum operations in a JSON patch is {MAX_JSON_PATCH_OPERATIONS}, got {len(body)}")
