@@ -134,6 +134,7 @@ QUERY = {
     "command": unicode_text,
     "stdin": booleans,
     "stdout": booleans,
+    "stderr": booleans,
     "tty": booleans,
     "ports": ints,
 }
@@ -389,7 +390,39 @@ def other_request(draw: st.DrawFn) -> Request:
     return _finish(draw, method, path, None)
 
 
+STREAM_QUERY = ["container", "follow", "previous", "tailLines", "sinceSeconds", "sinceTime", "limitBytes",
+                "timestamps", "command", "stdin", "stdout", "stderr", "tty", "ports"]
+WS_KEY = base64.b64encode(b"0123456789abcdef").decode()
+UPGRADES = [
+    (),
+    (("Connection", "Upgrade"), ("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13"),
+     ("Sec-WebSocket-Key", WS_KEY), ("Sec-WebSocket-Protocol", "v5.channel.k8s.io")),
+    (("Connection", "Upgrade"), ("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13"),
+     ("Sec-WebSocket-Key", WS_KEY), ("Sec-WebSocket-Protocol", "v4.channel.k8s.io")),
+    (("Connection", "Upgrade"), ("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13"),
+     ("Sec-WebSocket-Key", WS_KEY), ("Sec-WebSocket-Protocol", "SPDY/3.1+portforward.k8s.io")),
+    (("Connection", "Upgrade"), ("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")),  # no key
+    (("Connection", "Upgrade"), ("Upgrade", "SPDY/3.1"), ("X-Stream-Protocol-Version", "v4.channel.k8s.io")),
+    (("Connection", "Upgrade"), ("Upgrade", "SPDY/3.1"), ("X-Stream-Protocol-Version", "portforward.k8s.io")),
+]
+
+
+@st.composite
+def stream_request(draw: st.DrawFn) -> Request:
+    """The streams of a pod that runs (`fuzz/fuzz-a`, on the simulated node): log, exec, attach and
+    port-forward, as clients open them or not quite."""
+    sub = draw(st.sampled_from(["log", "exec", "attach", "portforward"]))
+    name = draw(st.sampled_from(["fuzz-a", "fuzz-a", "fuzz-b"]))
+    method = draw(st.sampled_from(["GET", "GET", "POST", "PUT", "DELETE"]))
+    query = draw(st.lists(st.sampled_from(STREAM_QUERY).flatmap(lambda k: st.tuples(st.just(k), QUERY[k])),
+                          max_size=5))
+    if draw(st.booleans()):
+        query.append(("container", "main"))
+    headers = draw(st.sampled_from(UPGRADES))
+    return Request(method, f"/api/v1/namespaces/fuzz/pods/{name}/{sub}", tuple(query), headers, None)
+
+
 def requests(resources: list[Resource]) -> st.SearchStrategy[Request]:
     return st.one_of(resource_request(resources), resource_request(resources), resource_request(resources),
-                     resource_request(resources), other_request())
+                     resource_request(resources), other_request(), stream_request())
 

@@ -30,13 +30,17 @@ from yarl import URL
 
 from boxk8s.cluster import running
 from boxk8s.config import ClusterSettings
+from boxk8s.kubelet.settings import NodeSettings
+from tests.integration.controllers_harness import FAST
 from tests.integration.fuzzing import NAMESPACES, PROTECTED, Request, Resource, requests
 from tests.integration.samples import NAMES, SAMPLES, sample
+from tests.integration.waiting import wait_for_condition
 
 REQUESTS = int(os.environ.get("BOXK8S_FUZZ_REQUESTS", "5000"))
 SEED = os.environ.get("BOXK8S_FUZZ_SEED", "20261203")
 DEADLINE = 10.0  # a request without an answer by then has hung
 POOL = 200  # requests drawn by Hypothesis; the rest recombine them
+NODE = "node-1"
 
 
 @dataclass
@@ -60,10 +64,13 @@ class Api:
 
 @contextlib.asynccontextmanager
 async def served_api(tmp: Path) -> AsyncIterator[Api]:
-    """A cluster with no nodes, no scheduler, no controllers but the required ones, and its real HTTPS API."""
+    """A cluster with one simulated node (whose kubelet serves the log, exec, attach and port-forward
+    streams of the pods bound to it), no scheduler, no controllers but the required ones, and its real
+    HTTPS API."""
     settings = ClusterSettings(state_dir=tmp, port=0, ingress_port=0, ingress_tls_port=0, cluster_name="fuzz",
                                write_kubeconfig=False)
-    async with running(settings, controllers=[], nodes=[], scheduler=False, proxy=False) as c:
+    async with running(settings, controllers=[], nodes=[NodeSettings(NODE, fake=True)], kubelet=FAST,
+                       scheduler=False, proxy=False) as c:
         assert c.api is not None and c.api.bound_port and c.credentials is not None
         connector = aiohttp.TCPConnector(ssl=c.credentials.client_ssl_context())
         async with aiohttp.ClientSession(connector=connector) as session:
@@ -192,8 +199,8 @@ async def send(api: Api, r: Request) -> str:
         async with asyncio.timeout(DEADLINE):
             async with api.session.request(r.method, url, data=r.body, headers=headers,
                                                   allow_redirects=False) as resp:
-                if resp.status == 200 and resp.headers.get("Transfer-Encoding") == "chunked":
-                    return ""  # a watch or a followed log: its head came in time, that is all we ask
+                if resp.status == 101 or (resp.status == 200 and resp.headers.get("Transfer-Encoding") == "chunked"):
+                    return ""  # a stream (a watch, a followed log, an upgrade): its head came in time
                 raw = await resp.read()
     except TimeoutError:
         return f"no answer within {DEADLINE} s"
@@ -209,6 +216,17 @@ async def send(api: Api, r: Request) -> str:
         if not isinstance(status, dict) or status.get("kind") != "Status" or status.get("code") != resp.status:
             return f"{resp.status} with a body that is not its Status: {raw[:300]!r}"
     return ""
+
+
+async def running_pod(api: Api, namespace: str, name: str) -> None:
+    pod = sample("Pod", "v1", name)
+    pod["spec"]["nodeName"] = NODE
+    await api.ok("POST", f"/api/v1/namespaces/{namespace}/pods", pod)
+
+    async def running() -> bool:
+        got = await api.ok("GET", f"/api/v1/namespaces/{namespace}/pods/{name}")
+        return bool(got.get("status", {}).get("phase") == "Running")
+    await wait_for_condition(running, DEADLINE)
 
 
 def upstream_500(r: Request, status: int, raw: bytes) -> bool:
@@ -227,6 +245,7 @@ async def fuzz(api: Api, count: int, seed: int) -> tuple[int, list[str]]:
     assert len(protected.objects) > 40, sorted(protected.objects)  # one of (nearly) every kind
     for ns in NAMESPACES[1:]:
         await api.ok("POST", "/api/v1/namespaces", {"metadata": {"name": ns}})
+    await running_pod(api, "fuzz", "fuzz-a")  # for the streams to reach a container
     for res in resources:  # objects for the fuzzer's PUTs and PATCHes to find
         if has_sample(res) and {"create", "get"} <= set(res.verbs):
             await make(api, res, "fuzz", "fuzz-a")
