@@ -16,6 +16,7 @@ from boxk8s.api.handlers import ResourceHandler
 from boxk8s.api.metrics import MetricsHandler
 from boxk8s.api.request import MAX_BODY
 from boxk8s.api.respond import json_response, raw_json_response
+from boxk8s.api.upgrades import close_declined_upgrades
 from boxk8s.client.metrics import GROUP as METRICS_GROUP
 from boxk8s.client.metrics import MetricsSource
 from boxk8s.client.podstreams import PodStreams
@@ -74,7 +75,7 @@ def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams |
     api/auth/filter.py); without it the settings' token is the whole of authentication."""
     security = security or Security.token_only(settings.token)
     app = web.Application(
-        middlewares=[error_middleware, security.middleware()],
+        middlewares=[close_declined_upgrades, error_middleware, security.middleware()],
         client_max_size=MAX_BODY,
     )
     reviews = Reviews(resources, security.authenticator, security.authorize, security.rules_for)

@@ -407,18 +407,23 @@ UPGRADES = [
 ]
 
 
+VALID_STREAM_QUERY = {
+    "log": (("container", "main"),), "exec": (("command", "ls"), ("stdout", "true"), ("container", "main")),
+    "attach": (("stdout", "true"), ("container", "main")), "portforward": (("ports", "80"),),
+}
+
+
 @st.composite
 def stream_request(draw: st.DrawFn) -> Request:
     """The streams of a pod that runs (`fuzz/fuzz-a`, on the simulated node): log, exec, attach and
     port-forward, as clients open them or not quite."""
     sub = draw(st.sampled_from(["log", "exec", "attach", "portforward"]))
     name = draw(st.sampled_from(["fuzz-a", "fuzz-a", "fuzz-b"]))
-    method = draw(st.sampled_from(["GET", "GET", "POST", "PUT", "DELETE"]))
-    query = draw(st.lists(st.sampled_from(STREAM_QUERY).flatmap(lambda k: st.tuples(st.just(k), QUERY[k])),
-                          max_size=5))
-    if draw(st.booleans()):
-        query.append(("container", "main"))
-    headers = draw(st.sampled_from(UPGRADES))
+    method = draw(st.sampled_from(["GET", "GET", "GET", "POST", "PUT", "DELETE"]))
+    query = list(VALID_STREAM_QUERY[sub]) if draw(st.booleans()) else []
+    query += draw(st.lists(st.sampled_from(STREAM_QUERY).flatmap(lambda k: st.tuples(st.just(k), QUERY[k])),
+                           max_size=3))
+    headers = draw(st.sampled_from(UPGRADES[:4] if query[:1] == list(VALID_STREAM_QUERY[sub])[:1] else UPGRADES))
     return Request(method, f"/api/v1/namespaces/fuzz/pods/{name}/{sub}", tuple(query), headers, None)
 
 

@@ -200,6 +200,7 @@ async def send(api: Api, r: Request) -> str:
             async with api.session.request(r.method, url, data=r.body, headers=headers,
                                                   allow_redirects=False) as resp:
                 if resp.status == 101 or (resp.status == 200 and resp.headers.get("Transfer-Encoding") == "chunked"):
+                    resp.close()  # not back to the pool: an upgraded connection speaks another protocol now
                     return ""  # a stream (a watch, a followed log, an upgrade): its head came in time
                 raw = await resp.read()
     except TimeoutError:

@@ -100,3 +100,18 @@ async def test_delete_options_of_the_wrong_types(api: Api, options: dict[str, ob
     assert_status(code, body, 400, "BadRequest")
     assert body["message"] == message
     assert (await api.get(f"{CM}/d"))[0] == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v1/namespaces/default/nothings/x", f"{CM}/next"])
+async def test_a_declined_upgrade_leaves_the_next_request_answered(api: Api, path: str) -> None:
+    """A request asking for a WebSocket upgrade where none is served, with a large body answered
+    unread (an unknown resource): the client's next request on that connection got no answer
+    (aiohttp's parser waited for the upgrade). The declined upgrade's answer now closes the
+    connection (api/upgrades.py)."""
+    await api.ok("POST", CM, body=configmap("next"))
+    upgrade = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13"}
+    for _ in range(2):
+        code, body, resp = await api.request("PUT", path, data=json.dumps("x" * 500_000),
+                                             content_type="application/json", headers=upgrade)
+        assert 400 <= code < 500 and resp.headers.get("Connection") == "close", (code, body)
+        assert (await api.get(f"{CM}/next"))[0] == 200  # within conftest's DEADLINE
