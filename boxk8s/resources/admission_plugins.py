@@ -38,6 +38,7 @@ class Attributes:
     old: Obj | None = None  # the stored object, on UPDATE
     subresource: str = ""
     dry_run: bool = False
+    opts: WriteOptions | None = None  # the request's options (webhooks: fieldManager, warnings)
     # What a plugin's admit learnt, for its validate (upstream's look twice in their informers'
     # caches; a store read here decodes the object again).
     memo: dict[str, Any] = field(default_factory=dict)
