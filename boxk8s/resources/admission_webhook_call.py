@@ -79,7 +79,7 @@ async def resolve(client_config: dict[str, Any], api: ResourceAccess, timeout: i
     try:
         ip, target_port = await _endpoint(api, namespace, name, port)
     except CallFailed as e:
-        raise CallFailed(f'Post "{shown}": {e}') from e
+        raise CallFailed(f'failed to call webhook: Post "{shown}": {e}') from e
     host = f"[{ip}]" if ":" in ip else ip
     return Target(shown, _with_timeout(f"https://{host}:{target_port}{path}", timeout), server_name, ca_bundle)
 
