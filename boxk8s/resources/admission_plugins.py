@@ -24,18 +24,18 @@ from boxk8s.store import Store
 
 Obj = dict[str, Any]
 
-CREATE, UPDATE = "CREATE", "UPDATE"  # admission.Operation
+CREATE, UPDATE, DELETE = "CREATE", "UPDATE", "DELETE"  # admission.Operation
 
 
 @dataclass
 class Attributes:
     """admission.Attributes: what is being written. Mutating plugins change `obj` in place."""
 
-    operation: str  # CREATE | UPDATE
+    operation: str  # CREATE | UPDATE | DELETE
     rt: ResourceType
     namespace: str | None
-    obj: Obj
-    old: Obj | None = None  # the stored object, on UPDATE
+    obj: Obj  # {} on DELETE (upstream's nil object)
+    old: Obj | None = None  # the stored object, on UPDATE and DELETE
     subresource: str = ""
     dry_run: bool = False
     opts: WriteOptions | None = None  # the request's options (webhooks: fieldManager, warnings)
@@ -87,13 +87,18 @@ class Admission:
 
     async def admit(self, attrs: Attributes, api: ResourceAccess) -> None:
         for plugin in self.plugins:
-            if plugin.handles(attrs):
+            if _handles(plugin, attrs):
                 await plugin.admit(attrs, api)
 
     async def validate(self, attrs: Attributes, api: ResourceAccess) -> None:
         for plugin in self.plugins:
-            if plugin.handles(attrs):
+            if _handles(plugin, attrs):
                 await plugin.validate(attrs, api)
+
+
+def _handles(plugin: AdmissionPlugin, attrs: Attributes) -> bool:
+    """admission.Handler's operations (CREATE and UPDATE unless the plugin names others), then its own filter."""
+    return attrs.operation in getattr(plugin, "operations", (CREATE, UPDATE)) and plugin.handles(attrs)
 
 
 def forbidden(attrs: Attributes, reason: str) -> errors.Forbidden:

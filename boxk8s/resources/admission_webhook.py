@@ -65,6 +65,7 @@ class Webhooks:
     """MutatingAdmissionWebhook (admit) and ValidatingAdmissionWebhook (validate)."""
 
     name = "Webhooks"
+    operations = ("CREATE", "UPDATE", "DELETE")  # CONNECT (exec, attach, port-forward) is not admitted here
 
     def __init__(self) -> None:
         # mutating? -> ((name, resourceVersion) of each configuration, their webhooks)
@@ -235,7 +236,8 @@ def _with_warnings(err: errors.ApiError, attrs: Attributes) -> errors.ApiError:
 
 def request_of(attrs: Attributes) -> Request:
     rt = attrs.rt
-    md = attrs.obj.get("metadata") or {} if attrs.obj is not None else {}
+    obj = attrs.obj if attrs.operation in ("CREATE", "UPDATE") else None  # DELETE: no object, only the old one
+    md = (obj or {}).get("metadata") or {}
     name = str(md.get("name") or "")
     if not name and attrs.old is not None:
         name = str((attrs.old.get("metadata") or {}).get("name") or "")
@@ -243,7 +245,7 @@ def request_of(attrs: Attributes) -> Request:
     if rt.group == "" and rt.plural == "namespaces":
         namespace = name  # attr.GetNamespace() of a Namespace is its own name
     return Request(attrs.operation, rt.group, rt.version, rt.plural, attrs.subresource, rt.kind, namespace, name,
-                   attrs.obj, attrs.old)
+                   obj, attrs.old)
 
 
 async def _namespace_labels(hooks: list[Hook], req: Request, api: ResourceAccess) -> Mapping[str, str] | None:
@@ -292,7 +294,7 @@ def _unversioned(rt: ResourceType, obj: Obj, inv: Invocation) -> Obj:
 
 def _options(attrs: Attributes) -> Obj | None:
     """request.options: the CreateOptions or UpdateOptions of the request."""
-    kind = {"CREATE": "CreateOptions", "UPDATE": "UpdateOptions"}.get(attrs.operation)
+    kind = {"CREATE": "CreateOptions", "UPDATE": "UpdateOptions", "DELETE": "DeleteOptions"}.get(attrs.operation)
     if kind is None:
         return None
     options: Obj = {"kind": kind, "apiVersion": "meta.k8s.io/v1"}

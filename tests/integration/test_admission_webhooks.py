@@ -265,3 +265,17 @@ async def test_kubectl_can_remove_a_webhook_that_refuses_everything(env: CrdEnv)
     out = await env.ok("delete", "validatingwebhookconfiguration", "all")
     assert "deleted" in out
     await asyncio.wait_for(env.ok("create", "namespace", "open"), 30)
+
+
+async def test_deletes_are_admitted_with_the_old_object(env: CrdEnv, hook_server: WebhookServer) -> None:
+    await env.api.ok("POST", CM, body=configmap("keep-me"))
+    hook_server.answers["/deny"] = deny("this one stays")
+    await validating(env, "del", hook("del.example.com", hook_server.client_config("/deny"), operations=("DELETE",)))
+    code, _, err = await env.kubectl("delete", "configmap", "keep-me")
+    assert code == 1 and 'admission webhook "del.example.com" denied the request: this one stays' in err, err
+    await env.api.ok("GET", f"{CM}/keep-me")
+    request = hook_server.reviews["/deny"][-1]["request"]
+    assert (request["operation"], request["name"], request["object"]) == ("DELETE", "keep-me", None)
+    assert request["oldObject"]["metadata"]["name"] == "keep-me" and request["options"]["kind"] == "DeleteOptions"
+    hook_server.answers["/deny"] = allow
+    await env.ok("delete", "configmap", "keep-me")
