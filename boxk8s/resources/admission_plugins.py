@@ -95,6 +95,13 @@ class Admission:
             if _handles(plugin, attrs):
                 await plugin.validate(attrs, api)
 
+    async def aclose(self) -> None:
+        """Let go of what plugins hold (the webhooks' HTTP connections)."""
+        for plugin in self.plugins:
+            close = getattr(plugin, "aclose", None)
+            if close is not None:
+                await close()
+
 
 def _handles(plugin: AdmissionPlugin, attrs: Attributes) -> bool:
     """admission.Handler's operations (CREATE and UPDATE unless the plugin names others), then its own filter."""

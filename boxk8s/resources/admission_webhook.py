@@ -24,7 +24,7 @@ from boxk8s import errors
 from boxk8s.resources import conversion, custom, defaults, patch, registry, requester
 from boxk8s.resources.admission import WriteOptions, decode
 from boxk8s.resources.admission_plugins import Attributes, ResourceAccess
-from boxk8s.resources.admission_webhook_call import CallFailed, post, resolve
+from boxk8s.resources.admission_webhook_call import CallFailed, Poster, resolve
 from boxk8s.resources.admission_webhook_cel import ConditionError, conditions_match
 from boxk8s.resources.admission_webhook_match import (
     GROUP,
@@ -70,6 +70,10 @@ class Webhooks:
     def __init__(self) -> None:
         # mutating? -> ((name, resourceVersion) of each configuration, their webhooks)
         self._hooks: dict[bool, tuple[tuple[tuple[str, str], ...], list[Hook]]] = {}
+        self.poster = Poster()
+
+    async def aclose(self) -> None:
+        await self.poster.aclose()
 
     def handles(self, attrs: Attributes) -> bool:
         return not exempt(attrs.rt.group, attrs.rt.kind)  # IsExemptAdmissionConfigurationResource
@@ -106,7 +110,7 @@ class Webhooks:
             if inv is None or (only is not None and hook.uid not in only):
                 continue
             try:
-                result = await _call(inv, req, attrs, api)
+                result = await _call(self.poster, inv, req, attrs, api)
             except CallFailed as e:
                 if hook.ignores_failures:
                     log.warning("failed calling webhook, failing open %s: %s", hook.name, e)
@@ -127,16 +131,17 @@ class Webhooks:
         invocations = [inv for h in hooks if (inv := _should_call(h, req, attrs, namespace_labels)) is not None]
         if not invocations:
             return
-        outcomes = await asyncio.gather(*(_validate_one(inv, req, attrs, api) for inv in invocations))
+        outcomes = await asyncio.gather(*(_validate_one(self.poster, inv, req, attrs, api) for inv in invocations))
         for outcome in outcomes:  # upstream returns the first to arrive; here the first in order
             if outcome is not None:
                 raise _with_warnings(outcome, attrs)
 
 
-async def _validate_one(inv: Invocation, req: Request, attrs: Attributes, api: ResourceAccess) -> errors.ApiError | None:
+async def _validate_one(poster: Poster, inv: Invocation, req: Request, attrs: Attributes,
+                        api: ResourceAccess) -> errors.ApiError | None:
     hook = inv.hook
     try:
-        result = await _call(inv, req, attrs, api)
+        result = await _call(poster, inv, req, attrs, api)
     except CallFailed as e:
         if hook.ignores_failures:
             log.warning("failed calling webhook, failing open %s: %s", hook.name, e)
@@ -166,7 +171,7 @@ def _should_call(hook: Hook, req: Request, attrs: Attributes,
                                kind=req.resource) from e
 
 
-async def _call(inv: Invocation, req: Request, attrs: Attributes, api: ResourceAccess) -> Result:
+async def _call(poster: Poster, inv: Invocation, req: Request, attrs: Attributes, api: ResourceAccess) -> Result:
     """Call one webhook: CallFailed when it cannot be (failurePolicy decides), BadRequest when a dry
     run must not reach it."""
     hook = inv.hook
@@ -183,7 +188,7 @@ async def _call(inv: Invocation, req: Request, attrs: Attributes, api: ResourceA
                             options=_options(attrs), obj=_versioned(attrs.rt, req.obj, inv),
                             old=_versioned(attrs.rt, req.old, inv))
     target = await resolve(hook.client_config, api, hook.timeout)
-    answer = await post(target, review, hook.timeout)
+    answer = await poster.post(target, review, hook.timeout)
     try:
         result = verify_response(uid, hook.mutating, answer)
     except InvalidResponse as e:

@@ -105,9 +105,34 @@ async def _endpoint(api: ResourceAccess, namespace: str, name: str, port: int) -
     return random.choice(backends)
 
 
-async def post(target: Target, body: Any, timeout: int) -> Any:
-    """POST the review; the decoded answer. CallFailed (`failed to call webhook: …`) on any failure,
-    within `timeout` seconds whatever the other side does."""
+class Poster:
+    """POSTs reviews over one client session (per event loop), whose connections are kept a while
+    as the apiserver's webhook clients keep theirs: a TLS handshake per call costs more than the call."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed or self._loop is not loop:
+            # idle connections are dropped before servers usually drop theirs (Go's 90 s, aiohttp's 75 s)
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(keepalive_timeout=15, limit=0))
+            self._loop = loop
+        return self._session
+
+    async def aclose(self) -> None:
+        if self._session is not None and not self._session.closed and self._loop is asyncio.get_running_loop():
+            await self._session.close()
+        self._session = None
+
+    async def post(self, target: Target, body: Any, timeout: int) -> Any:
+        """POST the review; the decoded answer. CallFailed (`failed to call webhook: …`) on any
+        failure, within `timeout` seconds whatever the other side does."""
+        return await _post(self._client(), target, body, timeout)
+
+
+async def _post(session: aiohttp.ClientSession, target: Target, body: Any, timeout: int) -> Any:
     data = json.dumps(body, separators=(",", ":")).encode()
     headers = {"Content-Type": "application/json", "Accept": "application/json, */*"}
     if target.server_name:
@@ -118,11 +143,10 @@ async def post(target: Target, body: Any, timeout: int) -> Any:
         raise CallFailed(f"failed to call webhook: {e}") from e
     try:
         async with asyncio.timeout(timeout):
-            async with aiohttp.ClientSession() as session:
-                async with session.post(target.connect, data=data, headers=headers, ssl=context,
-                                        server_hostname=target.server_name, allow_redirects=False) as resp:
-                    raw = await resp.read()
-                    status = resp.status
+            async with session.post(target.connect, data=data, headers=headers, ssl=context,
+                                    server_hostname=target.server_name, allow_redirects=False) as resp:
+                raw = await resp.read()
+                status = resp.status
     except TimeoutError as e:
         raise CallFailed(f'failed to call webhook: Post "{target.url}": context deadline exceeded') from e
     except aiohttp.ClientError as e:
