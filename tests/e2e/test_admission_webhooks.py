@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from boxk8s.tls import ensure_credentials, issue_certificate
-from tests.e2e.conftest import Boxk8s, start_boxk8s, stop_boxk8s, wait_for
-from tests.e2e.docker_cleanup import free_subnet, remove_cluster_objects
+from tests.e2e.conftest import Boxk8s, running_boxk8s, wait_for
+from tests.e2e.docker_cleanup import free_subnet
 
 IMAGE = "boxk8s-webhook:latest"
 NS = "hooks"
@@ -30,14 +30,8 @@ PATCH = [{"op": "add", "path": "/metadata/labels/mutated-by", "value": "pod-webh
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Boxk8s]:
     if subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True).returncode != 0:
         subprocess.run(["bash", str(SCRIPTS / "build_images.sh")], check=True, timeout=300)
-    b = start_boxk8s(tmp_path_factory.mktemp("boxk8s") / "state",
-                     cluster_name=f"webhooks-{uuid.uuid4().hex[:6]}", pod_subnet=free_subnet("10.222"))
-    try:
-        yield b
-    finally:
-        code = stop_boxk8s(b)
-        remove_cluster_objects(b.cluster_name)
-    assert code == 0, f"boxk8s did not stop cleanly ({code}):\n{b.log_tail()}"
+    yield from running_boxk8s(tmp_path_factory, cluster_name=f"webhooks-{uuid.uuid4().hex[:6]}",
+                              pod_subnet=free_subnet("10.222"))
 
 
 def apply(cluster: Boxk8s, *objs: dict[str, Any]) -> None:
