@@ -279,3 +279,29 @@ async def test_deletes_are_admitted_with_the_old_object(env: CrdEnv, hook_server
     assert request["oldObject"]["metadata"]["name"] == "keep-me" and request["options"]["kind"] == "DeleteOptions"
     hook_server.answers["/deny"] = allow
     await env.ok("delete", "configmap", "keep-me")
+
+
+async def test_updates_are_patched_too(env: CrdEnv, hook_server: WebhookServer) -> None:
+    hook_server.answers["/label"] = add_labels({"touched": "yes"})
+    await env.api.ok("POST", CM, body=configmap("cm", labels={"app": "x"}))
+    await mutating(env, "label", hook("label.example.com", hook_server.client_config("/label"), operations=("UPDATE",)))
+    body = await env.api.ok("PUT", f"{CM}/cm", body=configmap("cm", {"k": "new"}, labels={"app": "x"}))
+    assert body["metadata"]["labels"] == {"app": "x", "touched": "yes"} and body["data"] == {"k": "new"}
+    request = hook_server.reviews["/label"][-1]["request"]
+    assert request["operation"] == "UPDATE" and request["oldObject"]["data"] == {"k": "v"}
+    assert request["options"]["kind"] == "UpdateOptions"
+
+
+async def test_match_policy_equivalent_sends_the_version_the_rule_names(
+        env: CrdEnv, hook_server: WebhookServer) -> None:
+    await validating(env, "hpa", {**hook("hpa.example.com", hook_server.client_config("/hpa")), "rules": [
+        {"operations": ["CREATE"], "apiGroups": ["autoscaling"], "apiVersions": ["v1"],
+         "resources": ["horizontalpodautoscalers"]}]})
+    await env.api.ok("POST", "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers", body={
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                 "minReplicas": 1, "maxReplicas": 3}})
+    request = hook_server.reviews["/hpa"][-1]["request"]
+    assert request["kind"] == {"group": "autoscaling", "version": "v1", "kind": "HorizontalPodAutoscaler"}
+    assert request["requestKind"]["version"] == "v2" and request["object"]["apiVersion"] == "autoscaling/v1"
+    assert request["object"]["spec"]["maxReplicas"] == 3
