@@ -175,3 +175,28 @@ def test_denials_in_the_apiservers_words() -> None:
 ])
 def test_reinvocation(invoked: list[tuple[str, bool, bool]], again: set[str]) -> None:
     assert plan_reinvocation(invoked) == again
+
+
+class _Configurations:
+    """What the plugin reads of the resource layer: the stored configurations (as an older apiserver
+    may have stored them: sideEffects Some or Unknown are refused for new ones since v1)."""
+
+    def __init__(self, *items: Obj) -> None:
+        self.items = list(items)
+
+    async def list(self, rt: Any, namespace: str | None) -> tuple[list[Obj], Obj]:
+        return (self.items if rt.plural == "validatingwebhookconfigurations" else []), {}
+
+
+async def test_a_dry_run_is_refused_by_a_webhook_with_side_effects() -> None:
+    from boxk8s.resources import registry
+    from boxk8s.resources.admission_plugins import Attributes
+    from boxk8s.resources.admission_webhook import Webhooks
+
+    stored = {"metadata": {"name": "c", "resourceVersion": "1"},
+              "webhooks": [webhook(name="effects.example.com", sideEffects="Some")]}
+    pods = registry.find("", "v1", "pods")
+    attrs = Attributes("CREATE", pods, "ns", {"metadata": {"name": "p"}}, dry_run=True)
+    with pytest.raises(errors.BadRequest) as e:
+        await Webhooks().validate(attrs, _Configurations(stored))  # type: ignore[arg-type]
+    assert e.value.message == 'admission webhook "effects.example.com" does not support dry run'
