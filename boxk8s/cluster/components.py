@@ -171,6 +171,7 @@ async def _assemble_core(settings: ClusterSettings, stack: contextlib.AsyncExitS
     ))
     stack.push_async_callback(store.close)
     resources = Resources(store, service_cidr=settings.service_range, admission=apiserver_admission())
+    stack.push_async_callback(resources.admission.aclose)
     resources.token_issuer = token_issuer(settings)
     credentials = ensure_credentials(settings.state_dir, api_hosts(settings))
     factory = InformerFactory(Client(resources, "kube-controller-manager"))

@@ -18,7 +18,7 @@ from typing import Any
 from boxk8s import errors
 from boxk8s.resources import allocate, conversion, custom, defaults, meta, patch, registry, status
 from boxk8s.resources.admission import WriteOptions, decode, validate_object, validate_update
-from boxk8s.resources.admission_plugins import CREATE, UPDATE, Admission, Attributes
+from boxk8s.resources.admission_plugins import CREATE, DELETE, UPDATE, Admission, Attributes
 from boxk8s.resources.apiserver_admission import apiserver_admission
 from boxk8s.resources.deletion import finalized, plan_delete
 from boxk8s.resources.kinds import Kinds
@@ -164,7 +164,7 @@ class Resources:
         # The apiserver's order: defaults (decoding), mutating admission, then the strategy
         # (PrepareForCreate, a generated name, Validate), validating admission, storage.
         defaults.apply_defaults(obj, rt.definition)
-        attrs = Attributes(CREATE, rt, md.get("namespace"), obj, dry_run=opts.dry_run)
+        attrs = Attributes(CREATE, rt, md.get("namespace"), obj, dry_run=opts.dry_run, opts=opts)
         await self.admission.admit(attrs, self)
         if not md.get("name"):
             if md.get("generateName"):
@@ -344,7 +344,7 @@ class Resources:
                 md[k] = cur_md[k]
             else:
                 md.pop(k, None)
-        attrs = Attributes(UPDATE, rt, namespace, new, current, subresource, opts.dry_run)
+        attrs = Attributes(UPDATE, rt, namespace, new, current, subresource, opts.dry_run, opts=opts)
         if subresource == "status":
             # As the apiserver's status strategies: the rest of the object is the stored one,
             # already validated and defaulted; only the status' own defaults apply.
@@ -433,6 +433,11 @@ class Resources:
             obj, gone = await self.delete(conversion.storage_type(rt), namespace, name, options, dry_run)
             return conversion.from_storage(rt, obj), gone
         pinned = bool((options.get("preconditions") or {}).get("resourceVersion"))
+        # Admission of the request (the plugins that handle DELETE: the webhooks), once, as the
+        # apiserver's delete handler runs it before its retries.
+        attrs = Attributes(DELETE, rt, namespace, {}, await self.get(rt, namespace, name), dry_run=dry_run)
+        await self.admission.admit(attrs, self)
+        await self.admission.validate(attrs, self)
         for _attempt in range(8):
             try:
                 return await self._delete_once(rt, namespace, name, options, dry_run)
