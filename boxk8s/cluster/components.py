@@ -55,6 +55,7 @@ from boxk8s.resources.layer import Resources
 from boxk8s.resources.serviceaccount_token import TokenIssuer
 from boxk8s.scheduler import Scheduler
 from boxk8s.store import Store, StoreSettings
+from boxk8s.store.transform import PLAIN, ValueTransformer
 from boxk8s.tls import (
     Credentials,
     ensure_credentials,
@@ -181,6 +182,15 @@ def _cluster_ip_proxy(c: Components, docker: ContainerRuntime) -> ClusterIpProxy
     return ClusterIpProxy(c.informers, DockerNetworkAgent(docker, c.settings.service_range))
 
 
+def encryption_transformer(settings: ClusterSettings) -> ValueTransformer:
+    """The store's transformer: the --encryption-provider-config file's providers, or plain JSON."""
+    if settings.encryption_provider_config is None:
+        return PLAIN
+    from boxk8s.store.encryption import load_encryption_config
+
+    return load_encryption_config(settings.encryption_provider_config)
+
+
 async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, *,
                    controllers: Sequence[ControllerFactory] | None = None,
                    nodes: Sequence[NodeSettings] | None = None,
@@ -195,7 +205,7 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
     store = await Store.open(StoreSettings(
         path=settings.db_path, compaction_interval=settings.compaction_interval,
         compaction_keep=settings.compaction_keep,
-    ))
+    ), transformer=encryption_transformer(settings))
     stack.push_async_callback(store.close)
     resources = Resources(store, service_cidr=settings.service_range, admission=apiserver_admission())
     resources.token_issuer = token_issuer(settings)

@@ -366,11 +366,14 @@ class Resources:
         # apiserver's fieldmanager sees it): not of write-only input such as a Secret's stringData.
         self._record_manager(rt, new, obj if subresource else new, opts, operation, current)
         md["resourceVersion"] = cur_md["resourceVersion"]
-        if new == current:
-            return current  # a no-op write is not written (no new resourceVersion, no event)
+        key = rt.key(namespace, md["name"])
+        # A no-op write is not written (no new resourceVersion, no event), unless the stored row is
+        # stale: read with an older encryption provider, it is rewritten with the current one
+        # (etcd3/store.go GuaranteedUpdate: `!origState.stale && bytes.Equal(data, origState.data)`).
+        if new == current and not self.store.is_stale(key):
+            return current
         if opts.dry_run:
             return new
-        key = rt.key(namespace, md["name"])
         if finalized(rt, new, current):
             return await self._remove(rt, key, new, expected)
         async with self._allocating(rt):
@@ -490,7 +493,8 @@ class Resources:
 
         initial: list[tuple[str, dict[str, Any]]] = []
         if _wants_initial(send_initial, resource_version):
-            items, since = await self.store.list(prefix)
+            with api_errors(rt):
+                items, since = await self.store.list(prefix)
             initial = [("ADDED", item) for item in items if matches(item)]
             if send_initial:
                 initial.append(("BOOKMARK", _initial_events_end(since)))
@@ -498,7 +502,7 @@ class Resources:
             since = _watch_revision(resource_version)
         # The previous value only matters for telling selector entries and exits apart.
         live = await self._open_watch(rt, prefix, since, with_prev=bool(label or field))
-        return _watch_events(initial, live, matches if (label or field) else None)
+        return _watch_events(rt, initial, live, matches if (label or field) else None)
 
     async def watch_rendered(
         self, rt: ResourceType, namespace: str | None, *, resource_version: str = "", send_initial: bool | None = None
@@ -512,14 +516,15 @@ class Resources:
         prefix = rt.key_prefix(namespace)
         initial: list[tuple[str, bytes | dict[str, Any], str]] = []
         if _wants_initial(send_initial, resource_version):
-            rows, since = await self.store.list_rendered(prefix)
+            with api_errors(rt):
+                rows, since = await self.store.list_rendered(prefix)
             initial = [("ADDED", item, str(since)) for _, item in rows]
             if send_initial:
                 initial.append(("BOOKMARK", _initial_events_end(since), str(since)))
         else:
             since = _watch_revision(resource_version)
         live = await self._open_watch(rt, prefix, since, with_prev=False)
-        return _rendered_events(initial, live)
+        return _rendered_events(rt, initial, live)
 
     async def _open_watch(self, rt: ResourceType, prefix: str, since: int, *, with_prev: bool) -> Watch:
         with api_errors(rt, revision=since):
@@ -626,41 +631,44 @@ def _patch_failure(e: patch.PatchError, patch_type: str) -> errors.ApiError:
 
 
 async def _watch_events(
-    initial: list[tuple[str, dict[str, Any]]], live: Any, matches: Predicate | None
+    rt: ResourceType, initial: list[tuple[str, dict[str, Any]]], live: Any, matches: Predicate | None
 ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
     """Initial events, then live ones; a change that moves an object in or out of the selection
-    is reported as ADDED or DELETED, as the apiserver's watch cache does."""
+    is reported as ADDED or DELETED, as the apiserver's watch cache does. A store error while
+    replaying history (compacted, undecryptable) ends it as the API error."""
     try:
         for item in initial:
             yield item
-        async for ev in live:
-            if matches is None:  # no selection: every event as the store saw it
-                yield ev.type, ev.value
-                continue
-            if ev.type == "DELETED":
-                if matches(ev.value):
+        with api_errors(rt):
+            async for ev in live:
+                if matches is None:  # no selection: every event as the store saw it
+                    yield ev.type, ev.value
+                    continue
+                if ev.type == "DELETED":
+                    if matches(ev.value):
+                        yield "DELETED", ev.value
+                    continue
+                now_ok, before_ok = matches(ev.value), matches(ev.prev_value)
+                if now_ok and before_ok:
+                    yield "MODIFIED", ev.value
+                elif now_ok:
+                    yield "ADDED", ev.value
+                elif before_ok:
                     yield "DELETED", ev.value
-                continue
-            now_ok, before_ok = matches(ev.value), matches(ev.prev_value)
-            if now_ok and before_ok:
-                yield "MODIFIED", ev.value
-            elif now_ok:
-                yield "ADDED", ev.value
-            elif before_ok:
-                yield "DELETED", ev.value
     finally:
         await live.__aexit__(None, None, None)
 
 
 async def _rendered_events(
-    initial: list[tuple[str, bytes | dict[str, Any], str]], live: Watch
+    rt: ResourceType, initial: list[tuple[str, bytes | dict[str, Any], str]], live: Watch
 ) -> AsyncIterator[tuple[str, bytes | dict[str, Any], str]]:
     try:
         for item in initial:
             yield item
         while True:
             try:
-                change = await live.next_change()
+                with api_errors(rt):
+                    change = await live.next_change()
             except StopAsyncIteration:
                 return
             yield change.type, change.rendered_json(), str(change.revision)
