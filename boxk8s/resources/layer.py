@@ -88,13 +88,15 @@ class Resources:
         continue_token: str = "",
         resource_version: str = "",
         resource_version_match: str = "",
+        skip_unreadable: bool = False,
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """Items and the list's metadata (resourceVersion, continue)."""
+        """Items and the list's metadata (resourceVersion, continue). An object the store cannot
+        decrypt fails the list (500, as the apiserver's), or with `skip_unreadable` is left out."""
         if conversion.converts(rt):
             items, list_meta = await self.list(
                 conversion.storage_type(rt), namespace, label=label, field=field, limit=limit,
                 continue_token=continue_token, resource_version=resource_version,
-                resource_version_match=resource_version_match)
+                resource_version_match=resource_version_match, skip_unreadable=skip_unreadable)
             return [conversion.from_storage(rt, i) for i in items], list_meta
         start_after = ""
         revision: int | None = None
@@ -113,7 +115,8 @@ class Resources:
         cursor = start_after
         while True:
             with api_errors(rt, revision=revision, continuing=bool(continue_token)):
-                items, list_rev = await self.store.list(prefix, revision, start_after=cursor, limit=chunk)
+                items, list_rev = await self.store.list(prefix, revision, start_after=cursor, limit=chunk,
+                                                        skip_unreadable=skip_unreadable)
             revision = list_rev
             list_meta["resourceVersion"] = str(list_rev)
             for item in items:
@@ -139,7 +142,8 @@ class Resources:
         if conversion.converts(rt):
             items, meta_ = await self.list(rt, namespace, limit=limit)
             return [_encode(i) for i in items], meta_
-        rows, revision = await self.store.list_rendered(rt.key_prefix(namespace), limit=limit + 1 if limit else 0)
+        with api_errors(rt):
+            rows, revision = await self.store.list_rendered(rt.key_prefix(namespace), limit=limit + 1 if limit else 0)
         list_meta: dict[str, Any] = {"resourceVersion": str(revision)}
         if limit and len(rows) > limit:
             rows = rows[:limit]
@@ -623,7 +627,8 @@ def _patch_failure(e: patch.PatchError, patch_type: str) -> errors.ApiError:
     """The Status of a patch that cannot be applied, as the apiserver's patch handler makes it."""
     if isinstance(e, patch.JsonPatchFailed):
         # jsonPatcher.applyJSPatch: NewGenericServerResponse(422, …) — the library's words stay here.
-        log.debug("json patch failed: %s", e)
+        # Not its words: a failed `test` op quotes the object's values, which may be a Secret's.
+        log.debug("json patch failed: %s", type(e.__cause__ or e).__name__)
         return errors.unprocessable()
     if isinstance(e, patch.JsonPatchTooLarge):
         return errors.RequestEntityTooLarge(f"Request entity too large: {e}")

@@ -19,7 +19,7 @@ from . import schema
 from .cache import Heads
 from .errors import Compacted, KeyNotFound, StoreError, Unreadable
 from .model import Change, Head, StoreSettings, decode, encode_located, prefix_end, render
-from .transform import PLAIN, TransformError, ValueTransformer
+from .transform import PLAIN, Plain, TransformError, ValueTransformer
 from .watch import Hub, Watch
 from .writer import Compaction, Write, Writer
 
@@ -59,20 +59,22 @@ class Store:
         `transformer` turns values into rows and back (encryption at rest, store/encryption/);
         a row it cannot read back makes its key unreadable (Unreadable), not the store."""
         settings.path.parent.mkdir(parents=True, exist_ok=True)
-        engine = schema.make_engine(settings.path, pool_size=1)
+        engine = schema.make_engine(settings.path, pool_size=1, secure_delete=not isinstance(transformer, Plain))
         conn = await engine.connect()
         try:
             await schema.create_schema(conn)
             await conn.commit()
             heads = Heads()
-            unreadable = 0
+            unreadable: list[str] = []
             for row in (await conn.execute(schema.heads_query())).all():
                 head = _head(transformer, row)
-                unreadable += head.unreadable is not None
+                if head.unreadable is not None:
+                    unreadable.append(row.name)
                 heads.put(row.name, head)
             if unreadable:
-                log.error("%d stored objects cannot be decrypted with the configured providers; reading "
-                          "them fails until a provider that can is configured", unreadable)
+                log.error("%d stored objects cannot be decrypted with the configured providers (%s); the API "
+                          "answers 500 for them until a provider that can is configured", len(unreadable),
+                          ", ".join(unreadable[:5]) + (", …" if len(unreadable) > 5 else ""))
             revision = await schema.last_revision(conn)
             compacted = await schema.compact_revision(conn)
             await conn.commit()
@@ -170,15 +172,19 @@ class Store:
         return None if head is None or head.value is None else head.revision
 
     async def list(
-        self, prefix: str, revision: int | None = None, *, start_after: str = "", limit: int = 0
+        self, prefix: str, revision: int | None = None, *, start_after: str = "", limit: int = 0,
+        skip_unreadable: bool = False,
     ) -> tuple[list[dict[str, Any]], int]:
         """Live objects under a prefix, sorted by key, and the revision they reflect.
 
-        `start_after` and `limit` page through them without decoding what is skipped.
+        `start_after` and `limit` page through them without decoding what is skipped. An object
+        that cannot be decrypted fails the list (Unreadable), or with `skip_unreadable` is left out.
         """
         current = self._writer.revision
         if revision is None or revision >= current:
             heads = self._heads.live(prefix, start_after)
+            if skip_unreadable:
+                heads = ((k, h) for k, h in heads if h.unreadable is None)
             if limit > 0:
                 heads = itertools.islice(heads, limit)
             items = [decode(h.value if h.unreadable is None else _readable(k, h), h.revision)
@@ -189,7 +195,14 @@ class Store:
         async with self._readers.connect() as conn:
             rows = (await conn.execute(query)).all()
         self._check_compacted(revision)  # a compaction may have run under the read
-        return [decode(self._read(row.name, row.value), row.id) for row in rows], revision
+        items = []
+        for row in rows:
+            try:
+                items.append(decode(self._read(row.name, row.value), row.id))
+            except Unreadable:
+                if not skip_unreadable:
+                    raise
+        return items, revision
 
     async def list_rendered(
         self, prefix: str, *, start_after: str = "", limit: int = 0

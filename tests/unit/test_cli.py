@@ -60,3 +60,24 @@ def test_a_second_up_in_a_running_folder_is_refused(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.mark.parametrize("secret, error", [
+    ("c2hvcnQ=", 'resources[0].providers[0].aesgcm.keys[0].secret: Invalid value: "REDACTED": secret is not of '
+                 "the expected length, got 5, expected one of [16 24 32]"),
+    (None, "No such file or directory"),
+])
+def test_a_bad_encryption_config_is_refused_in_one_line(tmp_path: Path, secret: str | None, error: str) -> None:
+    config = tmp_path / "encryption.yaml"
+    if secret is not None:
+        config.write_text("apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n"
+                          "- resources: [secrets]\n  providers:\n  - aesgcm: {keys: [{name: k1, secret: "
+                          f"{secret}}}]}}\n")
+        doing = "while parsing"
+    else:
+        doing = "opening"
+    result = run("up", "--encryption-provider-config", "encryption.yaml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f'Error: error {doing} encryption provider configuration file "{config}": {error}']
+    assert not (tmp_path / ".boxk8s").exists()  # refused before anything started

@@ -146,6 +146,11 @@ async def test_an_unreadable_row_fails_its_key_only(settings: StoreSettings) -> 
             await store.delete(SECRET)
         assert await store.get(CONFIGMAP)
         assert await store.count("/registry/core/secrets/") == 2
+        new = await store.create(SECRET + "-new", secret("db-new"))  # the configured key writes on
+        await store.create(CONFIGMAP + "-later", {"metadata": {"name": "db-later"}})
+        for revision in (None, int(new["metadata"]["resourceVersion"])):  # the heads, and rows read back
+            items, _ = await store.list("/registry/core/secrets/", revision, skip_unreadable=True)
+            assert items == [new]
     finally:
         await store.close()
 
