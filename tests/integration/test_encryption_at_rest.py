@@ -18,7 +18,7 @@ import yaml
 
 from boxk8s.client import Client
 from boxk8s.resources import registry
-from tests.integration.conftest import Api, running_api
+from tests.integration.conftest import Api, running_api, watch_lines
 from tests.integration.kubectl import needs_kubectl, run_kubectl
 
 PLAIN = "hunter2-correct-horse-battery"  # what the user types
@@ -133,7 +133,10 @@ async def test_secrets_at_rest_and_key_rotation(tmp_path: Path, caplog: pytest.L
     disk = file_bytes(state)
     assert PLAIN.encode() not in disk and ENCODED.encode() not in disk
 
-    # Secret values never reach the log, at any level.
+    # Secret values never reach an Event, nor the log at any level.
+    async with running_api(state, token="", encryption=rotated) as api:
+        _, events, _ = await Kubectl(api, tmp_path / "cache")("get", "events", "-A", "-o", "json")
+        assert PLAIN not in events and ENCODED not in events
     logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
     assert logged and PLAIN not in logged and ENCODED not in logged
 
@@ -165,6 +168,10 @@ async def test_a_secret_no_key_reads_is_an_internal_error(tmp_path: Path, provid
         await kubectl("create", "secret", "generic", "new", "--from-literal=k=v")
         _, out, _ = await kubectl("get", "secret", "new", "-o", "jsonpath={.data.k}")
         assert out == base64.b64encode(b"v").decode()
+        # A watch replaying history through that row ends with the error, as an ERROR event.
+        code, events = await watch_lines(api, "/api/v1/namespaces/default/secrets", {"resourceVersion": "1"})
+        assert code == 200 and events[-1]["type"] == "ERROR", events
+        assert events[-1]["object"]["code"] == 500 and reason in events[-1]["object"]["message"]
         # The cluster's own informers list what they can read, so its controllers still start.
         secrets = registry.find("", "v1", "secrets")
         assert secrets is not None
