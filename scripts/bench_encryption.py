@@ -142,7 +142,7 @@ async def store_level(providers: list[str], objects: int, rounds: int, work: Pat
             t1, c1 = time.perf_counter(), time.process_time()
             for k in keys:
                 await store.get(k)
-            t2, c2 = time.perf_counter(), time.process_time()
+            c2 = time.process_time()
             await store.close()
             t3, c3 = time.perf_counter(), time.process_time()
             store = await Store.open_standalone(settings, transformer)

@@ -23,6 +23,14 @@ def test_the_background_child_gets_the_flags_given_without_detach() -> None:
             "--dns-upstream", "1.1.1.1", "--dns-upstream", "9.9.9.9:53"]
 
 
+def test_the_background_child_gets_the_encryption_config_as_an_absolute_path(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with cli.main.make_context("boxk8s", ["up"]) as root:
+        ctx = cli.up.make_context("up", ["-d", "--encryption-provider-config", "enc.yaml"], parent=root)
+        assert cli._child_args(ctx)[-2:] == ["--encryption-provider-config", str(tmp_path / "enc.yaml")]
+
+
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**instance.child_env(), "KUBECONFIG": str(cwd / "kubeconfig")}  # never the user's
     return subprocess.run([sys.executable, "-m", "boxk8s.cli", *args], cwd=cwd, env=env, capture_output=True,
