@@ -109,12 +109,16 @@ def main(log_level: str) -> None:
                    "running); exit 1 at the timeout or as soon as a pod cannot succeed, saying why.")
 @click.option("--timeout", default="120s", show_default=True, metavar="DURATION",
               help="How long --wait waits (e.g. 90s, 5m).")
+@click.option("--encryption-provider-config", type=click.Path(path_type=Path, dir_okay=False, resolve_path=True),
+              metavar="FILE", help="An EncryptionConfiguration (as kube-apiserver's): encrypt Secrets (or other "
+                                   "resources) at rest with aesgcm, aescbc or secretbox.")
 @click.pass_context
 def up(ctx: click.Context, state_dir: Path, detach: bool, port: int, host: str, ingress_port: int,
        ingress_tls_port: int, no_kubeconfig: bool, nodes: int, fake_nodes: int, cluster_name: str, node_cpu: int,
        node_memory_mib: int, pod_subnet: str, subnet_pool: str, service_cidr: str, dns_upstream: tuple[str, ...],
        crashloop_base: float, node_grace: float, eviction_seconds: float, metric_resolution: float,
-       hpa_sync_period: float, manifests: tuple[str, ...], wait: bool, timeout: str) -> None:
+       hpa_sync_period: float, manifests: tuple[str, ...], wait: bool, timeout: str,
+       encryption_provider_config: Path | None) -> None:
     """Run the cluster and the project's manifests: in the foreground until Ctrl-C or SIGTERM (with a live
     status view on a terminal), or with -d in the background."""
     import ipaddress
@@ -128,6 +132,8 @@ def up(ctx: click.Context, state_dir: Path, detach: bool, port: int, host: str, 
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--pod-subnet/--subnet-pool") from None
     wait_seconds = _duration(timeout) if wait else 0.0
+    if encryption_provider_config is not None:
+        _check_encryption_config(encryption_provider_config)
     pid = instance.running_pid(state_dir)
     if pid:
         raise click.ClickException(str(instance.AlreadyRunning(state_dir, pid)))
@@ -144,10 +150,20 @@ def up(ctx: click.Context, state_dir: Path, detach: bool, port: int, host: str, 
         node_grace_seconds=node_grace, pod_eviction_seconds=eviction_seconds,
         metric_resolution_seconds=metric_resolution, hpa_sync_seconds=hpa_sync_period,
         heartbeat_seconds=min(ClusterSettings.heartbeat_seconds, node_grace / 4),  # several beats per grace
-        manifests=manifests, wait_seconds=wait_seconds,
+        manifests=manifests, wait_seconds=wait_seconds, encryption_provider_config=encryption_provider_config,
         view=sys.stdout.isatty() and not wait and not instance.is_background_child(),
     )
     _up_foreground(settings)
+
+
+def _check_encryption_config(path: Path) -> None:
+    """Refuse a bad EncryptionConfiguration before anything starts, in one line."""
+    from boxk8s.store.encryption import EncryptionConfigError, load_encryption_config
+
+    try:
+        load_encryption_config(path)
+    except EncryptionConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _duration(text: str) -> float:

@@ -86,6 +86,7 @@ class ClusterSettings:
     pod_eviction_seconds: float = -1.0  # ≥ 0: replaces the default 300 s not-ready/unreachable tolerations
     metric_resolution_seconds: float = 15.0  # how often container usage is sampled (metrics-server's default)
     hpa_sync_seconds: float = 15.0  # how often each HPA is reconciled (kube-controller-manager's default)
+    encryption_provider_config: Path | None = None  # an EncryptionConfiguration file (Secrets at rest)
 
     @property
     def controllers(self) -> ControllerSettings:

@@ -150,6 +150,11 @@ class InternalError(ApiError):
     reason = "InternalError"
 
 
+def internal_error(reason: str) -> InternalError:
+    """apierrors.NewInternalError: the reason as the message's tail and as the one cause."""
+    return InternalError(f"Internal error occurred: {reason}", causes=[{"message": reason}])
+
+
 def not_found(group: str, plural: str, name: str) -> NotFound:
     resource = f"{plural}.{group}" if group else plural
     return NotFound(f'{resource} "{name}" not found', name=name, group=group, kind=plural)

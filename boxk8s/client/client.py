@@ -59,7 +59,10 @@ class Client:
         return items
 
     async def list_with_revision(self, rt: ResourceType, namespace: str | None = None) -> tuple[list[dict[str, Any]], str]:
-        items, meta = await self.resources.list(rt, namespace)
+        """What an informer lists. An object stored encrypted with a key no longer configured is left
+        out (API clients get a 500 for it, as from the apiserver): on Kubernetes only the controllers
+        watching that kind would stall, here every informer shares one start."""
+        items, meta = await self.resources.list(rt, namespace, skip_unreadable=True)
         return items, meta["resourceVersion"]
 
     async def watch(self, rt: ResourceType, namespace: str | None, resource_version: str, *,

@@ -40,6 +40,7 @@ from boxk8s.resources.apiserver_admission import apiserver_admission
 from boxk8s.resources.layer import Resources
 from boxk8s.resources.serviceaccount_token import TokenIssuer
 from boxk8s.store import Store, StoreSettings
+from boxk8s.store.transform import PLAIN, ValueTransformer
 from boxk8s.tls import Credentials, ensure_credentials, ensure_service_account_key
 
 if TYPE_CHECKING:  # imported by workloads.py, after the API listens
@@ -130,6 +131,15 @@ def token_issuer(settings: ClusterSettings) -> TokenIssuer:
     return TokenIssuer(ensure_service_account_key(settings.state_dir), issuer, (issuer,))
 
 
+def encryption_transformer(settings: ClusterSettings) -> ValueTransformer:
+    """The store's transformer: the --encryption-provider-config file's providers, or plain JSON."""
+    if settings.encryption_provider_config is None:
+        return PLAIN
+    from boxk8s.store.encryption import load_encryption_config
+
+    return load_encryption_config(settings.encryption_provider_config)
+
+
 async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, *,
                    controllers: Sequence[ControllerFactory] | None = None,
                    nodes: Sequence[NodeSettings] | None = None,
@@ -168,7 +178,7 @@ async def _assemble_core(settings: ClusterSettings, stack: contextlib.AsyncExitS
     store = await Store.open(StoreSettings(
         path=settings.db_path, compaction_interval=settings.compaction_interval,
         compaction_keep=settings.compaction_keep,
-    ))
+    ), transformer=encryption_transformer(settings))
     stack.push_async_callback(store.close)
     resources = Resources(store, service_cidr=settings.service_range, admission=apiserver_admission())
     stack.push_async_callback(resources.admission.aclose)
