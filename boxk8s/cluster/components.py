@@ -21,6 +21,7 @@ from boxk8s import nodes as node_plan
 from boxk8s.api.app import ApiSettings, build_app
 from boxk8s.api.auth.filter import Security
 from boxk8s.api.server import ApiServer
+from boxk8s.backup.schedule import SnapshotSchedule
 from boxk8s.client import Client, Informer, InformerFactory, Kind
 from boxk8s.config import ClusterSettings
 from boxk8s.controllers import (
@@ -93,6 +94,7 @@ class Components:
     view: StatusView | None = None  # the live status view of a foreground `up`
     waiter: AppWaiter | None = None  # `up --wait`: is the app ready (its informers asked for before they run)
     metrics: MetricsSampler | None = None  # every node's container usage: metrics.k8s.io and the HPAs read it
+    snapshots: SnapshotSchedule | None = None  # `up --snapshot-interval`: backups into STATE_DIR/snapshots
 
 
 def host_address(host: str) -> str:
@@ -206,6 +208,9 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
     c = Components(settings, store, resources, factory, shared_nodes, runtimes={})
     # Sampled while they run, the runtimes filled in below (the sampler reads the mapping at each round).
     c.metrics = MetricsSampler(c.runtimes, settings.metric_resolution_seconds)
+    if settings.snapshot_interval_seconds > 0:
+        c.snapshots = SnapshotSchedule(settings.state_dir, node_plan.cluster_name(settings.state_dir, settings.cluster_name),
+                                       settings.snapshot_interval_seconds, settings.snapshot_keep)
 
     if scheduler:
         client = Client(resources, "default-scheduler")
