@@ -96,7 +96,7 @@ def _opened(path: Path) -> Iterator[tuple[tarfile.TarFile, gzip.GzipFile]]:
 
 
 def _check_header(f: IO[bytes]) -> None:
-    if f.read(len(plan.GZIP_HEADER)) != plan.GZIP_HEADER:
+    if f.read(len(plan.GZIP_MAGIC)) != plan.GZIP_MAGIC:
         raise BackupError("it is not a boxk8s backup (its header is not ours)")
 
 
