@@ -6,8 +6,9 @@ Starts `boxk8s up` (no nodes) as scripts/bench_api.py does, creates N ConfigMaps
 two labels, but a random 256-byte value), then measures, with the server idle: `write_backup` (SQLite's online
 backup of the store, the credentials, gzip, sha256) in this process, `boxk8s backup` as a command
 (Python's start included), checking a backup file whole (`verify_backup`), and `boxk8s restore` into
-a new folder; then creates of more ConfigMaps at concurrency 8, once alone and once while backups run
-back to back in a thread of this process (the server is another process; on 2 cores they share the CPU).
+a new folder; then creates of more ConfigMaps at concurrency 8: alone, while backups run back to back
+in a thread of this process (the server is another process; on 2 cores they share the CPU), and with
+the server itself snapshotting every 0.5 s (`up --snapshot-interval 0.5s`: a thread of its process).
 
 Usage: python3 scripts/bench_backup.py                   # 10,000 objects, about a minute on 2 cores
        python3 scripts/bench_backup.py --quick           # smoke test
@@ -91,6 +92,18 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         done.set()
         thread.join()
     out["busy_backups"] = taken
+
+    # The same cluster again, snapshotting itself every 0.5 s (back to back at this size): the copy in a
+    # thread of the server, beside its event loop.
+    server.stop()
+    (state / "kubeconfig").unlink()  # wait_ready waits for the new one (the port changes)
+    again = start_server(work, "cluster", extra_args=["--nodes", "0", "--snapshot-interval", "0.5s",
+                                                      "--snapshot-keep", "1000"])
+    _, conn = await wait_ready(again)
+    inner = [json.dumps(configmap(f"s-{i:06d}", secrets.token_hex(128))).encode() for i in range(more)]
+    out["writes_snapshotting"] = await post_all(conn, "inner", f"{conn.url}/api/v1/namespaces/inner/configmaps",
+                                                inner, 8)
+    out["inner_snapshots"] = len(list((state / "snapshots").glob("*.tar.gz")))
     return out
 
 
@@ -119,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Creates at concurrency 8, backups back to back: {busy['rate']:,.0f}/s (p50 {busy['p50'] * 1000:.1f} ms, "
           f"p99 {busy['p99'] * 1000:.1f} ms); {len(out['busy_backups'])} backups taken meanwhile, "
           f"{med(out['busy_backups']) * 1000:.0f} ms each")
+    inner = out["writes_snapshotting"]
+    print(f"Creates at concurrency 8, the server snapshotting every 0.5 s: {inner['rate']:,.0f}/s (p50 "
+          f"{inner['p50'] * 1000:.1f} ms, p99 {inner['p99'] * 1000:.1f} ms); {out['inner_snapshots']} snapshots "
+          f"in {inner['wall']:.1f} s")
     return 0
 
 

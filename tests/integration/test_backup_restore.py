@@ -57,6 +57,9 @@ def test_backup_while_writing_then_restore_keeps_every_acknowledged_write(tmp_pa
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith(f"backup of cluster {cluster_name(a)} at revision ")
         during = len(writer.acked)
+        # Over the running cluster itself, even with --force: refused, its folder left as it is.
+        line = one_error_line(boxk8s("restore", str(backup), "--state-dir", str(a), "--force", cwd=tmp_path))
+        assert line.startswith(f"Error: the cluster in {a} is running (pid {cluster.proc.pid}): stop it with ")
         # The scheduled snapshots (every 0.3 s, the newest 2 kept) go on beside the writer.
         wait_until(lambda: len(list((a / "snapshots").glob("boxk8s-snapshot-*.tar.gz"))) == 2,
                    what="two scheduled snapshots")
