@@ -14,19 +14,28 @@ informers of every kind) and works two queues' worth of keys through one:
 
 Background deletion needs nothing else: the owner goes at once and its dependents become dangling.
 Before deleting for an absent owner the owner is looked up live, not in a cache that may lag.
+
+Custom resources take part as owners and dependents: as upstream's GraphBuilder.syncMonitors
+starts a monitor for each deletable resource discovery lists, an informer of the collector's own
+runs for each kind a CRD serves, started when the kind is served and stopped when it is no longer
+(plan_custom_kinds). A kind that was served stays known, so that dependents of its objects find
+their owners absent once the CRD and its objects are gone.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from boxk8s import errors
 from boxk8s.client import Client
 from boxk8s.client.factory import InformerFactory
+from boxk8s.client.informer import Informer
 from boxk8s.controllers.base import Controller
 from boxk8s.events import EventRecorder
 from boxk8s.resources import registry
@@ -107,6 +116,17 @@ def plan_deleting_owner(finalizers: list[str], dependents: list[DependentView]) 
     return OwnerPlan()
 
 
+def plan_custom_kinds(running: Iterable[str], served: Iterable[ResourceType]) -> tuple[dict[str, ResourceType], set[str]]:
+    """Which custom kinds to start watching ("group/plural" → the first served version's type) and
+    which to stop, given those watched now and the custom kinds the cluster serves."""
+    wanted: dict[str, ResourceType] = {}
+    for rt in served:
+        if "watch" in rt.verbs:
+            wanted.setdefault(f"{rt.group}/{rt.plural}", rt)
+    now = set(running)
+    return {k: rt for k, rt in wanted.items() if k not in now}, now - set(wanted)
+
+
 def api_group(api_version: str) -> str:
     return api_version.rpartition("/")[0] if "/" in api_version else ""
 
@@ -127,6 +147,48 @@ class GarbageCollector(Controller):
             self.types[f"{rt.group}/{rt.plural}"] = rt
             self.by_kind[(rt.group, rt.kind)] = rt
             factory.informer(rt).add_handler(self._handler(rt))
+        self.builtin = frozenset(self.types)
+        self.kinds = client.resources.kinds
+        self.custom: dict[str, tuple[Informer, asyncio.Task[None]]] = {}  # "group/plural" → its informer
+        self._kinds_changed = asyncio.Event()
+        self.kinds.on_change(self._kinds_changed.set)
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._follow_custom_kinds(tg), name=f"{self.name}-custom-kinds")
+            try:
+                await super().run()
+            finally:
+                for _informer, task in self.custom.values():
+                    task.cancel()
+
+    async def _follow_custom_kinds(self, tg: asyncio.TaskGroup) -> None:
+        while True:
+            self._kinds_changed.clear()
+            start, stop = plan_custom_kinds(self.custom, self.kinds.added())
+            for key, rt in start.items():
+                informer = Informer(self.client, rt)
+                informer.add_handler(self._handler(rt))
+                self.types[key], self.by_kind[(rt.group, rt.kind)] = rt, rt
+                self.custom[key] = (informer, tg.create_task(informer.run(), name=f"{self.name}-{key}"))
+            for key in stop:
+                informer, task = self.custom.pop(key)
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                for obj in informer.list():  # what is left of it: its dependents look again
+                    self._unindex(informer.rt, obj)
+                    for dep in list(self.dependents.get(obj["metadata"].get("uid", ""), ())):
+                        self.queue.add(dep)
+            await self._kinds_changed.wait()
+
+    def _informer(self, rt: ResourceType) -> Informer | None:
+        """The cache of a kind: the shared informer of a built-in one, ours of a custom one (None
+        once no longer served)."""
+        key = f"{rt.group}/{rt.plural}"
+        if key in self.custom:
+            return self.custom[key][0]
+        return self.factory.informer(rt) if key in self.builtin else None
 
     # ---- keys and the index ------------------------------------------------------------------
     @staticmethod
@@ -140,7 +202,8 @@ class GarbageCollector(Controller):
 
     def _cached(self, key: str) -> Obj | None:
         rt, ns, name = self._parse(key)
-        return self.factory.informer(rt).get(f"{ns}/{name}" if ns else name)
+        informer = self._informer(rt)
+        return informer.get(f"{ns}/{name}" if ns else name) if informer is not None else None
 
     def _handler(self, rt: ResourceType):  # type: ignore[no-untyped-def]
         def on_event(kind: str, old: Obj | None, new: Obj | None) -> None:
@@ -209,7 +272,8 @@ class GarbageCollector(Controller):
         if rt.namespaced and not ns:
             return "absent"  # a cluster-scoped object cannot be owned by a namespaced one
         ns = ns if rt.namespaced else None
-        owner = self.factory.informer(rt).get(f"{ns}/{ref['name']}" if ns else ref["name"])
+        informer = self._informer(rt)
+        owner = informer.get(f"{ns}/{ref['name']}" if ns else ref["name"]) if informer is not None else None
         if owner is None or owner["metadata"].get("uid") != ref.get("uid"):
             try:  # the cache may lag behind the dependent's: ask the store before deleting anything
                 owner = await self.client.get(rt, ns, ref["name"])

@@ -55,6 +55,9 @@ class Boxk8s:
             return ""
 
 
+READY_LINE = "boxk8s is ready in"
+
+
 def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | None = None,
                  user_kubeconfig: Path | None = None, cluster_name: str = "", pod_subnet: str = "") -> Boxk8s:
     """Start `boxk8s up`; with `user_kubeconfig`, let it merge its context there ($KUBECONFIG).
@@ -84,7 +87,8 @@ def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | No
     while True:
         if proc.poll() is not None:
             raise AssertionError(f"boxk8s exited early:\n{log_path.read_text()}")
-        if kubeconfig.exists() and _port_open(port):
+        # The kubeconfig appears once the API answers; "ready" once everything runs (cluster.py).
+        if kubeconfig.exists() and _port_open(port) and READY_LINE in log_path.read_text(errors="replace"):
             break
         if time.monotonic() > deadline:
             proc.kill()

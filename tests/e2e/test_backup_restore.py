@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from boxk8s import instance
@@ -51,48 +50,58 @@ def boxk8s(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return result
 
 
-@pytest.mark.parametrize("containers", ["left running", "removed by down"])
-def test_a_restored_cluster_runs_its_deployment_again(tmp_path: Path, containers: str) -> None:
+def settled(c: Boxk8s, kubeconfig: Path, before: dict[str, dict[str, Any]], adopted: bool) -> dict[str, dict[str, Any]]:
+    """The pods running again, with the containers they had (adopted) or new ones (recreated): the
+    restored status names the old containers until the kubelet has synced each pod."""
+    old_ids = {container_id(p) for p in before.values()}
+
+    def check() -> dict[str, dict[str, Any]] | None:
+        pods = running_pods(c, kubeconfig)
+        if pods is None:
+            return None
+        ids = {container_id(p) for p in pods.values()}
+        return pods if (ids == old_ids if adopted else ids.isdisjoint(old_ids)) else None
+    after: dict[str, dict[str, Any]] = wait_for(check, 90, what="the deployment's pods running again")
+    assert set(after) == set(before)  # the same pods (names and uids), from the backup
+    docker = _containers(c.cluster_name)
+    ids = [d["Id"] for d in docker]
+    assert len(ids) == len(set(ids))
+    for name, p in after.items():
+        assert p["metadata"]["uid"] == before[name]["metadata"]["uid"]
+        if adopted:  # the same container, not restarted
+            assert p["status"]["containerStatuses"][0]["restartCount"] == 0
+        assert docker[ids.index(container_id(p).removeprefix("docker://"))]["State"] == "running"
+        c.kubectl("--kubeconfig", str(kubeconfig), "exec", name, "--", "true")
+    return after
+
+
+def test_a_restored_cluster_runs_its_deployment_again(tmp_path: Path) -> None:
+    """Restored twice from one backup: after a plain stop (the containers still run: adopted), then
+    after `boxk8s down` (the containers removed: recreated)."""
     subprocess.run(["bash", "scripts/build_images.sh"], check=True)
-    first, restored = tmp_path / "first" / ".boxk8s", tmp_path / "restored" / ".boxk8s"
-    first.parent.mkdir()
-    restored.parent.mkdir()
+    folders = {n: tmp_path / n / ".boxk8s" for n in ("first", "adopting", "recreating")}
+    for f in folders.values():
+        f.parent.mkdir()
     subnet = free_subnet()
-    b = start_boxk8s(first, pod_subnet=subnet)
+    b = start_boxk8s(folders["first"], pod_subnet=subnet)
     again: Boxk8s | None = None
     try:
         b.kubectl("apply", "-f", "-", input=yaml.safe_dump(deployment("web", 2)))
         before = wait_for(lambda: running_pods(b), 60, what="the deployment's pods running")
         backup = tmp_path / "backup.tar.gz"
-        boxk8s("backup", "--state-dir", str(first), str(backup), cwd=tmp_path)
+        boxk8s("backup", "--state-dir", str(folders["first"]), str(backup), cwd=tmp_path)
         assert stop_boxk8s(b) == 0, b.log_tail()  # a clean stop leaves the pods' containers running
-        if containers == "removed by down":
-            boxk8s("down", "--state-dir", str(first), cwd=tmp_path)
-            assert cluster_objects(b.cluster_name)["containers"] == []
-        boxk8s("restore", str(backup), "--state-dir", str(restored), cwd=tmp_path)
 
-        again = start_boxk8s(restored, port=b.port, cluster_name=b.cluster_name, pod_subnet=subnet)
-        old_ids = {container_id(p) for p in before.values()}
+        boxk8s("restore", str(backup), "--state-dir", str(folders["adopting"]), cwd=tmp_path)
+        again = start_boxk8s(folders["adopting"], port=b.port, cluster_name=b.cluster_name, pod_subnet=subnet)
+        settled(again, b.kubeconfig, before, adopted=True)  # with the first folder's kubeconfig
+        assert stop_boxk8s(again) == 0, again.log_tail()
 
-        def settled() -> dict[str, dict[str, Any]] | None:
-            """The pods running with containers that exist (the restored status names the old ones at first)."""
-            pods = running_pods(again, kubeconfig=b.kubeconfig)  # the first folder's kubeconfig
-            if pods is None:
-                return None
-            ids = {container_id(p) for p in pods.values()}
-            return pods if (ids == old_ids if containers == "left running" else ids.isdisjoint(old_ids)) else None
-        after = wait_for(settled, 90, what="the deployment's pods running again")
-        assert set(after) == set(before)  # the same pods (names and uids), from the backup
-        for name, p in after.items():
-            assert p["metadata"]["uid"] == before[name]["metadata"]["uid"]
-            if containers == "left running":  # adopted: the same container, not restarted
-                assert p["status"]["containerStatuses"][0]["restartCount"] == 0
-            again.kubectl("--kubeconfig", str(b.kubeconfig), "exec", name, "--", "true")
-        docker = _containers(b.cluster_name)
-        ids = [c["Id"] for c in docker]
-        assert len(ids) == len(set(ids))
-        for p in after.values():
-            assert docker[ids.index(container_id(p).removeprefix("docker://"))]["State"] == "running"
+        boxk8s("down", "--state-dir", str(folders["adopting"]), cwd=tmp_path)
+        assert cluster_objects(b.cluster_name)["containers"] == []
+        boxk8s("restore", str(backup), "--state-dir", str(folders["recreating"]), cwd=tmp_path)
+        again = start_boxk8s(folders["recreating"], port=b.port, cluster_name=b.cluster_name, pod_subnet=subnet)
+        settled(again, b.kubeconfig, before, adopted=False)
     finally:
         code = stop_boxk8s(again) if again is not None else 0
         if b.proc.poll() is None:
