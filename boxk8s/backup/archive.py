@@ -40,6 +40,22 @@ def _present(state_dir: Path) -> list[str]:
     return names
 
 
+def _read_small(state_dir: Path, names: list[str]) -> dict[str, tuple[bytes, int]]:
+    """The small files, each read once (the running cluster may replace one meanwhile, e.g. cluster.json:
+    what is hashed is what is written), with their modes."""
+    out = {}
+    for name in names:
+        path = state_dir / name
+        try:
+            out[name] = (path.read_bytes(), path.stat().st_mode & 0o777)
+        except FileNotFoundError:
+            continue  # replaced or removed between the listing and now; the required ones are checked below
+    missing = [n for n in plan.REQUIRED if n != plan.DATABASE and n not in out]
+    if missing:
+        raise BackupError(f"{state_dir} lacks {', '.join(missing)}: not a cluster's state folder")
+    return out
+
+
 def _tarinfo(name: str, size: int, mode: int, mtime: float) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.size, info.mode, info.mtime = size, mode, int(mtime)
@@ -54,9 +70,9 @@ def write_backup(state_dir: Path, dest: Path, *, cluster: str, now: datetime | N
     with tempfile.TemporaryDirectory(prefix=".backup-", dir=dest.parent) as tmp:
         db = Path(tmp) / plan.DATABASE
         copied = copy_database(state_dir / plan.DATABASE, db)
-        sources = {plan.DATABASE: db} | {
-            n: state_dir / n for n in plan.member_names(_present(state_dir)) if n != plan.DATABASE}
-        members = tuple(Member(n, p.stat().st_size, _sha256(p), p.stat().st_mode & 0o777) for n, p in sources.items())
+        small = _read_small(state_dir, [n for n in plan.member_names(_present(state_dir)) if n != plan.DATABASE])
+        members = (Member(plan.DATABASE, db.stat().st_size, _sha256(db), 0o600),
+                   *(Member(n, len(data), hashlib.sha256(data).hexdigest(), mode) for n, (data, mode) in small.items()))
         manifest = Manifest(cluster=cluster, revision=copied.revision, objects=copied.objects,
                             created=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
                             members=members, boxk8s=VERSION)
@@ -67,9 +83,10 @@ def write_backup(state_dir: Path, dest: Path, *, cluster: str, now: datetime | N
                 tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
             stamp = now.timestamp()
             tar.addfile(_tarinfo(plan.MANIFEST, len(body), 0o600, stamp), io.BytesIO(body))
-            for m in members:
-                with open(sources[m.name], "rb") as f:
-                    tar.addfile(_tarinfo(m.name, m.size, m.mode, stamp), f)
+            with open(db, "rb") as f:
+                tar.addfile(_tarinfo(plan.DATABASE, members[0].size, 0o600, stamp), f)
+            for m in members[1:]:
+                tar.addfile(_tarinfo(m.name, m.size, m.mode, stamp), io.BytesIO(small[m.name][0]))
         digest = _sha256(out)
         with open(out, "ab") as f:
             f.write(plan.trailer(digest))
