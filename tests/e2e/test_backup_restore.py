@@ -71,7 +71,9 @@ def settled(c: Boxk8s, kubeconfig: Path, before: dict[str, dict[str, Any]], adop
         if adopted:  # the same container, not restarted
             assert p["status"]["containerStatuses"][0]["restartCount"] == 0
         assert docker[ids.index(container_id(p).removeprefix("docker://"))]["State"] == "running"
-        c.kubectl("--kubeconfig", str(kubeconfig), "exec", name, "--", "true")
+        # The kubelet takes the pod over (adoption) a moment after the API answers: exec works once it has.
+        wait_for(lambda name=name: c.kubectl("--kubeconfig", str(kubeconfig), "exec", name, "--", "true",  # type: ignore[misc]
+                                             check=False).returncode == 0, 30, what=f"exec into {name}")
     return after
 
 
