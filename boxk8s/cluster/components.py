@@ -44,6 +44,7 @@ from boxk8s.store.transform import PLAIN, ValueTransformer
 from boxk8s.tls import Credentials, ensure_credentials, ensure_service_account_key
 
 if TYPE_CHECKING:  # imported by workloads.py, after the API listens
+    from boxk8s.backup.schedule import SnapshotSchedule  # imported only when asked for (_snapshots)
     from boxk8s.devloop.images import ImageRollouts
     from boxk8s.devloop.view import StatusView
     from boxk8s.devloop.wait import AppWaiter
@@ -101,6 +102,7 @@ class Components:
     view: StatusView | None = None  # the live status view of a foreground `up`
     waiter: AppWaiter | None = None  # `up --wait`: is the app ready (its informers asked for before they run)
     metrics: MetricsSampler | None = None  # every node's container usage: metrics.k8s.io and the HPAs read it
+    snapshots: SnapshotSchedule | None = None  # `up --snapshot-interval`: backups into STATE_DIR/snapshots
     # The rest of the assembly (workloads.py), when it waits for the API to listen; supervise() awaits it.
     pending: Callable[[], Awaitable[None]] | None = None
 
@@ -171,6 +173,17 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
     return c
 
 
+def _snapshots(settings: ClusterSettings) -> SnapshotSchedule | None:
+    """`up --snapshot-interval`: the schedule of backups into STATE_DIR/snapshots."""
+    if settings.snapshot_interval_seconds <= 0:
+        return None
+    from boxk8s import nodes
+    from boxk8s.backup.schedule import SnapshotSchedule
+
+    return SnapshotSchedule(settings.state_dir, nodes.cluster_name(settings.state_dir, settings.cluster_name),
+                            settings.snapshot_interval_seconds, settings.snapshot_keep)
+
+
 async def _assemble_core(settings: ClusterSettings, stack: contextlib.AsyncExitStack, serve_api: bool) -> Components:
     """The store, the resource layer, the credentials, the shared informers, the metrics sampler (it
     reads the runtimes the workloads add) and the API (its streams find the kubelets added later)."""
@@ -189,6 +202,7 @@ async def _assemble_core(settings: ClusterSettings, stack: contextlib.AsyncExitS
                    runtimes={}, credentials=credentials)
     # Sampled while they run, the runtimes filled in by the workloads (the sampler reads the mapping at each round).
     c.metrics = MetricsSampler(c.runtimes, settings.metric_resolution_seconds)
+    c.snapshots = _snapshots(settings)
     if serve_api:
         host = settings.host
         security = Security.with_rbac(credentials.token, resources.token_issuer, factory)

@@ -123,6 +123,8 @@ async def supervise(c: Components, stop: asyncio.Event, on_ready: OnReady | None
                 spawn(c.view.run(), "status-view")
             for name, kubelet in c.kubelets.items():
                 spawn(simulate.run_kubelet(kubelet, c.node_informer), f"kubelet-{name}")
+            if c.snapshots:
+                spawn(c.snapshots.run(), c.snapshots.name)
             if c.metrics and c.runtimes:
                 spawn(c.metrics.run(), c.metrics.name)
             if c.cluster_ip:

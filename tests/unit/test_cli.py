@@ -40,7 +40,8 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("args", [
     ["status"], ["down"], ["logs", "deploy/web"], ["kubeconfig"], ["node", "stop", "n1"],
     ["logs", "svc/web"], ["logs", "deploy/web", "--since", "soon"], ["up", "--pod-subnet", "not-a-subnet"],
-    ["up", "--subnet-pool", "fd00::/64"],
+    ["up", "--subnet-pool", "fd00::/64"], ["backup", "out.tar.gz"], ["restore", "missing.tar.gz"],
+    ["up", "--snapshot-interval", "soon"], ["up", "--snapshot-keep", "0"],
 ])
 def test_failures_are_one_line_and_non_zero(tmp_path: Path, args: list[str]) -> None:
     result = run(*args, cwd=tmp_path)
