@@ -69,6 +69,7 @@ def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | No
     cluster_name = cluster_name or f"test-{uuid.uuid4().hex[:8]}"
     pod_subnet = pod_subnet or free_subnet()
     log_path = state_dir.parent / f"{state_dir.name}.log"
+    offset = log_path.stat().st_size if log_path.exists() else 0  # a restart appends to the same log
     log = open(log_path, "ab")
     env = dict(os.environ)
     flags = ["--no-kubeconfig"]
@@ -88,7 +89,7 @@ def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | No
         if proc.poll() is not None:
             raise AssertionError(f"boxk8s exited early:\n{log_path.read_text()}")
         # The kubeconfig appears once the API answers; "ready" once everything runs (cluster.py).
-        if kubeconfig.exists() and _port_open(port) and READY_LINE in log_path.read_text(errors="replace"):
+        if kubeconfig.exists() and _port_open(port) and READY_LINE in _read_from(log_path, offset):
             break
         if time.monotonic() > deadline:
             proc.kill()
@@ -97,6 +98,12 @@ def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | No
     cache = state_dir.parent / f"{state_dir.name}-kubectl-cache"
     cache.mkdir(exist_ok=True)
     return Boxk8s(proc, cluster_name, state_dir, port, kubeconfig, cache, log_path, ingress_port)
+
+
+def _read_from(path: Path, offset: int) -> str:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.read().decode(errors="replace")
 
 
 def stop_boxk8s(b: Boxk8s) -> int:
