@@ -212,10 +212,7 @@ class ResourceHandler:
         body = await rq.read_body(request, any_json=patch_type == "json")
         assert t.name is not None
         if t.subresource == "scale":
-            current = await self.resources.get(t.rt, t.namespace, t.name)
-            current_scale = crd_scale.scale_of_resource(t.rt, current)
-            patched = self.resources.patch_document(current_scale, patch_type, body)
-            return await self._write_scale(t, patched, opts)
+            return await self._patch_scale(t, patch_type, body, opts)
         obj = await self.resources.patch(t.rt, t.namespace, t.name, patch_type, body, opts, t.subresource)
         return render_object(t.rt, obj, accept, warnings=opts.warnings)
 
@@ -246,6 +243,26 @@ class ResourceHandler:
                 'supported values: "Foreground", "Background", "Orphan"'
             )
         return options
+
+    async def _patch_scale(self, t: rq.Target, patch_type: str, body: Any, opts: WriteOptions) -> web.Response:
+        """The patch applied to the current Scale, written with that Scale's resourceVersion; on a
+        conflict (the object changed meanwhile: a controller's status write) applied again to the
+        new one, unless the patch itself set a resourceVersion. As the apiserver: patchResource's
+        GuaranteedUpdate re-applies the patch to what it reads on each attempt (apiserver
+        endpoints/handlers/patch.go; the Scale through scaleUpdatedObjectInfo in
+        registry/apps/deployment/storage), so a patch without a precondition never gets 409."""
+        assert t.name is not None
+        for _attempt in range(8):
+            current_scale = crd_scale.scale_of_resource(t.rt, await self.resources.get(t.rt, t.namespace, t.name))
+            patched = self.resources.patch_document(current_scale, patch_type, body)
+            pinned = (isinstance(patched, dict) and (patched.get("metadata") or {}).get("resourceVersion")
+                      != current_scale["metadata"].get("resourceVersion"))
+            try:
+                return await self._write_scale(t, patched, opts)
+            except errors.Conflict:
+                if pinned:
+                    raise
+        raise errors.conflict(t.rt.group, t.rt.plural, t.name)
 
     async def _write_scale(self, t: rq.Target, body_scale: Any, opts: WriteOptions) -> web.Response:
         if not isinstance(body_scale, dict):
