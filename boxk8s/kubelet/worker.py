@@ -136,10 +136,14 @@ class PodWorker:
 
     def absorb(self, sandboxes: list[SandboxState], containers: list[ContainerState]) -> None:
         """A periodic listing of the runtime: learn new and changed things, never forget by it
-        (a listing taken before our last create would not show what we just made)."""
+        (a listing taken before our last create would not show what we just made), and never take
+        a running sandbox for dead by it (it may have been listed while it started): a sandbox
+        missing or stopped there is inspected at the next sync instead."""
         if sandboxes:
             mine = next((s for s in sandboxes if self.sandbox is not None and s.id == self.sandbox.id), None)
-            if mine is not None:
+            if mine is not None and self.sandbox is not None and self.sandbox.running and not mine.running:
+                self._check_sandbox = True  # a listing taken while it started, or is it dead? An inspect tells
+            elif mine is not None:
                 self.sandbox = mine
             elif self.sandbox is None:
                 self.sandbox = next((s for s in sandboxes if s.running), sandboxes[0])
