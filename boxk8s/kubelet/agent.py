@@ -76,6 +76,7 @@ class Kubelet:
     # ---- the supervisor -------------------------------------------------------------------
     async def run(self) -> None:
         self._adopted = False  # run() again (after `boxk8s node stop`/`start`) adopts again
+        self.runtime_error = ""  # the runtime answered its start
         try:
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg

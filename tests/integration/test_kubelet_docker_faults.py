@@ -42,6 +42,7 @@ from tests.integration.waiting import wait_for_condition
 NODE = "node-1"
 IMAGE = "boxk8s-busybox:latest"
 DEADLINE = 30.0
+TRAP = "trap 'exit 0' TERM; while true; do sleep 0.2; done"  # ends at once on SIGTERM (sh as PID 1 ignores it)
 SETTINGS = KubeletSettings(status_resync_seconds=3600.0, runtime_check_seconds=0.2, runtime_down_seconds=1.0,
                            crashloop_base_seconds=1.0)
 
@@ -144,7 +145,9 @@ async def test_docker_unreachable_makes_the_node_not_ready_and_pods_keep_their_s
     # An exec liveness probe cannot run while Docker is away: that must not count as a failure.
     await node.client.create(Kind.POD, "default", pod("probed", livenessProbe={
         "exec": {"command": ["true"]}, "periodSeconds": 1, "failureThreshold": 1}))
+    await node.client.create(Kind.POD, "default", pod("stopped-meanwhile"))
     before = {name: await node.running(name) for name in ("steady", "probed")}
+    stopped = await node.running("stopped-meanwhile")
     await wait_for_condition(lambda: node.events("NodeReady", "Node"), DEADLINE)
 
     await node.proxy.cut()
@@ -153,7 +156,9 @@ async def test_docker_unreachable_makes_the_node_not_ready_and_pods_keep_their_s
     ready = node_ready(down)
     assert (ready["reason"], ready["message"]) == ("KubeletNotReady", "container runtime is down")
     assert await wait_for_condition(lambda: node.events("NodeNotReady", "Node"), DEADLINE)
-    for name, p in before.items():  # nothing written about the pods while the runtime is down
+    # A container that ends while the kubelet cannot see Docker (stopped with the daemon's own CLI).
+    docker("stop", "-t", "0", ids(stopped)["c0"])
+    for name, p in {**before, "stopped-meanwhile": stopped}.items():  # nothing written while it is down
         now = await node.client.get(Kind.POD, "default", name)
         assert now["status"] == p["status"], name
     assert node.kubelet is not None and node.kubelet.runtime_error
@@ -173,6 +178,22 @@ async def test_docker_unreachable_makes_the_node_not_ready_and_pods_keep_their_s
         assert ids(now) == ids(p) and restarts(now) == restarts(p) == {s: 0 for s in ids(p)}, name
         found = node.docker_containers(p["metadata"]["uid"])
         assert {k: v for k, v in found.items() if k != SANDBOX_NAME} == {k: [v] for k, v in ids(p).items()}
+
+    async def restarted() -> dict[str, Any]:  # what ended meanwhile is restarted, once
+        now = await node.running("stopped-meanwhile")
+        assert restarts(now) == {"c0": 1}, now["status"]
+        return now
+    now = await wait_for_condition(restarted, DEADLINE)
+    assert now["status"]["containerStatuses"][0]["lastState"]["terminated"]["containerID"] == \
+        f"docker://{ids(stopped)['c0']}"
+    # Docker's event stream was resumed: a container removed now is replaced at once (no resync for an hour).
+    docker("rm", "-f", ids(before["steady"])["c0"])
+
+    async def replaced() -> dict[str, Any]:
+        now = await node.running("steady")
+        assert restarts(now) == {"c0": 1, "c1": 0}, now["status"]
+        return now
+    await wait_for_condition(replaced, DEADLINE)
 
 
 async def _node_with_ready(client: Client, status: str) -> dict[str, Any] | None:
@@ -214,8 +235,7 @@ async def test_a_stopped_container_restarts_per_its_restart_policy(node: Node) -
     # `sh` as PID 1 ignores SIGTERM: Docker kills it after the timeout (137).
     await node.client.create(Kind.POD, "default", pod("always"))
     # Ends cleanly on SIGTERM: a Never pod that was stopped has Succeeded.
-    await node.client.create(Kind.POD, "default", pod(
-        "never", policy="Never", command="trap 'exit 0' TERM; while true; do sleep 0.2; done"))
+    await node.client.create(Kind.POD, "default", pod("never", policy="Never", command=TRAP))
     always, never = await node.running("always"), await node.running("never")
     docker("stop", "-t", "1", ids(always)["c0"], ids(never)["c0"])
     code = int(docker("inspect", "-f", "{{.State.ExitCode}}", ids(always)["c0"]).strip())
@@ -241,7 +261,7 @@ async def test_a_stopped_container_restarts_per_its_restart_policy(node: Node) -
 
 
 async def test_a_removed_sandbox_is_announced_and_the_pod_runs_again(node: Node) -> None:
-    await node.client.create(Kind.POD, "default", pod("boxed", containers=2))
+    await node.client.create(Kind.POD, "default", pod("boxed", containers=2, command=TRAP))
     p = await node.running("boxed")
     uid = p["metadata"]["uid"]
     [sandbox] = node.docker_containers(uid)[SANDBOX_NAME]
