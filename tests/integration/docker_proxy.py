@@ -14,10 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 from pathlib import Path
 
-DAEMON = "/var/run/docker.sock"
+
+def _daemon() -> str:
+    """The daemon's socket: DOCKER_HOST's when it names one, else Docker's default."""
+    host = os.environ.get("DOCKER_HOST", "")
+    return host.removeprefix("unix://") if host.startswith("unix://") else "/var/run/docker.sock"
+
+
+DAEMON = _daemon()
 
 
 class DockerProxy:
