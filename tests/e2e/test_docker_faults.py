@@ -79,6 +79,9 @@ def test_boxk8s_lives_through_a_docker_outage_and_converges(cluster: Boxk8s, pro
     # boxk8s keeps trying (events stream, runtime checks): wait until it has been turned away a few times.
     wait_for(lambda: proxy.refused >= refused + 3, 60, what="boxk8s to find Docker unreachable")
     apply_pod(cluster, "during")  # accepted by the API; it runs once Docker is back
+    logs = cluster.kubectl("logs", "before", "-c", "c0", check=False, timeout=30)  # one clear line, no hang
+    assert logs.returncode == 1 and logs.stderr.startswith("Error from server (InternalError): "), logs.stderr
+    assert 'cannot read the logs of container "c0"' in logs.stderr and "Docker" in logs.stderr, logs.stderr
     assert cluster.proc.poll() is None, cluster.log_tail()
     proxy.heal()
     wait_for(lambda: running(cluster, "during"), 90, what="the pod made during the outage to run")

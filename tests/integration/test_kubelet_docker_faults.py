@@ -20,7 +20,9 @@ from typing import Any
 
 import pytest
 
+from boxk8s import errors
 from boxk8s.client import Client, Kind
+from boxk8s.client.podstreams import LogOptions
 from boxk8s.cluster import bootstrap
 from boxk8s.kubelet.agent import Kubelet
 from boxk8s.kubelet.runtime.base import (
@@ -32,6 +34,7 @@ from boxk8s.kubelet.runtime.base import (
 )
 from boxk8s.kubelet.runtime.docker import DockerRuntime
 from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
+from boxk8s.kubelet.streams import KubeletStreams
 from boxk8s.resources.layer import Resources
 from boxk8s.store import Store, StoreSettings
 from tests.e2e.docker_cleanup import cluster_objects, free_subnet, remove_cluster_objects
@@ -162,6 +165,12 @@ async def test_docker_unreachable_makes_the_node_not_ready_and_pods_keep_their_s
         now = await node.client.get(Kind.POD, "default", name)
         assert now["status"] == p["status"], name
     assert node.kubelet is not None and node.kubelet.runtime_error
+    # Logs and exec say why they cannot be served, at once (the API turns this into a Status).
+    streams = KubeletStreams({NODE: node.kubelet})
+    with pytest.raises(errors.InternalError, match='node "node-1": container runtime is down'):
+        await anext(streams.logs(before["steady"], LogOptions(container="c0")))
+    with pytest.raises(errors.InternalError, match='node "node-1": container runtime is down'):
+        await streams.exec(before["steady"], "c0", ["true"], stdin=False, tty=False)
 
     synced = {uid: w.syncs for uid, w in node.kubelet.workers.items()}
     node.proxy.heal()
