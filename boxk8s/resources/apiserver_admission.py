@@ -11,6 +11,7 @@ from __future__ import annotations
 from boxk8s.resources.admission_classes import DefaultStorageClassAdmission, PriorityAdmission
 from boxk8s.resources.admission_limitranger import LimitRanger
 from boxk8s.resources.admission_plugins import Admission, AdmissionPlugin
+from boxk8s.resources.admission_policy import ValidatingAdmissionPolicyPlugin
 from boxk8s.resources.admission_quota import ResourceQuotaAdmission
 from boxk8s.resources.admission_serviceaccount import ServiceAccountAdmission
 
@@ -22,5 +23,6 @@ def apiserver_admission(*, service_accounts: bool = True) -> Admission:
     plugins: list[AdmissionPlugin] = [LimitRanger()]
     if service_accounts:
         plugins.append(ServiceAccountAdmission())
-    plugins += [PriorityAdmission(), DefaultStorageClassAdmission(), ResourceQuotaAdmission()]
+    plugins += [PriorityAdmission(), DefaultStorageClassAdmission(), ValidatingAdmissionPolicyPlugin(),
+                ResourceQuotaAdmission()]
     return Admission(plugins)

@@ -164,7 +164,7 @@ class Resources:
         # The apiserver's order: defaults (decoding), mutating admission, then the strategy
         # (PrepareForCreate, a generated name, Validate), validating admission, storage.
         defaults.apply_defaults(obj, rt.definition)
-        attrs = Attributes(CREATE, rt, md.get("namespace"), obj, dry_run=opts.dry_run)
+        attrs = Attributes(CREATE, rt, md.get("namespace"), obj, dry_run=opts.dry_run, warnings=opts.warnings)
         await self.admission.admit(attrs, self)
         if not md.get("name"):
             if md.get("generateName"):
@@ -344,7 +344,7 @@ class Resources:
                 md[k] = cur_md[k]
             else:
                 md.pop(k, None)
-        attrs = Attributes(UPDATE, rt, namespace, new, current, subresource, opts.dry_run)
+        attrs = Attributes(UPDATE, rt, namespace, new, current, subresource, opts.dry_run, warnings=opts.warnings)
         if subresource == "status":
             # As the apiserver's status strategies: the rest of the object is the stored one,
             # already validated and defaulted; only the status' own defaults apply.
