@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from boxk8s.resources import crd_cel
 from boxk8s.resources.crd_cel import cel_go_words, cel_library, environment
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,15 @@ def compile_expression(text: str) -> Program:
                                    + _caret(text, line, column))
     except Exception as e:  # what cel-python raises on syntax it lacks
         return Program(text, None, f"compilation failed: ERROR: <input>:1:1: {str(e).splitlines()[0][:200]}")
+
+
+def syntax_error(text: str) -> str | None:
+    """The compilation error of an expression that does not parse, for the policy's validation
+    (upstream compiles every expression of a policy when it is written). None when it parses, and
+    for the optional syntax (`.?`, `[?`) cel-python's grammar lacks: those fail when evaluated."""
+    if ".?" in text or "[?" in text or crd_cel.syntax_error(text) is None:
+        return None
+    return compile_expression(text).error or None
 
 
 def _undeclared(text: str, message: str) -> str:

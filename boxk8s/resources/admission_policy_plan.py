@@ -172,6 +172,11 @@ def _validation(rule: Mapping[str, Any], index: int, activation: Mapping[str, An
     return Decision(True, message, str(rule.get("reason") or INVALID), index)
 
 
+def _cel_type(value: Any) -> str:
+    """The CEL type's name (cel-python's IntType is cel-go's int)."""
+    return type(value).__name__.removesuffix("Type").lower()
+
+
 def _audit_annotation(annotation: Mapping[str, Any], activation: Mapping[str, Any], fail: bool,
                       out: Validation) -> None:
     expression = str(annotation.get("valueExpression") or "")
@@ -187,7 +192,7 @@ def _audit_annotation(annotation: Mapping[str, Any], activation: Mapping[str, An
     if text is None:
         if fail:
             out.annotation_errors.append(
-                f"valueExpression '{expression}' resulted in unsupported return type: {type(value).__name__}. "
+                f"valueExpression '{expression}' resulted in unsupported return type: {_cel_type(value)}. "
                 "Return type must be either string or null.")
         return
     if text.strip():

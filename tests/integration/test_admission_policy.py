@@ -196,3 +196,10 @@ async def test_unknown_function_follows_failure_policy(env: CrdEnv, failure: str
     assert code == 1
     assert ("ValidatingAdmissionPolicy 'broken' with binding 'broken' denied request: compilation error: "
             "compilation failed: ERROR: <input>:1:1: undeclared reference to 'nosuch' (in container '')") in err, err
+
+
+async def test_expression_that_does_not_parse_is_refused_when_written(env: CrdEnv) -> None:
+    code, _, err = await env.kubectl("apply", "-f", "-", stdin=dump(policy("typo", [{"expression": "1 +"}])))
+    assert code == 1
+    assert ('The ValidatingAdmissionPolicy "typo" is invalid: spec.validations[0].expression: Invalid value: '
+            '"1 +": compilation failed: ERROR: <input>:1:3: Syntax error') in err, err
