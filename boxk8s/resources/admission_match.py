@@ -152,18 +152,20 @@ def match_resources(match: Mapping[str, Any] | None, req: Request, namespace_lab
     """matching.Matcher.Matches over a MatchResources. Selector errors count only once the rules
     select the request (a policy for other objects never fails them)."""
     match = match or {}
+    # The rules first (upstream looks at the selectors first; the answer is the same, and most
+    # policies are for other resources: their selectors need not be parsed).
+    policy = match.get("matchPolicy")
+    rules = match.get("resourceRules") or ()
+    found = matches_resource_rules(rules, policy, req, equivalents) if rules else Match(True, req.resource, req.kind)
+    if not found.matches:
+        return NO_MATCH
+    if matches_resource_rules(match.get("excludeResourceRules") or (), policy, req, equivalents).matches:
+        return NO_MATCH
     ns_ok, ns_error = namespace_selector_matches(match.get("namespaceSelector"), req, namespace_labels)
     if not ns_ok and not ns_error:
         return NO_MATCH
     obj_ok, obj_error = object_selector_matches(match.get("objectSelector"), req)
     if not obj_ok and not obj_error:
-        return NO_MATCH
-    policy = match.get("matchPolicy")
-    if matches_resource_rules(match.get("excludeResourceRules") or (), policy, req, equivalents).matches:
-        return NO_MATCH
-    rules = match.get("resourceRules") or ()
-    found = matches_resource_rules(rules, policy, req, equivalents) if rules else Match(True, req.resource, req.kind)
-    if not found.matches:
         return NO_MATCH
     if ns_error or obj_error:
         return Match(False, error=ns_error or obj_error)

@@ -27,12 +27,14 @@ from boxk8s.resources.admission_plugins import Attributes, ResourceAccess, forbi
 from boxk8s.resources.admission_policy_cel import to_cel
 from boxk8s.resources.admission_policy_plan import (
     Denial,
+    Hook,
     Invocation,
     Outcome,
     activation_for,
     apply_actions,
     config_error,
     denial_message,
+    hooks_of,
     plan_invocations,
     validate,
 )
@@ -162,6 +164,8 @@ class ValidatingAdmissionPolicyPlugin:
 
     def __init__(self) -> None:
         self.reads = CachedReads()
+        self._params: dict[tuple[Any, Any], Any] = {}
+        self._hooks: tuple[list[Obj], list[Obj], list[Hook]] = ([], [], [])
 
     def handles(self, attrs: Attributes) -> bool:
         return True  # any write may be matched; validate returns at once without policies
@@ -175,12 +179,14 @@ class ValidatingAdmissionPolicyPlugin:
             return
         policies = await self.reads.list(api, POLICIES, None)
         bindings = await self.reads.list(api, BINDINGS, None)
+        if self._hooks[0] is not policies or self._hooks[1] is not bindings:  # the cached lists are renewed
+            self._hooks = (policies, bindings, hooks_of(policies, bindings))
         req = request_of(attrs)
         namespace: Obj | None = None
         if req.namespace and req.resource != NAMESPACES:
             namespace = await self.reads.get(api, NAMESPACE_TYPE, None, req.namespace)
         labels = ((namespace or {}).get("metadata") or {}).get("labels") or {} if namespace is not None else None
-        invocations, denials = plan_invocations(policies, bindings, req, labels, equivalents(api, attrs.rt))
+        invocations, denials = plan_invocations(self._hooks[2], req, labels, equivalents(api, attrs.rt))
         if not invocations and not denials:
             return
         outcome = Outcome(denials=list(denials))
@@ -209,9 +215,20 @@ class ValidatingAdmissionPolicyPlugin:
             if key not in requests:
                 requests[key] = to_cel(request_variable(attrs, inv.match.resource, inv.match.kind))
             for param in params:
-                activation = activation_for({**base, "request": requests[key]}, inv.policy,
-                                            to_cel(param) if param is not None else None)
+                activation = activation_for({**base, "request": requests[key]}, inv.policy, self._param_cel(param))
                 apply_actions(inv.policy, inv.binding, validate(inv.policy, activation), outcome)
+
+    def _param_cel(self, param: Obj | None) -> Any:
+        """A param as CEL sees it, converted once per version of it (params change seldom)."""
+        if param is None:
+            return None
+        md = param.get("metadata") or {}
+        key = (md.get("uid"), md.get("resourceVersion"))
+        if key not in self._params:
+            if len(self._params) > 1024:
+                self._params.clear()
+            self._params[key] = to_cel(param)
+        return self._params[key]
 
     async def collect_params(self, api: ResourceAccess, policy: Obj, binding: Obj, namespace: str) -> list[Obj | None]:
         """generic.CollectParams: [None] without paramKind or paramRef; else the param named or

@@ -57,20 +57,24 @@ class Denial:
     reason: str = INVALID
 
 
-def plan_invocations(policies: Sequence[Obj], bindings: Sequence[Obj], req: Request,
-                     namespace_labels: Mapping[str, str] | None,
-                     equivalents: Sequence[Equivalent] = ()) -> tuple[list[Invocation], list[Denial]]:
-    """The policies (by name) whose constraints select the request, each with its bindings that do;
-    and the configuration errors met on the way (already filtered by the failure policy)."""
+Hook = tuple[Obj, list[Obj]]  # a policy and its bindings (generic.PolicyHook)
+
+
+def hooks_of(policies: Sequence[Obj], bindings: Sequence[Obj]) -> list[Hook]:
+    """Each policy (by name) with its bindings (by name); a policy without any does nothing."""
     by_policy: dict[str, list[Obj]] = {}
     for binding in sorted(bindings, key=_name):
         by_policy.setdefault(str(_spec(binding).get("policyName") or ""), []).append(binding)
+    return [(p, by_policy[_name(p)]) for p in sorted(policies, key=_name) if _name(p) in by_policy]
+
+
+def plan_invocations(hooks: Sequence[Hook], req: Request, namespace_labels: Mapping[str, str] | None,
+                     equivalents: Sequence[Equivalent] = ()) -> tuple[list[Invocation], list[Denial]]:
+    """The policies whose constraints select the request, each with its bindings that do; and the
+    configuration errors met on the way (already filtered by the failure policy)."""
     invocations: list[Invocation] = []
     denials: list[Denial] = []
-    for policy in sorted(policies, key=_name):
-        its = by_policy.get(_name(policy))
-        if not its:
-            continue
+    for policy, its in hooks:
         found = match_resources(_spec(policy).get("matchConstraints"), req, namespace_labels, equivalents)
         if found.error:
             denials += config_error(policy, None, found.error)

@@ -84,13 +84,14 @@ async def test_configmap_param_refuses_too_many_replicas(env: CrdEnv) -> None:
     out = await env.ok("apply", "-f", "-", stdin=dump(deployment("web", replicas=3)))
     assert out.strip() == "deployment.apps/web created"
     # an update is judged too, and a new param value counts from the next request on
-    code, _, err = await env.kubectl("scale", "deployment/web", "--replicas=4")
+    four, nine = '{"spec": {"replicas": 4}}', '{"spec": {"replicas": 9}}'
+    code, _, err = await env.kubectl("patch", "deployment", "web", "-p", four)
     assert code == 1 and expected in err, err
     await env.ok("patch", "configmap", "replica-limit", "-p", '{"data": {"maxReplicas": "4"}}')
-    await env.ok("scale", "deployment/web", "--replicas=4")
+    await env.ok("patch", "deployment", "web", "-p", four)
     # without its binding the policy does nothing
     await env.ok("delete", "validatingadmissionpolicybinding", "max-replicas-default")
-    await env.ok("scale", "deployment/web", "--replicas=9")
+    await env.ok("patch", "deployment", "web", "-p", nine)
 
 
 async def test_custom_resource_param_selected_by_label(env: CrdEnv) -> None:

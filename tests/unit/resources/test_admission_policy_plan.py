@@ -14,6 +14,7 @@ from boxk8s.resources.admission_policy_plan import (
     activation_for,
     apply_actions,
     denial_message,
+    hooks_of,
     plan_invocations,
     validate,
 )
@@ -46,7 +47,7 @@ def test_plan_pairs_policies_with_their_matching_bindings() -> None:
         {**RULE, "resources": ["statefulsets"]}]})]
     bindings = [binding("b2"), binding("b1"), binding("narrow", matchResources={"objectSelector": {
         "matchLabels": {"app": "api"}}}), binding("ob", "other")]
-    invocations, denials = plan_invocations(policies, bindings, deploy_request(), {})
+    invocations, denials = plan_invocations(hooks_of(policies, bindings), deploy_request(), {})
     assert [(i.policy["metadata"]["name"], i.binding["metadata"]["name"]) for i in invocations] == [
         ("p", "b1"), ("p", "b2")]
     assert denials == []
@@ -54,10 +55,10 @@ def test_plan_pairs_policies_with_their_matching_bindings() -> None:
 
 def test_plan_selector_error_follows_failure_policy() -> None:
     broken = {"resourceRules": [RULE], "namespaceSelector": {"matchExpressions": [{"key": "a", "operator": "X"}]}}
-    _, denials = plan_invocations([policy(matchConstraints=broken)], [binding("b")], deploy_request(), {})
+    _, denials = plan_invocations(hooks_of([policy(matchConstraints=broken)], [binding("b")]), deploy_request(), {})
     assert len(denials) == 1 and denials[0].message.startswith("failed to configure policy: ")
-    _, denials = plan_invocations([policy(matchConstraints=broken, failurePolicy="Ignore")], [binding("b")],
-                                  deploy_request(), {})
+    _, denials = plan_invocations(hooks_of([policy(matchConstraints=broken, failurePolicy="Ignore")],
+                                           [binding("b")]), deploy_request(), {})
     assert denials == []
 
 
