@@ -9,8 +9,7 @@ namespace, the params of paramRef) and turns the first refusal into the apiserve
 'max-replicas' denied request: failed expression: object.spec.replicas <= 5`, code 422 Invalid or
 the validation's reason (Forbidden 403, Unauthorized 401, RequestEntityTooLarge 413).
 
-Limits: DELETE and CONNECT never reach the admission seam; `authorizer` is not offered to
-expressions; a request matched through `matchPolicy: Equivalent` shows its object as it was sent,
+Limits: DELETE and CONNECT never reach the admission seam; a request matched through `matchPolicy: Equivalent` shows its object as it was sent,
 not converted to the version the rule named.
 """
 
@@ -24,6 +23,7 @@ from boxk8s import errors
 from boxk8s.resources import registry, requester
 from boxk8s.resources.admission_match import GVR, NAMESPACES, Equivalent, Request
 from boxk8s.resources.admission_plugins import Attributes, ResourceAccess, forbidden
+from boxk8s.resources.admission_policy_authz import authorizer_value
 from boxk8s.resources.admission_policy_cel import to_cel
 from boxk8s.resources.admission_policy_plan import (
     Denial,
@@ -202,8 +202,12 @@ class ValidatingAdmissionPolicyPlugin:
                    namespace: Obj | None, outcome: Outcome) -> None:
         if not invocations:
             return
+        rt = attrs.rt
+        request_resource = {"apiGroup": rt.group, "apiVersion": rt.version, "resource": rt.plural,
+                            "subresource": attrs.subresource, "namespace": attrs.namespace or "", "name": attrs.name}
         base = {"object": to_cel(attrs.obj), "oldObject": to_cel(attrs.old),
-                "namespaceObject": to_cel(namespace_variable(namespace))}
+                "namespaceObject": to_cel(namespace_variable(namespace)),
+                "authorizer": authorizer_value(requester.current() or {}, requester.AUTHORIZER.get(), request_resource)}
         requests: dict[tuple[GVR | None, str], Any] = {}
         for inv in invocations:
             try:

@@ -1,9 +1,9 @@
 """CEL for admission policies: expressions compiled once, the variables they see, results worded
 as upstream's (k8s.io/apiserver/pkg/admission/plugin/cel: filter.go, composition.go).
 
-cel-python (through crd_cel, imported on the first expression) evaluates standard CEL, not the
-Kubernetes libraries (quantity(), url(), lowerAscii(), optionals, authorizer, …) nor cel-go's type
-checking. What cel-go refuses at compile time (an unknown function or variable) cel-python only
+cel-python (through crd_cel, imported on the first expression) evaluates standard CEL and the
+authorizer library (admission_policy_authz.py), not the other Kubernetes libraries (quantity(),
+url(), lowerAscii(), optionals, …) nor cel-go's type checking. What cel-go refuses at compile time (an unknown function or variable) cel-python only
 finds when evaluating: it is reported as upstream reports a compilation error, so the policy's
 failurePolicy decides, as for an expression that does not parse.
 """
@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from boxk8s.resources import crd_cel
+from boxk8s.resources import admission_policy_authz, crd_cel
 from boxk8s.resources.crd_cel import cel_go_words, cel_library, environment
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def compile_expression(text: str) -> Program:
     if env is None:
         return Program(text, None, "compilation failed: the CEL library (cel-python) is not installed")
     try:
-        return Program(text, env.program(env.compile(text)))
+        return Program(text, env.program(env.compile(text), functions=admission_policy_authz.functions()))
     except cel_library().CELParseError as e:
         line, column = getattr(e, "line", 1) or 1, getattr(e, "column", 1) or 1
         return Program(text, None, f"compilation failed: ERROR: <input>:{line}:{column}: Syntax error"

@@ -14,6 +14,9 @@ import yaml
 
 from tests.integration.conftest import assert_status, configmap, deployment
 from tests.integration.crd_fixtures import CrdEnv, crd_env, install, widget_crd
+from tests.integration.test_auth import RBAC, SA_SUBJECT, secured_cluster
+from tests.integration.test_auth import binding as auth_binding
+from tests.integration.waiting import wait_for_condition
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
 
@@ -204,3 +207,31 @@ async def test_expression_that_does_not_parse_is_refused_when_written(env: CrdEn
     assert code == 1
     assert ('The ValidatingAdmissionPolicy "typo" is invalid: spec.validations[0].expression: Invalid value: '
             '"1 +": compilation failed: ERROR: <input>:1:3: Syntax error') in err, err
+
+
+async def test_authorizer_asks_rbac_for_the_requesting_user(tmp_path: Path) -> None:
+    async with secured_cluster(tmp_path) as cluster:
+        await cluster.ok("POST", f"{RBAC}/namespaces/team/roles", {"metadata": {"name": "cm-writer"}, "rules": [
+            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]}]})
+        await cluster.ok("POST", f"{RBAC}/namespaces/team/rolebindings",
+                         auth_binding("reader-cm", "Role", "cm-writer", SA_SUBJECT))
+        rule = {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["configmaps"]}
+        await cluster.ok("POST", POLICIES, policy("secret-admins", [
+            {"expression": "authorizer.requestResource.check('create').allowed()"},
+            {"expression": "authorizer.group('').resource('secrets').namespace(object.metadata.namespace)"
+                           ".check('delete').allowed()", "message": "only those who may delete secrets"},
+            {"expression": "request.userInfo.username != 'kubernetes-admin' || !authorizer.serviceAccount("
+                           "'team', 'reader').group('').resource('secrets').check('delete').allowed()"},
+        ], matchConstraints={"resourceRules": [rule]}))
+        await cluster.ok("POST", BINDINGS, binding("secret-admins", "secret-admins"))
+        token = await cluster.token("team", "reader")
+
+        async def refused() -> Any:
+            code, body = await cluster.call("POST", "/api/v1/namespaces/team/configmaps", configmap("mine"),
+                                            token=token)
+            assert code == 422, (code, body)
+            return body
+        body = await wait_for_condition(refused, 15.0)  # the RoleBinding reaches RBAC's cache
+        assert body["message"] == ('configmaps "mine" is forbidden: ValidatingAdmissionPolicy \'secret-admins\' '
+                                   "with binding 'secret-admins' denied request: only those who may delete secrets")
+        await cluster.ok("POST", "/api/v1/namespaces/team/configmaps", configmap("admins"))

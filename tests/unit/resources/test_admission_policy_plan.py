@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from boxk8s.resources.admission_match import GVR, Request
+from boxk8s.resources.admission_policy_authz import authorizer_value
 from boxk8s.resources.admission_policy_cel import syntax_error, to_cel
 from boxk8s.resources.admission_policy_plan import (
     Decision,
@@ -149,3 +150,35 @@ def test_syntax_errors_for_the_policy_validation() -> None:
     assert syntax_error("object.spec.replicas <= 3") is None
     assert syntax_error("object.?spec.orValue(1) > 0") is None  # beyond cel-python's grammar: never refused
     assert syntax_error("1 +") == "compilation failed: ERROR: <input>:1:3: Syntax error\n | 1 +\n | ..^"
+
+
+def test_authorizer_library() -> None:
+    asked: list[tuple[str, dict[str, str]]] = []
+
+    def check(user: Any, spec: Any) -> tuple[bool, str]:
+        asked.append((user["username"], dict(spec)))
+        return spec.get("resource") == "pods", "" if spec.get("resource") == "pods" else "no rule"
+
+    request_resource = {"apiGroup": "apps", "apiVersion": "v1", "resource": "deployments", "subresource": "",
+                        "namespace": "ns", "name": "web"}
+    base = {"object": None, "oldObject": None, "request": None, "namespaceObject": None,
+            "authorizer": authorizer_value({"username": "alice"}, check, request_resource)}
+    pol = policy(validations=[
+        {"expression": "authorizer.group('').resource('pods').namespace('ns').name('p').check('get').allowed()"},
+        {"expression": "authorizer.requestResource.check('update').allowed()"},
+        {"expression": "authorizer.requestResource.check('update').reason() == 'no rule'"},
+        {"expression": "authorizer.serviceAccount('ns', 'sa').path('/healthz').check('get').allowed()"},
+        {"expression": "authorizer.group('apps').check('get').allowed()"},  # no resource: not a check
+    ])
+    decisions = validate(pol, activation_for(base, pol, None)).decisions
+    assert [d.deny for d in decisions] == [False, True, False, True, True]
+    assert "no such overload" in decisions[4].message
+    assert asked == [
+        ("alice", {"apiGroup": "", "resource": "pods", "namespace": "ns", "name": "p", "verb": "get"}),
+        ("alice", {**request_resource, "verb": "update"}),
+        ("alice", {**request_resource, "verb": "update"}),
+        ("system:serviceaccount:ns:sa", {"path": "/healthz", "verb": "get"}),
+    ]
+    # without an authorizer (in-process writers) everything is allowed
+    base["authorizer"] = authorizer_value({}, None, request_resource)
+    assert [d.deny for d in validate(pol, activation_for(base, pol, None)).decisions][:4] == [False, False, True, False]
