@@ -235,3 +235,15 @@ async def test_authorizer_asks_rbac_for_the_requesting_user(tmp_path: Path) -> N
         assert body["message"] == ('configmaps "mine" is forbidden: ValidatingAdmissionPolicy \'secret-admins\' '
                                    "with binding 'secret-admins' denied request: only those who may delete secrets")
         await cluster.ok("POST", "/api/v1/namespaces/team/configmaps", configmap("admins"))
+
+
+async def test_old_object_on_update(env: CrdEnv) -> None:
+    await create(env, policy("no-scale-down", [
+        {"expression": "request.operation == 'CREATE' ? oldObject == null : "
+                       "object.spec.replicas >= oldObject.spec.replicas",
+         "messageExpression": "request.operation + ' from ' + string(oldObject.spec.replicas)"}]),
+        binding("no-scale-down", "no-scale-down"))
+    assert (await post_deployment(env, deployment("web", replicas=3)))[0] == 201
+    code, _, err = await env.kubectl("patch", "deployment", "web", "-p", '{"spec": {"replicas": 2}}')
+    assert code == 1 and "denied request: UPDATE from 3" in err, err
+    await env.ok("patch", "deployment", "web", "-p", '{"spec": {"replicas": 4}}')
