@@ -1,7 +1,7 @@
-"""Which admission requests a rule set selects: pure predicates over plain data.
+"""Which admission requests a policy's MatchResources selects: pure predicates over plain data.
 
-Upstream's webhook/predicates (rules.Matcher, namespace.Matcher, object.Matcher) and
-admission/plugin/policy/matching.Matcher.Matches, shared there by webhooks and admission policies:
+admission/plugin/policy/matching.Matcher.Matches over upstream's webhook/predicates, whose rule
+matcher and request (the webhooks') are admission_webhook_match's:
 a `matchResources` (or a policy's `matchConstraints`) selects a request when its namespaceSelector
 and objectSelector select it, no excludeResourceRules rule does, and a resourceRules rule does
 (exactly, or with `matchPolicy: Equivalent` through the same resource served at another version).
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from boxk8s import errors
+from boxk8s.resources.admission_webhook_match import Request, rule_matches
 from boxk8s.resources.selectors import selector_from_label_selector
 
 Obj = dict[str, Any]
@@ -24,21 +25,6 @@ class GVR:
     group: str
     version: str
     resource: str
-
-
-@dataclass(frozen=True)
-class Request:
-    """admission.Attributes as the predicates read them. `namespace` is "" for cluster-scoped
-    objects; for a Namespace itself it is the namespace's name, as upstream."""
-
-    operation: str  # CREATE | UPDATE | DELETE | CONNECT
-    resource: GVR
-    subresource: str
-    kind: str
-    namespace: str
-    name: str
-    obj: Obj | None
-    old: Obj | None
 
 
 @dataclass(frozen=True)
@@ -57,35 +43,15 @@ class Match:
     error: str = ""  # a selector that cannot be parsed: a configuration error
 
 
-NAMESPACES = GVR("", "v1", "namespaces")
 NO_MATCH = Match(False)
 
 
-def _exact_or_wildcard(items: Sequence[str] | None, requested: str) -> bool:
-    return any(item in ("*", requested) for item in items or ())
+def is_namespace(req: Request) -> bool:
+    return req.group == "" and req.resource == "namespaces"
 
 
-def rule_matches(rule: Mapping[str, Any], req: Request, resource: GVR | None = None) -> bool:
-    """rules.Matcher.Matches: scope, operation, group, version and resource[/subresource]."""
-    gvr = resource or req.resource
-    scope = rule.get("scope") or "*"
-    if scope == "Namespaced" and (gvr == NAMESPACES or not req.namespace):
-        return False
-    if scope == "Cluster" and not (gvr == NAMESPACES or not req.namespace):
-        return False
-    if scope not in ("*", "Namespaced", "Cluster"):
-        return False
-    if not _exact_or_wildcard(rule.get("operations"), req.operation):
-        return False
-    if not _exact_or_wildcard(rule.get("apiGroups"), gvr.group):
-        return False
-    if not _exact_or_wildcard(rule.get("apiVersions"), gvr.version):
-        return False
-    for item in rule.get("resources") or ():
-        res, _, sub = str(item).partition("/")
-        if res in ("*", gvr.resource) and sub in ("*", req.subresource):
-            return True
-    return False
+def _gvr(req: Request) -> GVR:
+    return GVR(req.group, req.version, req.resource)
 
 
 def _named(rule: Mapping[str, Any], req: Request) -> bool:
@@ -99,12 +65,12 @@ def matches_resource_rules(rules: Sequence[Mapping[str, Any]], match_policy: str
     `Equivalent`) the first selecting one of its equivalent resources."""
     for rule in rules:
         if rule_matches(rule, req) and _named(rule, req):
-            return Match(True, req.resource, req.kind)
+            return Match(True, _gvr(req), req.kind)
     if match_policy != "Equivalent":
         return NO_MATCH
     for rule in rules:
         for eq in equivalents:
-            if eq.resource != req.resource and rule_matches(rule, req, eq.resource) and _named(rule, req):
+            if eq.resource != _gvr(req) and rule_matches(rule, req, eq.resource.version) and _named(rule, req):
                 return Match(True, eq.resource, eq.kind)
     return NO_MATCH
 
@@ -121,14 +87,14 @@ def namespace_selector_matches(selector: Any, req: Request,
                                namespace_labels: Mapping[str, str] | None) -> tuple[bool, str]:
     """namespace.Matcher.MatchNamespaceSelector: cluster-scoped objects (but Namespaces) are never
     exempted; a Namespace is judged by its own labels; `namespace_labels` None: not found."""
-    if not req.namespace and req.resource.resource != "namespaces":
+    if not req.namespace and req.resource != "namespaces":
         return True, ""
     parsed = _selector(selector)
     if isinstance(parsed, str):
         return False, parsed
     if parsed.empty():
         return True, ""
-    if req.resource == NAMESPACES:
+    if is_namespace(req):
         obj = req.old if req.operation == "DELETE" else req.obj
         namespace_labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
     if namespace_labels is None:
@@ -156,7 +122,7 @@ def match_resources(match: Mapping[str, Any] | None, req: Request, namespace_lab
     # policies are for other resources: their selectors need not be parsed).
     policy = match.get("matchPolicy")
     rules = match.get("resourceRules") or ()
-    found = matches_resource_rules(rules, policy, req, equivalents) if rules else Match(True, req.resource, req.kind)
+    found = matches_resource_rules(rules, policy, req, equivalents) if rules else Match(True, _gvr(req), req.kind)
     if not found.matches:
         return NO_MATCH
     if matches_resource_rules(match.get("excludeResourceRules") or (), policy, req, equivalents).matches:

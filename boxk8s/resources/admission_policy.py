@@ -9,8 +9,8 @@ namespace, the params of paramRef) and turns the first refusal into the apiserve
 'max-replicas' denied request: failed expression: object.spec.replicas <= 5`, code 422 Invalid or
 the validation's reason (Forbidden 403, Unauthorized 401, RequestEntityTooLarge 413).
 
-Limits: DELETE and CONNECT never reach the admission seam; a request matched through `matchPolicy: Equivalent` shows its object as it was sent,
-not converted to the version the rule named.
+Limits: CONNECT never reaches the admission seam; a request matched through `matchPolicy:
+Equivalent` shows its object as it was sent, not converted to the version the rule named.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any
 
 from boxk8s import errors
 from boxk8s.resources import registry, requester
-from boxk8s.resources.admission_match import GVR, NAMESPACES, Equivalent, Request
-from boxk8s.resources.admission_plugins import Attributes, ResourceAccess, forbidden
+from boxk8s.resources.admission_match import GVR, Equivalent, is_namespace
+from boxk8s.resources.admission_plugins import Attributes, ResourceAccess
 from boxk8s.resources.admission_policy_authz import authorizer_value
 from boxk8s.resources.admission_policy_cel import to_cel
 from boxk8s.resources.admission_policy_plan import (
@@ -38,6 +38,8 @@ from boxk8s.resources.admission_policy_plan import (
     plan_invocations,
     validate,
 )
+from boxk8s.resources.admission_webhook import request_of
+from boxk8s.resources.admission_webhook_match import Request, exempt
 from boxk8s.resources.registry import ResourceType
 from boxk8s.resources.selectors import selector_from_label_selector
 
@@ -101,15 +103,6 @@ class CachedReads:
         return obj
 
 
-def request_of(attrs: Attributes) -> Request:
-    rt = attrs.rt
-    namespace = attrs.namespace or ""
-    if rt.group == "" and rt.plural == "namespaces":
-        namespace = attrs.name  # admission.Attributes of a Namespace carry its own name
-    return Request(attrs.operation, GVR(rt.group, rt.version, rt.plural), attrs.subresource, rt.kind,
-                   namespace, attrs.name, attrs.obj, attrs.old)
-
-
 def equivalents(api: ResourceAccess, rt: ResourceType) -> list[Equivalent]:
     """EquivalentResourcesFor: the same group and resource at the other versions served."""
     def build() -> list[Equivalent]:
@@ -123,27 +116,28 @@ def _user_info() -> Obj:
     return {k: user[k] for k in ("username", "uid", "groups", "extra") if user.get(k)}
 
 
-def request_variable(attrs: Attributes, match_resource: GVR | None, match_kind: str) -> Obj:
+def request_variable(attrs: Attributes, req: Request, match_resource: GVR | None, match_kind: str) -> Obj:
     """The `request` variable (cel.CreateAdmissionRequest): kind and resource as the policy's rule
     named them, requestKind and requestResource as sent."""
-    rt = attrs.rt
-    request_kind = {"group": rt.group, "version": rt.version, "kind": rt.kind}
-    request_resource = {"group": rt.group, "version": rt.version, "resource": rt.plural}
-    gvr = match_resource or GVR(rt.group, rt.version, rt.plural)
-    options = "CreateOptions" if attrs.operation == "CREATE" else "UpdateOptions"
+    gvr = match_resource or GVR(req.group, req.version, req.resource)
+    options: Obj = {"kind": f"{attrs.operation.capitalize()}Options", "apiVersion": "meta.k8s.io/v1"}
+    if attrs.dry_run:
+        options["dryRun"] = ["All"]
+    if attrs.opts is not None and attrs.opts.field_manager:
+        options["fieldManager"] = attrs.opts.field_manager
     return {
-        "kind": {"group": gvr.group, "version": gvr.version, "kind": match_kind or rt.kind},
+        "kind": {"group": gvr.group, "version": gvr.version, "kind": match_kind or req.kind},
         "resource": {"group": gvr.group, "version": gvr.version, "resource": gvr.resource},
-        "subResource": attrs.subresource,
-        "requestKind": request_kind,
-        "requestResource": request_resource,
-        "requestSubResource": attrs.subresource,
-        "name": attrs.name,
+        "subResource": req.subresource,
+        "requestKind": {"group": req.group, "version": req.version, "kind": req.kind},
+        "requestResource": {"group": req.group, "version": req.version, "resource": req.resource},
+        "requestSubResource": req.subresource,
+        "name": req.name,
         "namespace": attrs.namespace or "",
-        "operation": attrs.operation,
+        "operation": req.operation,
         "userInfo": _user_info(),
         "dryRun": attrs.dry_run,
-        "options": {"kind": options, "apiVersion": "meta.k8s.io/v1"},
+        "options": options,
     }
 
 
@@ -167,8 +161,12 @@ class ValidatingAdmissionPolicyPlugin:
         self._params: dict[tuple[Any, Any], Any] = {}
         self._hooks: tuple[list[Obj], list[Obj], list[Hook]] = ([], [], [])
 
+    operations = ("CREATE", "UPDATE", "DELETE")  # CONNECT (exec, attach, port-forward) is not admitted here
+
     def handles(self, attrs: Attributes) -> bool:
-        return True  # any write may be matched; validate returns at once without policies
+        # IsExemptAdmissionConfigurationResource: policies never judge the admission configuration;
+        # any other write may be matched (validate returns at once without policies)
+        return not exempt(attrs.rt.group, attrs.rt.kind)
 
     async def admit(self, attrs: Attributes, api: ResourceAccess) -> None:
         return None  # validating only
@@ -183,29 +181,32 @@ class ValidatingAdmissionPolicyPlugin:
             self._hooks = (policies, bindings, hooks_of(policies, bindings))
         req = request_of(attrs)
         namespace: Obj | None = None
-        if req.namespace and req.resource != NAMESPACES:
+        if req.namespace and not is_namespace(req):
             namespace = await self.reads.get(api, NAMESPACE_TYPE, None, req.namespace)
         labels = ((namespace or {}).get("metadata") or {}).get("labels") or {} if namespace is not None else None
         invocations, denials = plan_invocations(self._hooks[2], req, labels, equivalents(api, attrs.rt))
         if not invocations and not denials:
             return
         outcome = Outcome(denials=list(denials))
-        await self._run(invocations, attrs, api, None if req.resource == NAMESPACES else namespace, outcome)
+        await self._run(invocations, attrs, req, api, None if is_namespace(req) else namespace, outcome)
         for line in outcome.audits:
             log.info("%s %s/%s/%s: audit %s", attrs.operation, attrs.rt.group_resource, attrs.namespace or "",
-                     attrs.name, line)
-        attrs.warnings.extend(outcome.warnings)
+                     req.name, line)
+        opts = attrs.opts
+        if opts is not None:
+            opts.warnings.extend(outcome.warnings)
         if outcome.denials:
-            raise refusal(attrs, outcome.denials[0])
+            err = refusal(req, outcome.denials[0])
+            err.warnings = list(opts.warnings) if opts is not None else []  # the other bindings' warnings too
+            raise err
 
-    async def _run(self, invocations: list[Invocation], attrs: Attributes, api: ResourceAccess,
+    async def _run(self, invocations: list[Invocation], attrs: Attributes, req: Request, api: ResourceAccess,
                    namespace: Obj | None, outcome: Outcome) -> None:
         if not invocations:
             return
-        rt = attrs.rt
-        request_resource = {"apiGroup": rt.group, "apiVersion": rt.version, "resource": rt.plural,
-                            "subresource": attrs.subresource, "namespace": attrs.namespace or "", "name": attrs.name}
-        base = {"object": to_cel(attrs.obj), "oldObject": to_cel(attrs.old),
+        request_resource = {"apiGroup": req.group, "apiVersion": req.version, "resource": req.resource,
+                            "subresource": req.subresource, "namespace": attrs.namespace or "", "name": req.name}
+        base = {"object": to_cel(req.obj), "oldObject": to_cel(req.old),
                 "namespaceObject": to_cel(namespace_variable(namespace)),
                 "authorizer": authorizer_value(requester.current() or {}, requester.AUTHORIZER.get(), request_resource)}
         requests: dict[tuple[GVR | None, str], Any] = {}
@@ -217,7 +218,7 @@ class ValidatingAdmissionPolicyPlugin:
                 continue
             key = (inv.match.resource, inv.match.kind)
             if key not in requests:
-                requests[key] = to_cel(request_variable(attrs, inv.match.resource, inv.match.kind))
+                requests[key] = to_cel(request_variable(attrs, req, inv.match.resource, inv.match.kind))
             for param in params:
                 activation = activation_for({**base, "request": requests[key]}, inv.policy, self._param_cel(param))
                 apply_actions(inv.policy, inv.binding, validate(inv.policy, activation), outcome)
@@ -272,10 +273,11 @@ class ValidatingAdmissionPolicyPlugin:
         return params
 
 
-def refusal(attrs: Attributes, first: Denial) -> errors.ApiError:
-    """dispatcher.go: admission.NewForbidden's message and details for the first refusal, its
-    reason and code, its message the one cause."""
+def refusal(req: Request, first: Denial) -> errors.ApiError:
+    """dispatcher.go: admission.NewForbidden's message and details for the first refusal
+    (`deployments.apps "web" is forbidden: …`), its reason and code, its message the one cause."""
     message = denial_message(first)
-    shaped = forbidden(attrs, message)
+    resource = f"{req.resource}.{req.group}" if req.group else req.resource
+    text = f'{resource} "{req.name}" is forbidden: {message}' if req.name else f"{resource} is forbidden: {message}"
     cls = ERRORS_BY_REASON.get(first.reason, errors.Invalid)
-    return cls(shaped.message, name=shaped.name, group=shaped.group, kind=shaped.kind, causes=[{"message": message}])
+    return cls(text, name=req.name, group=req.group, kind=req.resource, causes=[{"message": message}])

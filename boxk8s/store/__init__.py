@@ -1,6 +1,6 @@
 """The store: an append-only revision log on SQLite (kine's model), with watch and compaction."""
 
-from .errors import Compacted, KeyExists, KeyNotFound, RevisionConflict, StoreError
+from .errors import Compacted, KeyExists, KeyNotFound, RevisionConflict, StoreError, Unreadable
 from .model import StoreSettings, WatchEvent
 from .store import Store
 from .watch import Watch
@@ -13,6 +13,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreSettings",
+    "Unreadable",
     "Watch",
     "WatchEvent",
 ]

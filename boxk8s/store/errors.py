@@ -29,3 +29,13 @@ class Compacted(StoreError):
         )
         self.requested = requested
         self.compact_revision = compact_revision
+
+
+class Unreadable(StoreError):
+    """A stored value that cannot be decrypted with the configured providers (the apiserver's
+    storage.NewInternalError of a failed TransformFromStorage)."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(reason)
+        self.key = key
+        self.reason = reason

@@ -247,3 +247,20 @@ async def test_old_object_on_update(env: CrdEnv) -> None:
     code, _, err = await env.kubectl("patch", "deployment", "web", "-p", '{"spec": {"replicas": 2}}')
     assert code == 1 and "denied request: UPDATE from 3" in err, err
     await env.ok("patch", "deployment", "web", "-p", '{"spec": {"replicas": 4}}')
+
+
+async def test_delete_is_judged_on_the_old_object(env: CrdEnv) -> None:
+    rule = {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["DELETE"], "resources": ["configmaps"]}
+    await create(env, policy("keep-protected", [
+        {"expression": "object == null && !(has(oldObject.metadata.labels) && "
+                       "oldObject.metadata.labels['protected'] == 'true')",
+         "message": "protected", "reason": "Forbidden"}], matchConstraints={"resourceRules": [rule]}),
+        binding("keep-protected", "keep-protected"))
+    await env.api.ok("POST", "/api/v1/namespaces/default/configmaps", body=configmap("keep", labels={"protected": "true"}))
+    await env.api.ok("POST", "/api/v1/namespaces/default/configmaps", body=configmap("drop"))
+    code, _, err = await env.kubectl("delete", "configmap", "keep")
+    assert code == 1
+    assert err.strip() == ('Error from server (Forbidden): configmaps "keep" is forbidden: ValidatingAdmissionPolicy '
+                           "'keep-protected' with binding 'keep-protected' denied request: protected")
+    out = await env.ok("delete", "configmap", "drop")
+    assert out.strip() == 'configmap "drop" deleted'

@@ -1,21 +1,18 @@
 """Which requests a MatchResources selects (admission_match.py), case by case as upstream's
-webhook/predicates and policy/matching tests."""
+policy/matching tests (the rules themselves: test_admission_webhook_match.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from boxk8s.resources.admission_match import (
     GVR,
     Equivalent,
-    Request,
     match_resources,
     namespace_selector_matches,
     object_selector_matches,
-    rule_matches,
 )
+from boxk8s.resources.admission_webhook_match import Request
 
 DEPLOYMENTS = GVR("apps", "v1", "deployments")
 
@@ -25,38 +22,12 @@ def request(op: str = "CREATE", resource: GVR = DEPLOYMENTS, sub: str = "", name
             kind: str = "Deployment") -> Request:
     obj = {"metadata": {"name": name, "labels": labels or {}}}
     old = {"metadata": {"name": name, "labels": old_labels}} if old_labels is not None else None
-    return Request(op, resource, sub, kind, namespace, name, obj, old)
+    return Request(op, resource.group, resource.version, resource.resource, sub, kind, namespace, name, obj, old)
 
 
 def rule(**over: Any) -> dict[str, Any]:
     base = {"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["deployments"]}
     return {**base, **over}
-
-
-@pytest.mark.parametrize(("the_rule", "req", "expected"), [
-    (rule(), request(), True),
-    (rule(), request(op="UPDATE"), False),
-    (rule(operations=["*"]), request(op="UPDATE"), True),
-    (rule(apiGroups=[""]), request(), False),
-    (rule(apiVersions=["v1beta1"]), request(), False),
-    (rule(apiGroups=["*"], apiVersions=["*"], resources=["*"]), request(), True),
-    # subresources are named with the resource: "deployments" is not "deployments/scale"
-    (rule(), request(sub="scale"), False),
-    (rule(resources=["deployments/scale"]), request(sub="scale"), True),
-    (rule(resources=["*/scale"]), request(sub="scale"), True),
-    (rule(resources=["deployments/*"]), request(), True),
-    (rule(resources=["*"]), request(sub="status"), False),
-    # scope: a Namespace is cluster-scoped though its request carries its own name as namespace
-    (rule(scope="Namespaced"), request(), True),
-    (rule(scope="Namespaced"), request(namespace=""), False),
-    (rule(scope="Cluster"), request(namespace=""), True),
-    (rule(apiGroups=[""], resources=["namespaces"], scope="Cluster"),
-     request(resource=GVR("", "v1", "namespaces"), namespace="ns1", name="ns1"), True),
-    (rule(apiGroups=[""], resources=["namespaces"], scope="Namespaced"),
-     request(resource=GVR("", "v1", "namespaces"), namespace="ns1", name="ns1"), False),
-])
-def test_rule_matches(the_rule: dict[str, Any], req: Request, expected: bool) -> None:
-    assert rule_matches(the_rule, req) is expected
 
 
 def test_resource_names_and_exclusions() -> None:

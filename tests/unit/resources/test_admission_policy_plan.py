@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from boxk8s.resources.admission_match import GVR, Request
 from boxk8s.resources.admission_policy_authz import authorizer_value
 from boxk8s.resources.admission_policy_cel import syntax_error, to_cel
 from boxk8s.resources.admission_policy_plan import (
@@ -19,6 +18,7 @@ from boxk8s.resources.admission_policy_plan import (
     plan_invocations,
     validate,
 )
+from boxk8s.resources.admission_webhook_match import Request
 
 RULE = {"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["*"], "resources": ["deployments"]}
 
@@ -34,7 +34,7 @@ def binding(name: str, policy_name: str = "p", actions: tuple[str, ...] = ("Deny
 
 def deploy_request(replicas: int = 3, name: str = "web") -> Request:
     obj = {"metadata": {"name": name, "labels": {"app": name}}, "spec": {"replicas": replicas}}
-    return Request("CREATE", GVR("apps", "v1", "deployments"), "", "Deployment", "default", name, obj, None)
+    return Request("CREATE", "apps", "v1", "deployments", "", "Deployment", "default", name, obj, None)
 
 
 def run(pol: dict[str, Any], replicas: int = 3, params: Any = None) -> Any:
