@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from boxk8s import errors
 from boxk8s.resources.admission import WriteOptions
+from boxk8s.resources.kinds import Kinds
 from boxk8s.resources.registry import ResourceType
 from boxk8s.store import Store
 
@@ -54,6 +55,7 @@ class ResourceAccess(Protocol):
     """What plugins may use of the resource layer: reads, and writes of other objects (quota status)."""
 
     store: Store
+    kinds: Kinds  # the kinds served, custom resources' too
 
     async def get(self, rt: ResourceType, namespace: str | None, name: str) -> Obj: ...
 
