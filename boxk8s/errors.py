@@ -149,6 +149,17 @@ class InternalError(ApiError):
     reason = "InternalError"
 
 
+class Timeout(ApiError):
+    code = 504
+    reason = "Timeout"
+
+
+def timeout(message: str) -> Timeout:
+    """apierrors.NewTimeoutError(message, 0): `Timeout: ` before the message, details present
+    but empty (a non-nil Details carrying retryAfterSeconds 0)."""
+    return Timeout(f"Timeout: {message}", empty_details=True)
+
+
 def not_found(group: str, plural: str, name: str) -> NotFound:
     resource = f"{plural}.{group}" if group else plural
     return NotFound(f'{resource} "{name}" not found', name=name, group=group, kind=plural)

@@ -22,6 +22,7 @@ from boxk8s.api.app import ApiSettings, build_app
 from boxk8s.api.auth.filter import Security
 from boxk8s.api.server import ApiServer
 from boxk8s.client import Client, Informer, InformerFactory, Kind
+from boxk8s.client.workqueue import WorkQueue
 from boxk8s.config import ClusterSettings
 from boxk8s.controllers import (
     Controller,
@@ -157,6 +158,12 @@ def dns_upstreams(given: Sequence[str]) -> list[tuple[str, int]]:
     return out
 
 
+def workqueues(c: Components) -> list[WorkQueue]:
+    """The work queues of the scheduler and the controllers (/metrics' workqueue_* metrics)."""
+    owners: list[Any] = [c.scheduler, *c.controllers]
+    return [q for owner in owners if owner is not None for q in vars(owner).values() if isinstance(q, WorkQueue)]
+
+
 def _docker_runtime(c: Components) -> ContainerRuntime | None:
     """The runtime of the Docker nodes (they share one network), if any: the only one whose pods
     are on a real network."""
@@ -276,7 +283,8 @@ async def assemble(settings: ClusterSettings, stack: contextlib.AsyncExitStack, 
         assert resources.token_issuer is not None
         security = Security.with_rbac(c_credentials.token, resources.token_issuer, factory)
         app = build_app(resources, ApiSettings(host=host, port=settings.port, token=c_credentials.token),
-                        streams=KubeletStreams(c.kubelets), metrics=c.metrics, security=security)
+                        streams=KubeletStreams(c.kubelets), metrics=c.metrics, security=security,
+                        unsynced=factory.unsynced, workqueues=lambda: workqueues(c))
         c.api = ApiServer(app, host, settings.port, c.credentials.server_ssl_context(),
                           fallback="api" in settings.port_fallback)
     return c

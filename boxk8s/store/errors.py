@@ -29,3 +29,13 @@ class Compacted(StoreError):
         )
         self.requested = requested
         self.compact_revision = compact_revision
+
+
+class RequestTooLarge(StoreError):
+    """A write whose key and value exceed MAX_REQUEST_BYTES: what etcd refuses with
+    `etcdserver: request is too large` (its --max-request-bytes, 1.5 MiB by default)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__("etcdserver: request is too large")
+        self.size = size
+        self.limit = limit
