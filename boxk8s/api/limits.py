@@ -86,7 +86,7 @@ _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0
 def parse_go_duration(text: str) -> float:
     """Go's time.ParseDuration, in seconds: `32s`, `1m30s`, `-1.5h`, `0`. ValueError when it does not
     parse, worded as Go words it."""
-    body = text.lstrip("+-")
+    body = text[1:] if text[:1] in ("+", "-") else text  # one optional sign, as Go takes it
     sign = -1.0 if text.startswith("-") else 1.0
     if body == "0":
         return 0.0
