@@ -20,6 +20,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -34,6 +35,7 @@ LONG_RUNNING_SUBRESOURCES = frozenset({"attach", "exec", "proxy", "log", "portfo
 READ_ONLY_VERBS = frozenset({"get", "list", "watch"})  # maxinflight.go's nonMutatingRequestVerbs
 TOO_MANY_REQUESTS = "Too many requests, please try again later.\n"  # http.Error adds the newline
 TIMEOUT_MESSAGE = "request did not complete within the allotted timeout"
+SWEEP_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -59,24 +61,30 @@ def is_long_running(info: RequestInfo) -> bool:
     return info.verb in LONG_RUNNING_VERBS or (info.is_resource_request and info.subresource in LONG_RUNNING_SUBRESOURCES)
 
 
+LONG_RUNNING = Admission("long-running")
+WATCH = Admission("watch")
+READ_ONLY = Admission("readOnly")
+MUTATING = Admission("mutating")
+
+
 def plan_admission(info: RequestInfo, *, master: bool, read_only: int, mutating: int, watches: int,
                    limits: ApiLimits) -> Admission:
     """Admit or refuse a request, given what is in flight now and the user's open watches."""
     if is_long_running(info):
         if info.verb != "watch":
-            return Admission("long-running")
+            return LONG_RUNNING
         cap = limits.max_watches_per_user
         if cap and watches >= cap:
             return Admission("watch", f"too many watches: this user has {watches} open, the limit is {cap}; "
                                       "close some or retry later")
-        return Admission("watch")
+        return WATCH
     if info.verb in READ_ONLY_VERBS:
-        kind, current, limit = "readOnly", read_only, limits.max_requests_inflight
+        admitted, current, limit = READ_ONLY, read_only, limits.max_requests_inflight
     else:
-        kind, current, limit = "mutating", mutating, limits.max_mutating_requests_inflight
+        admitted, current, limit = MUTATING, mutating, limits.max_mutating_requests_inflight
     if limit and current >= limit and not master:  # "a system:master is so powerful that they should always get an answer"
-        return Admission(kind, "inflight")
-    return Admission(kind)
+        return Admission(admitted.kind, "inflight")
+    return admitted
 
 
 _DURATION = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
@@ -124,7 +132,10 @@ def too_many_requests() -> web.Response:
 
 class Limiter:
     """The counts the limits are checked against; `middleware()` runs after authentication (it
-    needs the user), as WithMaxInFlightLimit does upstream."""
+    needs the user), as WithMaxInFlightLimit does upstream.
+
+    Timeouts: rather than a timer per request, the requests in flight are swept every SWEEP_SECONDS
+    and those past their deadline cancelled (a deadline is met within that much)."""
 
     def __init__(self, limits: ApiLimits | None = None) -> None:
         self.limits = limits or ApiLimits()
@@ -133,11 +144,42 @@ class Limiter:
         self.watches: dict[str, int] = {}
         # the highest counts since the last look (apiserver_current_inflight_requests is a watermark)
         self.watermarks = {"readOnly": 0, "mutating": 0}
+        self._deadlines: dict[asyncio.Task[Any], float] = {}
+        self._timed_out: set[asyncio.Task[Any]] = set()
+        self._sweeper: asyncio.TimerHandle | None = None
 
     def take_watermarks(self) -> dict[str, int]:
         marks = dict(self.watermarks)
         self.watermarks = {"readOnly": self.read_only, "mutating": self.mutating}
         return marks
+
+    def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for task, deadline in self._deadlines.items():
+            if deadline <= now and task not in self._timed_out:
+                self._timed_out.add(task)
+                task.cancel()
+        self._sweeper = loop.call_later(SWEEP_SECONDS, self._sweep) if self._deadlines else None
+
+    async def _with_deadline(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        asked = request.query.get("timeout") if "timeout" in request.query_string else None
+        self._deadlines[task] = loop.time() + request_deadline(asked, self.limits.request_timeout)
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(SWEEP_SECONDS, self._sweep)
+        try:
+            return await handler(request)
+        except asyncio.CancelledError:
+            if task not in self._timed_out:
+                raise
+            task.uncancel()
+            raise errors.timeout(TIMEOUT_MESSAGE) from None
+        finally:
+            del self._deadlines[task]
+            self._timed_out.discard(task)
 
     def middleware(self) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
         limits = self.limits
@@ -149,15 +191,14 @@ class Limiter:
             name = user.name if user is not None else ""
             admission = plan_admission(
                 info, master=user is not None and SYSTEM_MASTERS in user.groups, read_only=self.read_only,
-                mutating=self.mutating, watches=self.watches.get(name, 0), limits=limits)
-            kind = admission.kind
+                mutating=self.mutating, watches=self.watches.get(name, 0) if self.watches else 0, limits=limits)
             if admission.refuse:
-                if kind == "watch":
+                if admission.kind == "watch":
                     raise errors.TooManyRequests(admission.refuse, retry_after=1)
                 return too_many_requests()
-            if kind == "long-running":
+            if admission is LONG_RUNNING:
                 return await handler(request)
-            if kind == "watch":
+            if admission is WATCH:
                 self.watches[name] = self.watches.get(name, 0) + 1
                 try:
                     return await handler(request)
@@ -167,27 +208,20 @@ class Limiter:
                         self.watches[name] = left
                     else:
                         del self.watches[name]
-            deadline = request_deadline(request.query.get("timeout"), limits.request_timeout)
-            mutating = kind == "mutating"
-            if mutating:
+            if admission is MUTATING:
                 self.mutating += 1
                 if self.mutating > self.watermarks["mutating"]:
                     self.watermarks["mutating"] = self.mutating
-            else:
-                self.read_only += 1
-                if self.read_only > self.watermarks["readOnly"]:
-                    self.watermarks["readOnly"] = self.read_only
-            try:
-                async with asyncio.timeout(deadline) as timer:
-                    return await handler(request)
-            except TimeoutError as e:
-                if timer.expired():
-                    raise errors.timeout(TIMEOUT_MESSAGE) from e
-                raise
-            finally:
-                if mutating:
+                try:
+                    return await self._with_deadline(request, handler)
+                finally:
                     self.mutating -= 1
-                else:
-                    self.read_only -= 1
+            self.read_only += 1
+            if self.read_only > self.watermarks["readOnly"]:
+                self.watermarks["readOnly"] = self.read_only
+            try:
+                return await self._with_deadline(request, handler)
+            finally:
+                self.read_only -= 1
 
         return limit

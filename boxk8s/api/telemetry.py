@@ -95,7 +95,8 @@ def request_labels(info: RequestInfo, request: web.Request, kinds: Kinds) -> Lab
     if rt is None or (info.subresource and info.subresource not in rt.subresources):
         return None
     scope = clean_scope(info)
-    dry_run = dry_run_label(request.query.getall("dryRun", [])) if "dryRun" in request.query else ""
+    # the raw query string first, as cleanDryRun does: most requests carry none, and parse nothing
+    dry_run = dry_run_label(request.query.getall("dryRun", [])) if "dryRun" in request.query_string else ""
     verb = reported_verb(info, request.method, scope, request.content_type if request.method == "PATCH" else "")
     return (verb, dry_run, info.api_group, info.api_version, info.resource, info.subresource, scope, "apiserver")
 
