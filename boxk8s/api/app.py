@@ -40,7 +40,7 @@ class ApiSettings:
 
 
 def _status_response(err: errors.ApiError) -> web.Response:
-    resp = json_response(err.status(), status=err.code)
+    resp = json_response(err.status(), status=err.code, warnings=err.warnings)
     if err.retry_after is not None:
         resp.headers["Retry-After"] = str(err.retry_after)
     return resp

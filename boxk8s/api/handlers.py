@@ -21,11 +21,9 @@ from boxk8s.api.respond import (
 from boxk8s.api.streams import serve_attach, serve_exec, serve_log, serve_portforward
 from boxk8s.api.watch import serve_watch
 from boxk8s.client.podstreams import PodStreams
-from boxk8s.resources import crd_scale, custom, deprecation, eviction, selectors
+from boxk8s.resources import crd_scale, deprecation, eviction, selectors
 from boxk8s.resources.admission import WriteOptions
 from boxk8s.resources.layer import PATCH_TYPES, Resources
-from boxk8s.resources.registry import ResourceType
-from boxk8s.resources.scale import replicas_patch, scale_of
 
 Create = Callable[[web.Request, rq.Target], Awaitable[web.StreamResponse]]
 STREAMS = {"log": serve_log, "exec": serve_exec, "attach": serve_attach, "portforward": serve_portforward}  # pods/… served as streams
@@ -184,7 +182,7 @@ class ResourceHandler:
         assert t.name is not None
         obj = await self.resources.get(t.rt, t.namespace, t.name)
         if t.subresource == "scale":
-            return json_response(_scale_of(t.rt, obj))
+            return json_response(crd_scale.scale_of_resource(t.rt, obj))
         return render_object(t.rt, obj, accept, _include_object(request))
 
     async def update(self, request: web.Request, t: rq.Target) -> web.Response:
@@ -215,7 +213,7 @@ class ResourceHandler:
         assert t.name is not None
         if t.subresource == "scale":
             current = await self.resources.get(t.rt, t.namespace, t.name)
-            current_scale = _scale_of(t.rt, current)
+            current_scale = crd_scale.scale_of_resource(t.rt, current)
             patched = self.resources.patch_document(current_scale, patch_type, body)
             return await self._write_scale(t, patched, opts)
         obj = await self.resources.patch(t.rt, t.namespace, t.name, patch_type, body, opts, t.subresource)
@@ -259,11 +257,10 @@ class ResourceHandler:
                 "message": f"Invalid value: {replicas!r}: must be greater than or equal to 0",
             }])
         assert t.name is not None
-        cv = custom.lookup(t.rt.definition)
         rv = (body_scale.get("metadata") or {}).get("resourceVersion") or ""
-        body = crd_scale.replicas_patch(cv, replicas, rv) if cv is not None and cv.scale else replicas_patch(replicas, rv)
+        body = crd_scale.replicas_patch_of_resource(t.rt, replicas, rv)
         obj = await self.resources.patch(t.rt, t.namespace, t.name, "merge", body, opts)
-        return json_response(_scale_of(t.rt, obj))
+        return json_response(crd_scale.scale_of_resource(t.rt, obj))
 
 
 def _verb(method: str, t: rq.Target) -> str:
@@ -280,8 +277,3 @@ def _verb(method: str, t: rq.Target) -> str:
 
 
 
-def _scale_of(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-    cv = custom.lookup(rt.definition)
-    if cv is not None and cv.scale is not None:  # a custom resource: the CRD's replica paths
-        return crd_scale.scale_of(cv, obj)
-    return scale_of(rt.kind, obj)

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boxk8s import errors
 from boxk8s.client.podstreams import ExecStream, LogOptions
-from boxk8s.kubelet.agent import Kubelet
 from boxk8s.kubelet.clock import SystemClock, parse_rfc3339
 from boxk8s.kubelet.plan import instances_by_name
 from boxk8s.kubelet.runtime.base import ContainerState
+
+if TYPE_CHECKING:  # the API serves streams before the kubelets are imported (cluster/components.py)
+    from boxk8s.kubelet.agent import Kubelet
 
 DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
 Obj = dict[str, Any]

@@ -2,7 +2,8 @@
 
 Upstream's recommended order (pkg/kubeapiserver/options/plugins.go): NamespaceLifecycle (here
 in layer.py: a terminating namespace takes no new content), LimitRanger, ServiceAccount, …,
-Priority, …, DefaultStorageClass, …, ResourceQuota last, so that quota charges only what every
+Priority, …, DefaultStorageClass, …, MutatingAdmissionWebhook, ValidatingAdmissionWebhook (one
+plugin here: admission_webhook.py), ResourceQuota last, so that quota charges only what every
 other plugin has let through.
 """
 
@@ -13,6 +14,7 @@ from boxk8s.resources.admission_limitranger import LimitRanger
 from boxk8s.resources.admission_plugins import Admission, AdmissionPlugin
 from boxk8s.resources.admission_quota import ResourceQuotaAdmission
 from boxk8s.resources.admission_serviceaccount import ServiceAccountAdmission
+from boxk8s.resources.admission_webhook import Webhooks
 
 
 def apiserver_admission(*, service_accounts: bool = True) -> Admission:
@@ -22,5 +24,5 @@ def apiserver_admission(*, service_accounts: bool = True) -> Admission:
     plugins: list[AdmissionPlugin] = [LimitRanger()]
     if service_accounts:
         plugins.append(ServiceAccountAdmission())
-    plugins += [PriorityAdmission(), DefaultStorageClassAdmission(), ResourceQuotaAdmission()]
+    plugins += [PriorityAdmission(), DefaultStorageClassAdmission(), Webhooks(), ResourceQuotaAdmission()]
     return Admission(plugins)

@@ -39,3 +39,13 @@ class RequestTooLarge(StoreError):
         super().__init__("etcdserver: request is too large")
         self.size = size
         self.limit = limit
+
+
+class Unreadable(StoreError):
+    """A stored value that cannot be decrypted with the configured providers (the apiserver's
+    storage.NewInternalError of a failed TransformFromStorage)."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(reason)
+        self.key = key
+        self.reason = reason

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from . import schema
 from .cache import Heads
-from .errors import Compacted, KeyNotFound, RequestTooLarge, StoreError
+from .errors import Compacted, KeyNotFound, RequestTooLarge, StoreError, Unreadable
 from .model import Change, Head, StoreSettings, decode, encode_located, prefix_end, render
+from .transform import PLAIN, Plain, TransformError, ValueTransformer
 from .watch import Hub, Watch
 from .writer import Compaction, Write, Writer
 
@@ -50,8 +51,10 @@ class Store:
         writer: Writer,
         heads: Heads,
         hub: Hub,
+        transformer: ValueTransformer = PLAIN,
     ) -> None:
         self.settings = settings
+        self._transformer = transformer
         self._engine = engine
         self._readers = readers
         self._conn = conn
@@ -62,18 +65,28 @@ class Store:
         self._closed = False
 
     @classmethod
-    async def open(cls, settings: StoreSettings) -> Store:
-        """Open (creating if needed) the store file and load the head of every key."""
+    async def open(cls, settings: StoreSettings, transformer: ValueTransformer = PLAIN) -> Store:
+        """Open (creating if needed) the store file and load the head of every key.
+
+        `transformer` turns values into rows and back (encryption at rest, store/encryption/);
+        a row it cannot read back makes its key unreadable (Unreadable), not the store."""
         settings.path.parent.mkdir(parents=True, exist_ok=True)
-        engine = schema.make_engine(settings.path, pool_size=1)
+        engine = schema.make_engine(settings.path, pool_size=1, secure_delete=not isinstance(transformer, Plain))
         conn = await engine.connect()
         try:
             await schema.create_schema(conn)
             await conn.commit()
             heads = Heads()
+            unreadable: list[str] = []
             for row in (await conn.execute(schema.heads_query())).all():
-                value = None if row.deleted else row.value
-                heads.put(row.name, Head(row.id, row.create_revision, value))
+                head = _head(transformer, row)
+                if head.unreadable is not None:
+                    unreadable.append(row.name)
+                heads.put(row.name, head)
+            if unreadable:
+                log.error("%d stored objects cannot be decrypted with the configured providers (%s); the API "
+                          "answers 500 for them until a provider that can is configured", len(unreadable),
+                          ", ".join(unreadable[:5]) + (", …" if len(unreadable) > 5 else ""))
             revision = await schema.last_revision(conn)
             compacted = await schema.compact_revision(conn)
             await conn.commit()
@@ -83,14 +96,14 @@ class Store:
             raise
         readers = schema.make_engine(settings.path, pool_size=READERS)
         hub = Hub()
-        writer = Writer(conn, heads, hub, revision, compacted)
+        writer = Writer(conn, heads, hub, revision, compacted, transformer)
         log.info("store opened at %s, revision %d, compacted at %d", settings.path, revision, compacted)
-        return cls(settings, engine, readers, conn, writer, heads, hub)
+        return cls(settings, engine, readers, conn, writer, heads, hub, transformer)
 
     @classmethod
-    async def open_standalone(cls, settings: StoreSettings) -> Store:
+    async def open_standalone(cls, settings: StoreSettings, transformer: ValueTransformer = PLAIN) -> Store:
         """A store that runs its own writer until close(): for tests and tools with no supervisor."""
-        store = await cls.open(settings)
+        store = await cls.open(settings, transformer)
         store._standalone = asyncio.get_running_loop().create_task(store.run(), name="store")
         return store
 
@@ -163,7 +176,15 @@ class Store:
         head = self._heads.get(key)
         if head is None or head.value is None:
             raise KeyNotFound(key)
+        if head.unreadable is not None:
+            raise Unreadable(key, head.unreadable)
         return decode(head.value, head.revision)
+
+    def is_stale(self, key: str) -> bool:
+        """Whether the key's row was read with another provider than writes use now (as the
+        apiserver's objState.stale): an update must write it even when nothing changed."""
+        head = self._heads.get(key)
+        return head is not None and head.stale
 
     def head_revision(self, key: str) -> int | None:
         """The revision of a live key's newest version (None if absent): a cheap way to learn
@@ -172,25 +193,37 @@ class Store:
         return None if head is None or head.value is None else head.revision
 
     async def list(
-        self, prefix: str, revision: int | None = None, *, start_after: str = "", limit: int = 0
+        self, prefix: str, revision: int | None = None, *, start_after: str = "", limit: int = 0,
+        skip_unreadable: bool = False,
     ) -> tuple[list[dict[str, Any]], int]:
         """Live objects under a prefix, sorted by key, and the revision they reflect.
 
-        `start_after` and `limit` page through them without decoding what is skipped.
+        `start_after` and `limit` page through them without decoding what is skipped. An object
+        that cannot be decrypted fails the list (Unreadable), or with `skip_unreadable` is left out.
         """
         current = self._writer.revision
         if revision is None or revision >= current:
             heads = self._heads.live(prefix, start_after)
+            if skip_unreadable:
+                heads = ((k, h) for k, h in heads if h.unreadable is None)
             if limit > 0:
                 heads = itertools.islice(heads, limit)
-            items = [decode(h.value, h.revision) for _, h in heads if h.value]
+            items = [decode(h.value if h.unreadable is None else _readable(k, h), h.revision)
+                     for k, h in heads if h.value is not None]
             return items, current
         self._check_compacted(revision)
         query = schema.list_query(prefix, prefix_end(prefix), revision, start_after, limit)
         async with self._readers.connect() as conn:
             rows = (await conn.execute(query)).all()
         self._check_compacted(revision)  # a compaction may have run under the read
-        return [decode(row.value, row.id) for row in rows], revision
+        items = []
+        for row in rows:
+            try:
+                items.append(decode(self._read(row.name, row.value), row.id))
+            except Unreadable:
+                if not skip_unreadable:
+                    raise
+        return items, revision
 
     async def list_rendered(
         self, prefix: str, *, start_after: str = "", limit: int = 0
@@ -205,6 +238,8 @@ class Store:
         for key, head in heads:
             if head.value is None:
                 continue
+            if head.unreadable is not None:
+                _readable(key, head)
             if head.rendered is None:
                 head.rendered = render(head.value, head.revision, head.metadata_end)
             out.append((key, head.rendered))
@@ -298,10 +333,38 @@ class Store:
                 kind, prev = "ADDED", None
             else:
                 kind, prev = "MODIFIED", row.prev_value
-            changes.append(Change(kind, row.name, row.id, row.value, row.prev_revision, prev))
+            value = self._read(row.name, row.value)
+            prev = None if prev is None else self._read(row.name, prev)
+            changes.append(Change(kind, row.name, row.id, value, row.prev_revision, prev))
         return changes
+
+    def _read(self, key: str, stored: str | bytes) -> str:
+        """A row's value as JSON text, or Unreadable as a list names it (etcd3/store.go GetList)."""
+        try:
+            return self._transformer.from_storage(key, stored)[0]
+        except TransformError as exc:
+            raise Unreadable(key, f'unable to transform key "{key}": {exc}') from None
 
     def _check_compacted(self, revision: int) -> None:
         floor = self._writer.compact_floor
         if revision < floor:
             raise Compacted(revision, floor)
+
+
+def _head(transformer: ValueTransformer, row: Any) -> Head:
+    """The head of a key from its newest row: decrypted, or marked unreadable with the reason."""
+    if row.deleted:
+        return Head(row.id, row.create_revision, None)
+    try:
+        value, stale = transformer.from_storage(row.name, row.value)
+    except TransformError as exc:
+        return Head(row.id, row.create_revision, "", unreadable=str(exc))
+    return Head(row.id, row.create_revision, value, stale=stale)
+
+
+def _readable(key: str, head: Head) -> str:
+    """A live head's JSON text, or Unreadable as a list names it (etcd3/store.go GetList)."""
+    if head.unreadable is not None:
+        raise Unreadable(key, f'unable to transform key "{key}": {head.unreadable}')
+    assert head.value is not None
+    return head.value
