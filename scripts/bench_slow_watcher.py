@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """A watcher that never reads its socket, and what the others see meanwhile.
 
-Starts `boxk8s up --nodes 0` as scripts/bench_api.py does and runs two rounds of the same load, each
-in its own namespace: `--watchers` watchers (in a child process, bench_api's watch worker) see
+Starts `boxk8s up --nodes 0` as scripts/bench_api.py does and runs rounds of the same load (by default
+without, with, and again without the stuck watcher), each in its own namespace: `--watchers` watchers (in a child process, bench_api's watch worker) see
 `--writes` ConfigMap creates sent at `--rate` per second, each carrying its send time; latency =
-arrival - send. In the second round a raw TLS watch on the same namespace is opened first whose client
+arrival - send. In a `stuck` round a raw TLS watch on the same namespace is opened first whose client
 never reads (4 KiB receive buffer). It falls behind, the store closes it (1,000 events behind) and
 the server cuts its connection; the writers and the other watchers must not notice.
 
@@ -145,9 +145,11 @@ async def run(args: argparse.Namespace, work: Path) -> list[str]:
     try:
         _, conn = await wait_ready(server)
         rows = []
-        for name, stuck in (("no stuck watcher", False), ("one watch that never reads", True)):
+        for n, kind in enumerate(args.rounds.split(",")):
+            stuck = kind == "stuck"
+            name = "one watch that never reads" if stuck else "no stuck watcher"
             print(f"round: {name} ...", file=sys.stderr)
-            r = await run_round(conn, f"bench-{'stuck' if stuck else 'plain'}", args, stuck)
+            r = await run_round(conn, f"bench-{n}-{kind}", args, stuck)
             cut = "" if not stuck else ("cut " + (f"{r['cut_after']:.1f} s after the last write"
                                                   if r["cut_after"] is not None else "**not cut**"))
             rows.append(f"| {name} | {r['delivered']:,} of {r['expected']:,} | {ms(r['p50'])} / {ms(r['p99'])} / "
@@ -167,7 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=400.0, help="writes sent per second")
     p.add_argument("--watchers", type=int, default=10, help="watchers that read (in a child process)")
     p.add_argument("--payload-bytes", type=int, default=512, help="size of each ConfigMap's data value")
+    p.add_argument("--rounds", default="plain,stuck,plain",
+                   help="the rounds in order: plain (no stuck watcher) or stuck (one watch that never reads)")
     args = p.parse_args(argv)
+    if not set(args.rounds.split(",")) <= {"plain", "stuck"}:
+        p.error("--rounds: plain or stuck, comma-separated")
     work = Path(tempfile.mkdtemp(prefix="boxk8s-slow-watcher-"))
     t0 = time.monotonic()
     try:
