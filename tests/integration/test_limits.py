@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client.parser import text_string_to_metric_families
 
 from boxk8s.api.app import ApiSettings, build_app, error_middleware
 from boxk8s.api.auth.user import ADMIN, REQUEST_USER, UserInfo
@@ -203,18 +204,28 @@ async def test_a_watcher_that_never_reads_blocks_no_writer_and_no_other_watcher(
             await asyncio.wait_for(watcher, DEADLINE)
         assert seen == {f"cm-{i}": 1 for i in range(WRITES)}  # every event, once each
 
-        # the stuck watch fell behind, was closed by the store, and its connection cut
+        # the stuck watch fell behind and was closed by the store; the server then ends its request
+        # (it cannot end the stream the client does not read: it cuts the connection)
         assert any("fell 1000 events behind" in r.getMessage() for r in caplog.records)
+        await api.resources.create(CM, "default", {"metadata": {"name": "last"}})  # the closed watcher's handler sees it gone
 
-        def cut() -> bool:
+        async def no_watch_left() -> bool:
+            text = await (await api.client.get("/metrics", headers=AUTH)).text()
+            families = {f.name: f for f in text_string_to_metric_families(text)}
+            return all(s.value == 0 for s in families["apiserver_longrunning_requests"].samples
+                       if s.labels["verb"] == "WATCH")
+        await wait_for_condition(no_watch_left, DEADLINE)
+
+        def cut() -> bool:  # what was sent, then the end: no chunked terminator came, the connection is gone
             stuck.setblocking(False)
+            received = b""
             try:
                 while chunk := stuck.recv(1 << 20):
-                    del chunk
-                return True  # EOF
+                    received = received[-16:] + chunk
+                return not received.endswith(b"0\r\n\r\n")
             except BlockingIOError:
                 return False
             except ConnectionResetError:
                 return True
-        await wait_for_condition(lambda: asyncio.to_thread(cut), DEADLINE)
+        assert await wait_for_condition(lambda: asyncio.to_thread(cut), DEADLINE)
         stuck.close()
