@@ -150,6 +150,17 @@ class InternalError(ApiError):
     reason = "InternalError"
 
 
+class Timeout(ApiError):
+    code = 504
+    reason = "Timeout"
+
+
+def timeout(message: str) -> Timeout:
+    """apierrors.NewTimeoutError(message, 0): `Timeout: ` before the message, details present
+    but empty (a non-nil Details carrying retryAfterSeconds 0)."""
+    return Timeout(f"Timeout: {message}", empty_details=True)
+
+
 def internal_error(reason: str) -> InternalError:
     """apierrors.NewInternalError: the reason as the message's tail and as the one cause."""
     return InternalError(f"Internal error occurred: {reason}", causes=[{"message": reason}])

@@ -30,6 +30,7 @@ from boxk8s.api.app import ApiSettings, build_app
 from boxk8s.api.auth.filter import Security
 from boxk8s.api.server import ApiServer
 from boxk8s.client import Client, Informer, InformerFactory, Kind
+from boxk8s.client.workqueue import WorkQueue
 from boxk8s.config import ClusterSettings
 from boxk8s.controllers import Controller, ControllerFactory
 from boxk8s.kubelet.metrics import MetricsSampler
@@ -133,6 +134,12 @@ def token_issuer(settings: ClusterSettings) -> TokenIssuer:
     return TokenIssuer(ensure_service_account_key(settings.state_dir), issuer, (issuer,))
 
 
+def workqueues(c: Components) -> list[WorkQueue]:
+    """The work queues of the scheduler and the controllers (/metrics' workqueue_* metrics)."""
+    owners: list[object] = [c.scheduler, *c.controllers]
+    return [q for owner in owners if owner is not None for q in vars(owner).values() if isinstance(q, WorkQueue)]
+
+
 def encryption_transformer(settings: ClusterSettings) -> ValueTransformer:
     """The store's transformer: the --encryption-provider-config file's providers, or plain JSON."""
     if settings.encryption_provider_config is None:
@@ -207,7 +214,8 @@ async def _assemble_core(settings: ClusterSettings, stack: contextlib.AsyncExitS
         host = settings.host
         security = Security.with_rbac(credentials.token, resources.token_issuer, factory)
         app = build_app(resources, ApiSettings(host=host, port=settings.port, token=credentials.token),
-                        streams=KubeletStreams(c.kubelets), metrics=c.metrics, security=security)
+                        streams=KubeletStreams(c.kubelets), metrics=c.metrics, security=security,
+                        unsynced=factory.unsynced, workqueues=lambda: workqueues(c))
         c.api = ApiServer(app, host, settings.port, credentials.server_ssl_context(),
                           fallback="api" in settings.port_fallback)
     return c

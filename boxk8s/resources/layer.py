@@ -481,15 +481,17 @@ class Resources:
         label: Predicate | None = None,
         field: Predicate | None = None,
         send_initial: bool | None = None,
+        on_overflow: Callable[[], None] | None = None,
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Open a watch: errors (410 Expired, bad resourceVersion) are raised here, before any event.
 
         The iterator yields (type, object); ("BOOKMARK", {...}) marks the end of initial events
-        when `send_initial` was asked for.
+        when `send_initial` was asked for. It ends if its consumer falls too far behind (the
+        store's bounded buffer, store/watch.py); `on_overflow` is then called at once.
         """
         if conversion.converts(rt):
             events = await self.watch(conversion.storage_type(rt), namespace, resource_version=resource_version,
-                                      label=label, field=field, send_initial=send_initial)
+                                      label=label, field=field, send_initial=send_initial, on_overflow=on_overflow)
             return _converted_events(rt, events)
         prefix = rt.key_prefix(namespace)
 
@@ -510,17 +512,19 @@ class Resources:
         else:
             since = _watch_revision(resource_version)
         # The previous value only matters for telling selector entries and exits apart.
-        live = await self._open_watch(rt, prefix, since, with_prev=bool(label or field))
+        live = await self._open_watch(rt, prefix, since, with_prev=bool(label or field), on_overflow=on_overflow)
         return _watch_events(rt, initial, live, matches if (label or field) else None)
 
     async def watch_rendered(
-        self, rt: ResourceType, namespace: str | None, *, resource_version: str = "", send_initial: bool | None = None
+        self, rt: ResourceType, namespace: str | None, *, resource_version: str = "", send_initial: bool | None = None,
+        on_overflow: Callable[[], None] | None = None,
     ) -> AsyncIterator[tuple[str, bytes | dict[str, Any], str]]:
         """`watch` without selectors, for clients that want JSON: (type, the object as the JSON
         bytes `list_rendered` gives, its resourceVersion). Each change is rendered once for all
         such watchers and never decoded for them; the end-of-initial-events BOOKMARK is a dict."""
         if conversion.converts(rt):
-            events = await self.watch(rt, namespace, resource_version=resource_version, send_initial=send_initial)
+            events = await self.watch(rt, namespace, resource_version=resource_version, send_initial=send_initial,
+                                      on_overflow=on_overflow)
             return _encoded_events(events)
         prefix = rt.key_prefix(namespace)
         initial: list[tuple[str, bytes | dict[str, Any], str]] = []
@@ -532,12 +536,13 @@ class Resources:
                 initial.append(("BOOKMARK", _initial_events_end(since), str(since)))
         else:
             since = _watch_revision(resource_version)
-        live = await self._open_watch(rt, prefix, since, with_prev=False)
+        live = await self._open_watch(rt, prefix, since, with_prev=False, on_overflow=on_overflow)
         return _rendered_events(rt, initial, live)
 
-    async def _open_watch(self, rt: ResourceType, prefix: str, since: int, *, with_prev: bool) -> Watch:
+    async def _open_watch(self, rt: ResourceType, prefix: str, since: int, *, with_prev: bool,
+                          on_overflow: Callable[[], None] | None = None) -> Watch:
         with api_errors(rt, revision=since):
-            live = self.store.watch(prefix, since, with_prev=with_prev)
+            live = self.store.watch(prefix, since, with_prev=with_prev, on_overflow=on_overflow)
             await live.__aenter__()
         return live
 

@@ -11,13 +11,14 @@ import asyncio
 import contextlib
 import itertools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from . import schema
 from .cache import Heads
-from .errors import Compacted, KeyNotFound, StoreError, Unreadable
+from .errors import Compacted, KeyNotFound, RequestTooLarge, StoreError, Unreadable
 from .model import Change, Head, StoreSettings, decode, encode_located, prefix_end, render
 from .transform import PLAIN, Plain, TransformError, ValueTransformer
 from .watch import Hub, Watch
@@ -27,6 +28,17 @@ log = logging.getLogger(__name__)
 
 BACKLOG_PAGE = 500
 READERS = 2
+# etcd's default --max-request-bytes (embed.DefaultMaxRequestBytes, 1.5 MiB): the largest put it
+# takes. Here it bounds the key and the stored JSON text (ASCII: characters are bytes).
+MAX_REQUEST_BYTES = 1536 * 1024
+
+
+def _encode_checked(key: str, value: dict[str, Any]) -> tuple[str, int]:
+    data, metadata_end = encode_located(value)
+    size = len(key) + len(data)
+    if size > MAX_REQUEST_BYTES:
+        raise RequestTooLarge(size, MAX_REQUEST_BYTES)
+    return data, metadata_end
 
 
 class Store:
@@ -141,6 +153,15 @@ class Store:
             except Exception:
                 log.exception("compaction failed; will retry")
 
+    def problem(self) -> str | None:
+        """Why the store cannot serve now, or None: the question the apiserver's `etcd` health
+        check asks of etcd."""
+        if self._closed:
+            return "the store is closed"
+        if not self._writer.running:
+            return "the store's writer is not running"
+        return None
+
     @property
     def current_revision(self) -> int:
         return self._writer.revision
@@ -227,21 +248,25 @@ class Store:
     async def count(self, prefix: str) -> int:
         return self._heads.count(prefix)
 
+    def count_live(self, prefix: str) -> int:
+        """`count`, for a caller that cannot await (a metrics collector)."""
+        return self._heads.count(prefix)
+
     # -- writes --
 
     async def create(self, key: str, value: dict[str, Any]) -> dict[str, Any]:
-        data, metadata_end = encode_located(value)
+        data, metadata_end = _encode_checked(key, value)
         return await self._submit(Write("create", key, data, None, metadata_end=metadata_end))
 
     async def update(
         self, key: str, value: dict[str, Any], expected_revision: int | None = None
     ) -> dict[str, Any]:
-        data, metadata_end = encode_located(value)
+        data, metadata_end = _encode_checked(key, value)
         return await self._submit(Write("update", key, data, expected_revision, metadata_end=metadata_end))
 
     async def put(self, key: str, value: dict[str, Any], expected_revision: int | None = None) -> int:
         """`update` for a caller that keeps its own value: returns the new revision, decodes nothing."""
-        data, metadata_end = encode_located(value)
+        data, metadata_end = _encode_checked(key, value)
         write = Write("update", key, data, expected_revision, metadata_end=metadata_end)
         self._writer.submit(write)
         revision, _ = await write.future
@@ -269,11 +294,13 @@ class Store:
 
     # -- watch --
 
-    def watch(self, prefix: str, since: int | None = None, *, with_prev: bool = True) -> Watch:
+    def watch(self, prefix: str, since: int | None = None, *, with_prev: bool = True,
+              on_overflow: Callable[[], None] | None = None) -> Watch:
         """Events under a prefix with revision > since (None: from now on).
 
         `with_prev=False` leaves prev_value None, saving a decode per event for consumers that
-        do not look at it."""
+        do not look at it. `on_overflow` is called (by the writer, synchronously) if the watch
+        falls too far behind and is closed."""
         if self._closed:
             raise StoreError("store is closed")
         start = self._writer.revision
@@ -289,6 +316,7 @@ class Store:
             read_backlog=lambda after, upto: self._history(prefix, after, upto),
             page_size=BACKLOG_PAGE,
             with_prev=with_prev,
+            on_overflow=on_overflow,
         )
 
     async def _history(self, prefix: str, after: int, upto: int) -> list[Change]:

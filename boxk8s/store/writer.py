@@ -114,6 +114,7 @@ class Writer:
         self._pending: deque[Op] = deque()
         self._wakeup = asyncio.Event()
         self._stopping = False
+        self.running = False  # run() is taking writes
 
     def submit(self, op: Op) -> None:
         if self._stopping:
@@ -127,9 +128,11 @@ class Writer:
         self._wakeup.set()
 
     async def run(self) -> None:
+        self.running = True
         try:
             await self._loop()
         finally:  # a crash (or cancellation) must not leave callers awaiting forever
+            self.running = False
             self._stopping = True
             while self._pending:
                 _fail(self._pending.popleft().future, StoreError("store writer stopped"))

@@ -15,7 +15,7 @@ from boxk8s.api.auth.caches import BoundObjects, PolicyCache
 from boxk8s.api.auth.impersonation import USER_HEADER as IMPERSONATE_USER
 from boxk8s.api.auth.impersonation import impersonate
 from boxk8s.api.auth.rbac import Attributes, Decision, Rule
-from boxk8s.api.auth.requestinfo import request_info
+from boxk8s.api.auth.requestinfo import info_of
 from boxk8s.api.auth.user import REQUEST_USER, SYSTEM_MASTERS, UserInfo
 from boxk8s.client import InformerFactory
 from boxk8s.resources.requester import AUTHORIZER, REQUESTER
@@ -72,7 +72,7 @@ class Security:
                 if SYSTEM_MASTERS not in user.groups or IMPERSONATE_USER in request.headers:
                     await self.ready()
                 user = impersonate(user, request.headers, self.authorize)
-                attrs = attributes_of(user, request_info(request.method, request.path, request.query))
+                attrs = attributes_of(user, info_of(request))
                 decision = self.authorize(attrs)
                 if not decision.allowed:
                     raise forbidden(attrs, decision.reason)
