@@ -109,12 +109,19 @@ def main(log_level: str) -> None:
                    "running); exit 1 at the timeout or as soon as a pod cannot succeed, saying why.")
 @click.option("--timeout", default="120s", show_default=True, metavar="DURATION",
               help="How long --wait waits (e.g. 90s, 5m).")
+@click.option("--encryption-provider-config", type=click.Path(path_type=Path, dir_okay=False, resolve_path=True),
+              metavar="FILE", help="An EncryptionConfiguration (as kube-apiserver's): encrypt Secrets (or other "
+                                   "resources) at rest with aesgcm, aescbc or secretbox.")
+@click.option("--snapshot-interval", default="0", show_default=True, metavar="DURATION",
+              help="Take a backup of the cluster into STATE_DIR/snapshots this often (e.g. 30m, 1h; 0: never).")
+@click.option("--snapshot-keep", default=5, show_default=True, help="Scheduled snapshots kept (the newest).")
 @click.pass_context
 def up(ctx: click.Context, state_dir: Path, detach: bool, port: int, host: str, ingress_port: int,
        ingress_tls_port: int, no_kubeconfig: bool, nodes: int, fake_nodes: int, cluster_name: str, node_cpu: int,
        node_memory_mib: int, pod_subnet: str, subnet_pool: str, service_cidr: str, dns_upstream: tuple[str, ...],
        crashloop_base: float, node_grace: float, eviction_seconds: float, metric_resolution: float,
-       hpa_sync_period: float, manifests: tuple[str, ...], wait: bool, timeout: str) -> None:
+       hpa_sync_period: float, manifests: tuple[str, ...], wait: bool, timeout: str,
+       encryption_provider_config: Path | None, snapshot_interval: str, snapshot_keep: int) -> None:
     """Run the cluster and the project's manifests: in the foreground until Ctrl-C or SIGTERM (with a live
     status view on a terminal), or with -d in the background."""
     import ipaddress
@@ -128,6 +135,11 @@ def up(ctx: click.Context, state_dir: Path, detach: bool, port: int, host: str, 
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--pod-subnet/--subnet-pool") from None
     wait_seconds = _duration(timeout) if wait else 0.0
+    if encryption_provider_config is not None:
+        _check_encryption_config(encryption_provider_config)
+    snapshot_seconds = _duration(snapshot_interval, "--snapshot-interval", zero=True)
+    if snapshot_keep < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--snapshot-keep")
     pid = instance.running_pid(state_dir)
     if pid:
         raise click.ClickException(str(instance.AlreadyRunning(state_dir, pid)))
@@ -144,14 +156,25 @@ def up(ctx: click.Context, state_dir: Path, detach: bool, port: int, host: str, 
         node_grace_seconds=node_grace, pod_eviction_seconds=eviction_seconds,
         metric_resolution_seconds=metric_resolution, hpa_sync_seconds=hpa_sync_period,
         heartbeat_seconds=min(ClusterSettings.heartbeat_seconds, node_grace / 4),  # several beats per grace
-        manifests=manifests, wait_seconds=wait_seconds,
+        manifests=manifests, wait_seconds=wait_seconds, encryption_provider_config=encryption_provider_config,
+        snapshot_interval_seconds=snapshot_seconds, snapshot_keep=snapshot_keep,
         view=sys.stdout.isatty() and not wait and not instance.is_background_child(),
     )
     _up_foreground(settings)
 
 
-def _duration(text: str) -> float:
-    """`120`, `90s`, `5m`, `1h` → seconds."""
+def _check_encryption_config(path: Path) -> None:
+    """Refuse a bad EncryptionConfiguration before anything starts, in one line."""
+    from boxk8s.store.encryption import EncryptionConfigError, load_encryption_config
+
+    try:
+        load_encryption_config(path)
+    except EncryptionConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _duration(text: str, option: str = "--timeout", zero: bool = False) -> float:
+    """`120`, `90s`, `5m`, `1h` → seconds (with `zero`, 0 is allowed: off)."""
     units = {"s": 1, "m": 60, "h": 3600}
     value = text.strip().lower()
     try:
@@ -160,9 +183,9 @@ def _duration(text: str) -> float:
         else:
             seconds = float(value)
     except ValueError:
-        raise click.BadParameter(f"{text!r} is not a duration (e.g. 90s, 5m)", param_hint="--timeout") from None
-    if seconds <= 0:
-        raise click.BadParameter("must be more than 0", param_hint="--timeout")
+        raise click.BadParameter(f"{text!r} is not a duration (e.g. 90s, 5m)", param_hint=option) from None
+    if seconds < 0 or (seconds == 0 and not zero):
+        raise click.BadParameter("must be more than 0", param_hint=option)
     return seconds
 
 
@@ -380,6 +403,45 @@ def _require_running(state_dir: Path) -> None:
     _require_cluster(state_dir)
     if not instance.running_pid(state_dir):
         raise click.ClickException(f"the cluster in {state_dir} is not running: `boxk8s up -d` starts it")
+
+
+@main.command()
+@state_dir_option
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+def backup(state_dir: Path, file: Path) -> None:
+    """Write a backup of the cluster in STATE_DIR to FILE, running or not: a consistent copy of its store
+    (SQLite's online backup) with its CA, token, keys and name."""
+    import time
+
+    from boxk8s.backup.archive import write_backup
+    from boxk8s.backup.plan import BackupError
+
+    name = _require_cluster(state_dir)
+    started = time.monotonic()
+    try:
+        manifest = write_backup(state_dir, file, cluster=name)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backup of cluster {name} at revision {manifest.revision} ({manifest.objects} objects) written "
+               f"to {file}: {file.stat().st_size / 1024:.0f} KiB in {time.monotonic() - started:.2f}s")
+
+
+@main.command()
+@state_dir_option
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--force", is_flag=True, help="Restore into a folder that is not empty, replacing its cluster state.")
+def restore(state_dir: Path, file: Path, force: bool) -> None:
+    """Restore the backup FILE into STATE_DIR (a new folder, or --force), checked whole first; then
+    `boxk8s up` there runs the cluster again."""
+    from boxk8s.backup.plan import BackupError
+    from boxk8s.backup.restore import restore as restore_backup
+
+    try:
+        m = restore_backup(file, state_dir, force=force)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"restored cluster {m.cluster} at revision {m.revision} ({m.objects} objects, backed up "
+               f"{m.created}) into {state_dir}: `boxk8s up --state-dir {state_dir}` starts it")
 
 
 @main.command("kubeconfig")

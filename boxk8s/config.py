@@ -86,6 +86,9 @@ class ClusterSettings:
     pod_eviction_seconds: float = -1.0  # ≥ 0: replaces the default 300 s not-ready/unreachable tolerations
     metric_resolution_seconds: float = 15.0  # how often container usage is sampled (metrics-server's default)
     hpa_sync_seconds: float = 15.0  # how often each HPA is reconciled (kube-controller-manager's default)
+    encryption_provider_config: Path | None = None  # an EncryptionConfiguration file (Secrets at rest)
+    snapshot_interval_seconds: float = 0.0  # > 0: a backup into STATE_DIR/snapshots this often (backup/schedule.py)
+    snapshot_keep: int = 5  # the newest kept (k3s's --etcd-snapshot-retention default)
 
     @property
     def controllers(self) -> ControllerSettings:

@@ -59,6 +59,7 @@ class ApiError(Exception):
         # Whether the Status carries `details: {}` when there are none (a non-nil Details pointer
         # upstream, e.g. NewGenericServerResponse's); otherwise empty details are left out.
         self.empty_details = empty_details
+        self.warnings: list[str] = []  # `Warning` headers sent with the Status (admission webhooks')
 
     def status(self) -> dict[str, Any]:
         """The metav1.Status, its keys in the order of the Go struct's fields (kind, apiVersion,
@@ -147,6 +148,22 @@ class TooManyRequests(ApiError):
 class InternalError(ApiError):
     code = 500
     reason = "InternalError"
+
+
+class Timeout(ApiError):
+    code = 504
+    reason = "Timeout"
+
+
+def timeout(message: str) -> Timeout:
+    """apierrors.NewTimeoutError(message, 0): `Timeout: ` before the message, details present
+    but empty (a non-nil Details carrying retryAfterSeconds 0)."""
+    return Timeout(f"Timeout: {message}", empty_details=True)
+
+
+def internal_error(reason: str) -> InternalError:
+    """apierrors.NewInternalError: the reason as the message's tail and as the one cause."""
+    return InternalError(f"Internal error occurred: {reason}", causes=[{"message": reason}])
 
 
 def not_found(group: str, plural: str, name: str) -> NotFound:

@@ -37,9 +37,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import yaml
@@ -49,6 +50,7 @@ READY_DEADLINE = 60.0
 POLL = 0.010
 TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io"
 SENT_ANNOTATION = "bench.boxk8s.io/sent-monotonic"
+T = TypeVar("T")
 SERVERS: list[Server] = []  # every server started, stopped again at exit whatever happens
 PHASES = ("cold", "create", "get", "list", "watch")
 
@@ -151,6 +153,18 @@ class Server:
             self._log.close()
             self._log = None
         return self.proc.returncode
+
+
+def run_with_servers(prefix: str, main: Callable[[Path], Coroutine[Any, Any, T]]) -> T:
+    """`main(work)` in a new temporary folder; afterwards every server started is stopped and the
+    folder removed, whatever happened."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        return asyncio.run(main(work))
+    finally:
+        for s in SERVERS:
+            s.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def start_server(work: Path, name: str, extra_env: dict[str, str] | None = None,

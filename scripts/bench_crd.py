@@ -22,16 +22,14 @@ import argparse
 import asyncio
 import json
 import platform
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_api import SERVERS, Conn, configmap, cpu_seconds, post_all, start_server, wait_ready  # noqa: E402
+from bench_api import Conn, configmap, cpu_seconds, post_all, run_with_servers, start_server, wait_ready  # noqa: E402
 
 GROUP = "bench.boxk8s.dev"
 FIELDS = 50
@@ -180,13 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.quick:
         args.objects, args.rounds = min(args.objects, 200), 1
-    work = Path(tempfile.mkdtemp(prefix="boxk8s-bench-crd-"))
-    try:
-        out = asyncio.run(run(args, work))
-    finally:
-        for s in SERVERS:
-            s.stop()
-        shutil.rmtree(work, ignore_errors=True)
+    out = run_with_servers("boxk8s-bench-crd-", lambda work: run(args, work))
     cm, cr, op = out["configmaps"], out["custom"], out["opaque"]
     ratio = cr["rate"] / cm["rate"]
     print(f"\nMachine: {platform.machine()}, Python {platform.python_version()}; {args.objects:,} creates of each kind "

@@ -2,11 +2,14 @@
 # Build the offline test images (no registry needed):
 # - boxk8s-busybox:latest from Debian's static busybox;
 # - boxk8s-kubectl:latest, FROM scratch with only the host's static kubectl (pods that talk to the
-#   API with their in-cluster config).
+#   API with their in-cluster config);
+# - boxk8s-webhook:latest, FROM scratch with static busybox and Debian's socat with the shared
+#   libraries ldd names for it (a TLS server for admission webhooks served by pods: busybox has none).
 # Idempotent and fast: an image already holding the same binary is not built again.
 set -euo pipefail
 IMAGE=${BOXK8S_TEST_IMAGE:-boxk8s-busybox:latest}
 KUBECTL_IMAGE=${BOXK8S_KUBECTL_IMAGE:-boxk8s-kubectl:latest}
+WEBHOOK_IMAGE=${BOXK8S_WEBHOOK_IMAGE:-boxk8s-webhook:latest}
 BUSYBOX=/bin/busybox
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -35,6 +38,33 @@ CMD ["sh"]
 DOCKERFILE
   DOCKER_BUILDKIT=0 docker build -q -t "$IMAGE" "$tmp/busybox" >/dev/null
   echo "built $IMAGE" >&2
+fi
+
+# socat (scripts/host_tools.sh installs it) with its libraries and the dynamic loader, at their paths.
+if socat_bin=$(command -v socat); then
+  wsum=$( { sha256sum "$BUSYBOX" "$socat_bin"; ldd "$socat_bin"; } | sha256sum | cut -c1-16)
+  if ! labelled "$WEBHOOK_IMAGE" boxk8s.webhook "$wsum"; then
+    root="$tmp/webhook/root"
+    mkdir -p "$root/bin"
+    cp "$BUSYBOX" "$root/bin/busybox"
+    cp "$socat_bin" "$root/bin/socat"
+    for lib in $(ldd "$socat_bin" | grep -o '/[^ ]*'); do
+      mkdir -p "$root$(dirname "$lib")"
+      cp -L "$lib" "$root$lib"
+    done
+    cat > "$tmp/webhook/Dockerfile" <<DOCKERFILE
+FROM scratch
+COPY root/ /
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+LABEL boxk8s.webhook=$wsum
+ENV PATH=/bin
+CMD ["sh"]
+DOCKERFILE
+    DOCKER_BUILDKIT=0 docker build -q -t "$WEBHOOK_IMAGE" "$tmp/webhook" >/dev/null
+    echo "built $WEBHOOK_IMAGE" >&2
+  fi
+else
+  echo "no socat found (scripts/host_tools.sh installs it): $WEBHOOK_IMAGE not built" >&2
 fi
 
 # kubectl: gcloud's dispatcher on PATH runs a versioned sibling (kubectl.1.32): take that one, else

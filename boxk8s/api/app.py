@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from boxk8s import errors
 from boxk8s.api import discovery
-from boxk8s.api.auth.filter import OPEN_PATHS, Security
+from boxk8s.api.auth.filter import Security
 from boxk8s.api.auth.reviews import Reviews
 from boxk8s.api.handlers import ResourceHandler
+from boxk8s.api.health import Check, Health, log_flushes, ping
+from boxk8s.api.limits import ApiLimits, Limiter
 from boxk8s.api.metrics import MetricsHandler
-from boxk8s.api.request import MAX_BODY
+from boxk8s.api.request import MAX_BODY, TOO_LARGE
 from boxk8s.api.respond import json_response, raw_json_response
+from boxk8s.api.telemetry import Telemetry
 from boxk8s.api.upgrades import close_declined_upgrades
 from boxk8s.client.metrics import GROUP as METRICS_GROUP
 from boxk8s.client.metrics import MetricsSource
 from boxk8s.client.podstreams import PodStreams
-from boxk8s.resources import openapi
+from boxk8s.client.workqueue import WorkQueue
+from boxk8s.resources import openapi, registry
 from boxk8s.resources.layer import Resources
 
 log = logging.getLogger(__name__)
@@ -33,10 +37,11 @@ class ApiSettings:
     host: str = "127.0.0.1"
     port: int = 6443
     token: str = ""
+    limits: ApiLimits = ApiLimits()
 
 
 def _status_response(err: errors.ApiError) -> web.Response:
-    resp = json_response(err.status(), status=err.code)
+    resp = json_response(err.status(), status=err.code, warnings=err.warnings)
     if err.retry_after is not None:
         resp.headers["Retry-After"] = str(err.retry_after)
     return resp
@@ -49,7 +54,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except errors.ApiError as e:
         return _status_response(e)
     except web.HTTPRequestEntityTooLarge:
-        return _status_response(errors.RequestEntityTooLarge("the request body is too large: limit is 3145728 bytes"))
+        return _status_response(errors.RequestEntityTooLarge(TOO_LARGE))
     except web.HTTPNotFound:
         return _status_response(errors.NotFound("the server could not find the requested resource"))
     except web.HTTPMethodNotAllowed:
@@ -68,14 +73,44 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return _status_response(errors.InternalError("an internal error occurred; see the boxk8s log"))
 
 
+def health_checks(resources: Resources, security: Security,
+                  unsynced: Callable[[], list[str]] | None) -> Health:
+    """The health paths' checks (api/health.py): what this API depends on."""
+    store = resources.store
+    roles = registry.find("rbac.authorization.k8s.io", "v1", "clusterroles")
+    assert roles is not None
+    cluster_admin = roles.key(None, "cluster-admin")
+    policy = security.policy
+
+    def informer_sync() -> str | None:
+        pending = list(unsynced()) if unsynced else []
+        if policy is not None and not policy.synced:
+            pending.append("rbac")
+        return f"{len(pending)} informers not started yet: {pending}" if pending else None
+
+    def bootstrap_roles() -> str | None:
+        return None if store.head_revision(cluster_admin) is not None else "the default ClusterRoles are not stored yet"
+
+    live = [Check("ping", ping), Check("log", log_flushes), Check("etcd", store.problem)]
+    return Health(live, [*live, Check("informer-sync", informer_sync),
+                         Check("poststarthook/rbac/bootstrap-roles", bootstrap_roles)])
+
+
 def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams | None = None,
-              metrics: MetricsSource | None = None, security: Security | None = None) -> web.Application:
+              metrics: MetricsSource | None = None, security: Security | None = None, *,
+              unsynced: Callable[[], list[str]] | None = None,
+              workqueues: Callable[[], Iterable[WorkQueue]] | None = None) -> web.Application:
     """The API. `metrics`: what metrics.k8s.io serves (none: its lists are empty, as before a first
     scrape). `security` says how requests are authenticated and authorized (the cluster's: RBAC,
-    api/auth/filter.py); without it the settings' token is the whole of authentication."""
+    api/auth/filter.py); without it the settings' token is the whole of authentication.
+    `unsynced` names the shared informers not synced yet (/readyz's informer-sync); `workqueues`
+    the controllers' queues (/metrics)."""
     security = security or Security.token_only(settings.token)
+    limiter = Limiter(settings.limits)
+    telemetry = Telemetry(resources.kinds, resources.store, limiter, workqueues)
     app = web.Application(
-        middlewares=[close_declined_upgrades, error_middleware, security.middleware()],
+        middlewares=[telemetry.middleware(), close_declined_upgrades, error_middleware, security.middleware(),
+                     limiter.middleware()],
         client_max_size=MAX_BODY,
     )
     reviews = Reviews(resources, security.authenticator, security.authorize, security.rules_for)
@@ -85,9 +120,6 @@ def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams |
 
     async def version(_: web.Request) -> web.Response:
         return raw_json_response(discovery.SERVER_VERSION, indent=True)
-
-    async def health(_: web.Request) -> web.Response:
-        return web.Response(text="ok")
 
     kinds = resources.kinds  # what this cluster serves, custom resources included
 
@@ -163,8 +195,8 @@ def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams |
     r = app.router
     r.add_get("/version", version)
     r.add_get("/version/", version)
-    for p in OPEN_PATHS:
-        r.add_get(p, health)
+    health_checks(resources, security, unsynced).add_routes(app)
+    r.add_get("/metrics", telemetry.handle)
     r.add_get("/api", api_root)
     r.add_get("/api/", api_root)
     r.add_get("/apis", apis_root)

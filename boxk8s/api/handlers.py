@@ -21,11 +21,9 @@ from boxk8s.api.respond import (
 from boxk8s.api.streams import serve_attach, serve_exec, serve_log, serve_portforward
 from boxk8s.api.watch import serve_watch
 from boxk8s.client.podstreams import PodStreams
-from boxk8s.resources import crd_scale, custom, deprecation, eviction, selectors
+from boxk8s.resources import crd_scale, deprecation, eviction, selectors
 from boxk8s.resources.admission import WriteOptions
 from boxk8s.resources.layer import PATCH_TYPES, Resources
-from boxk8s.resources.registry import ResourceType
-from boxk8s.resources.scale import replicas_patch, scale_of
 
 Create = Callable[[web.Request, rq.Target], Awaitable[web.StreamResponse]]
 MAX_LIMIT = 2**62  # a larger limit lists the same (everything); the store asks SQLite for limit + 1 (int64)
@@ -196,7 +194,7 @@ class ResourceHandler:
         assert t.name is not None
         obj = await self.resources.get(t.rt, t.namespace, t.name)
         if t.subresource == "scale":
-            return json_response(_scale_of(t.rt, obj))
+            return json_response(crd_scale.scale_of_resource(t.rt, obj))
         return render_object(t.rt, obj, accept, _include_object(request))
 
     async def update(self, request: web.Request, t: rq.Target) -> web.Response:
@@ -226,10 +224,7 @@ class ResourceHandler:
         body = await rq.read_body(request, any_json=patch_type == "json")
         assert t.name is not None
         if t.subresource == "scale":
-            current = await self.resources.get(t.rt, t.namespace, t.name)
-            current_scale = _scale_of(t.rt, current)
-            patched = self.resources.patch_document(current_scale, patch_type, body)
-            return await self._write_scale(t, patched, opts)
+            return await self._patch_scale(t, patch_type, body, opts)
         obj = await self.resources.patch(t.rt, t.namespace, t.name, patch_type, body, opts, t.subresource)
         return render_object(t.rt, obj, accept, warnings=opts.warnings)
 
@@ -262,6 +257,26 @@ class ResourceHandler:
             )
         return options
 
+    async def _patch_scale(self, t: rq.Target, patch_type: str, body: Any, opts: WriteOptions) -> web.Response:
+        """The patch applied to the current Scale, written with that Scale's resourceVersion; on a
+        conflict (the object changed meanwhile: a controller's status write) applied again to the
+        new one, unless the patch itself set a resourceVersion. As the apiserver: patchResource's
+        GuaranteedUpdate re-applies the patch to what it reads on each attempt (apiserver
+        endpoints/handlers/patch.go; the Scale through scaleUpdatedObjectInfo in
+        registry/apps/deployment/storage), so a patch without a precondition never gets 409."""
+        assert t.name is not None
+        for _attempt in range(8):
+            current_scale = crd_scale.scale_of_resource(t.rt, await self.resources.get(t.rt, t.namespace, t.name))
+            patched = self.resources.patch_document(current_scale, patch_type, body)
+            pinned = (isinstance(patched, dict) and (patched.get("metadata") or {}).get("resourceVersion")
+                      != current_scale["metadata"].get("resourceVersion"))
+            try:
+                return await self._write_scale(t, patched, opts)
+            except errors.Conflict:
+                if pinned:
+                    raise
+        raise errors.conflict(t.rt.group, t.rt.plural, t.name)
+
     async def _write_scale(self, t: rq.Target, body_scale: Any, opts: WriteOptions) -> web.Response:
         if not isinstance(body_scale, dict):
             raise errors.BadRequest("the body must be a Scale object")
@@ -272,11 +287,10 @@ class ResourceHandler:
                 "message": f"Invalid value: {replicas!r}: must be greater than or equal to 0",
             }])
         assert t.name is not None
-        cv = custom.lookup(t.rt.definition)
         rv = (body_scale.get("metadata") or {}).get("resourceVersion") or ""
-        body = crd_scale.replicas_patch(cv, replicas, rv) if cv is not None and cv.scale else replicas_patch(replicas, rv)
+        body = crd_scale.replicas_patch_of_resource(t.rt, replicas, rv)
         obj = await self.resources.patch(t.rt, t.namespace, t.name, "merge", body, opts)
-        return json_response(_scale_of(t.rt, obj))
+        return json_response(crd_scale.scale_of_resource(t.rt, obj))
 
 
 def _verb(method: str, t: rq.Target) -> str:
@@ -293,8 +307,3 @@ def _verb(method: str, t: rq.Target) -> str:
 
 
 
-def _scale_of(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-    cv = custom.lookup(rt.definition)
-    if cv is not None and cv.scale is not None:  # a custom resource: the CRD's replica paths
-        return crd_scale.scale_of(cv, obj)
-    return scale_of(rt.kind, obj)

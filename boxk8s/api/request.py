@@ -19,7 +19,9 @@ from boxk8s.resources.kinds import Kinds
 from boxk8s.resources.patch import go_kind
 from boxk8s.resources.registry import ResourceType
 
-MAX_BODY = 3 * 1024 * 1024  # the apiserver's request size limit
+MAX_BODY = 3 * 1024 * 1024  # the apiserver's request size limit (DefaultMaxRequestSizeBytes)
+# limitedReadBody's error: NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d", limit))
+TOO_LARGE = f"Request entity too large: limit is {MAX_BODY}"
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ async def read_body(request: web.Request, *, any_json: bool = False, yaml_ok: bo
     """The decoded body: an object, or with `any_json` (a JSON patch, whose own decoder words what
     is wrong with it, as the apiserver's does) any JSON value."""
     if request.content_length is not None and request.content_length > MAX_BODY:
-        raise errors.RequestEntityTooLarge("the request body is too large: limit is 3145728 bytes")
+        raise errors.RequestEntityTooLarge(TOO_LARGE)
     raw = await request.read()  # the app's client_max_size (MAX_BODY) turns a larger body into 413
     if not raw.strip():
         raise errors.BadRequest("the request body is empty: an object is required")

@@ -19,6 +19,29 @@ from boxk8s.resources.registry import ResourceType
 
 BOOKMARK_INTERVAL = 60.0
 MIN_REQUEST_TIMEOUT = 1800  # the apiserver's --min-request-timeout
+# A watch the store closed for falling behind (store/watch.py) ends as soon as its last write
+# completes; a client that reads nothing never lets that write complete, so after this long its
+# connection is cut. Either way the writers and the other watchers never waited on it.
+STALLED_SECONDS = 5.0
+
+
+class _Stall:
+    """The store's overflow callback for one watch: brings the watch's deadline forward to
+    STALLED_SECONDS from now (the pump is then either ending or stuck in a write)."""
+
+    __slots__ = ("hit", "timer")
+
+    def __init__(self) -> None:
+        self.hit = False
+        self.timer: asyncio.Timeout | None = None
+
+    def __call__(self) -> None:
+        self.hit = True
+        if self.timer is not None:
+            soon = asyncio.get_running_loop().time() + STALLED_SECONDS
+            when = self.timer.when()
+            if when is None or soon < when:
+                self.timer.reschedule(soon)
 
 
 Item = TypeVar("Item")
@@ -81,10 +104,12 @@ async def serve_watch(
             raise errors.Invalid(
                 "resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
             )
+    stall = _Stall()
     if not (accept.table or accept.partial_metadata or label or field):
-        return await _serve_plain_watch(request, resources, rt, namespace, rv, timeout, bookmarks, send_initial)
+        return await _serve_plain_watch(request, resources, rt, namespace, rv, timeout, bookmarks, send_initial,
+                                        stall)
     events = await resources.watch(
-        rt, namespace, resource_version=rv, label=label, field=field, send_initial=send_initial
+        rt, namespace, resource_version=rv, label=label, field=field, send_initial=send_initial, on_overflow=stall
     )
     resp = await _start(request, accept.table)
 
@@ -121,26 +146,43 @@ async def serve_watch(
             last_rv = obj.get("metadata", {}).get("resourceVersion", last_rv)
             await resp.write(encode(ev_type, obj))
 
-    return await _pump(resp, events, timeout, write_events)
+    return await _pump(request, resp, events, timeout, write_events, stall)
 
 
-async def _pump(resp: web.StreamResponse, events: Any, timeout: float,
-                write_events: Callable[[], Awaitable[None]]) -> web.StreamResponse:
+async def _pump(request: web.Request, resp: web.StreamResponse, events: Any, timeout: float,
+                write_events: Callable[[], Awaitable[None]], stall: _Stall) -> web.StreamResponse:
     """Write the events until the watch's timeout. An API error ends the stream with an ERROR
-    event, a client that went away ends it without one; the event source is closed either way."""
+    event, a client that went away ends it without one; the event source is closed either way.
+    A watch the store closed for falling behind ends like one that timed out (the client watches
+    again from its last resourceVersion), or, if its client does not read, by cutting the connection."""
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(timeout) as timer:
+            stall.timer = timer
             await write_events()
     except TimeoutError:
-        pass
+        if stall.hit:  # stuck in a write the client never reads: the stream cannot be ended cleanly
+            return _cut(request, resp)
     except errors.ApiError as e:
         await resp.write(dumps({"type": "ERROR", "object": e.status()}) + b"\n")
     except ConnectionResetError:
         return resp  # the client went away: nothing to finish
     finally:
+        stall.timer = None
         await events.aclose()
-    with contextlib.suppress(ConnectionResetError):
-        await resp.write_eof()
+    try:
+        async with asyncio.timeout(STALLED_SECONDS):  # the last chunk must reach a client that reads
+            await resp.write_eof()
+    except ConnectionResetError:
+        pass
+    except TimeoutError:
+        return _cut(request, resp)
+    return resp
+
+
+def _cut(request: web.Request, resp: web.StreamResponse) -> web.StreamResponse:
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
     return resp
 
 
@@ -157,12 +199,13 @@ async def _start(request: web.Request, table: bool) -> web.StreamResponse:
 
 async def _serve_plain_watch(
     request: web.Request, resources: Resources, rt: ResourceType, namespace: str | None, rv: str,
-    timeout: float, bookmarks: bool, send_initial: bool | None,
+    timeout: float, bookmarks: bool, send_initial: bool | None, stall: _Stall,
 ) -> web.StreamResponse:
     """The common watch (JSON, no selector): objects come encoded, once for every such watcher,
     and each event is written as `{"type":…,"object":…}` around those bytes — what dumps of the
     event would give."""
-    events = await resources.watch_rendered(rt, namespace, resource_version=rv, send_initial=send_initial)
+    events = await resources.watch_rendered(rt, namespace, resource_version=rv, send_initial=send_initial,
+                                            on_overflow=stall)
     resp = await _start(request, False)
     last_rv = rv or "0"
 
@@ -182,4 +225,4 @@ async def _serve_plain_watch(
                 continue
             await resp.write(b"".join((b'{"type":"', ev_type.encode(), b'","object":', obj, b"}\n")))
 
-    return await _pump(resp, events, timeout, write_events)
+    return await _pump(request, resp, events, timeout, write_events, stall)

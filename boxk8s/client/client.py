@@ -7,9 +7,9 @@ from typing import Any
 
 from boxk8s.resources import registry
 from boxk8s.resources.admission import WriteOptions
+from boxk8s.resources.crd_scale import replicas_patch_of_resource, scale_of_resource
 from boxk8s.resources.layer import Predicate, Resources
 from boxk8s.resources.registry import ResourceType
-from boxk8s.resources.scale import replicas_patch, scale_of
 from boxk8s.resources.token_request import request_token
 
 
@@ -59,7 +59,10 @@ class Client:
         return items
 
     async def list_with_revision(self, rt: ResourceType, namespace: str | None = None) -> tuple[list[dict[str, Any]], str]:
-        items, meta = await self.resources.list(rt, namespace)
+        """What an informer lists. An object stored encrypted with a key no longer configured is left
+        out (API clients get a 500 for it, as from the apiserver): on Kubernetes only the controllers
+        watching that kind would stall, here every informer shares one start."""
+        items, meta = await self.resources.list(rt, namespace, skip_unreadable=True)
         return items, meta["resourceVersion"]
 
     async def watch(self, rt: ResourceType, namespace: str | None, resource_version: str, *,
@@ -98,15 +101,15 @@ class Client:
 
     async def get_scale(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
         """The `scale` subresource: the workload read as an autoscaling/v1 Scale."""
-        return scale_of(rt.kind, await self.resources.get(rt, namespace, name))
+        return scale_of_resource(rt, await self.resources.get(rt, namespace, name))
 
     async def update_scale(self, rt: ResourceType, scale: dict[str, Any]) -> dict[str, Any]:
         """Write a Scale's spec.replicas (409 Conflict when the workload changed since the Scale
         was read, as an update of the subresource carrying its resourceVersion)."""
         md = scale["metadata"]
-        body = replicas_patch(int(scale["spec"]["replicas"]), md.get("resourceVersion") or "")
+        body = replicas_patch_of_resource(rt, int(scale["spec"]["replicas"]), md.get("resourceVersion") or "")
         obj = await self.resources.patch(rt, md.get("namespace"), md["name"], "merge", body, self._opts())
-        return scale_of(rt.kind, obj)
+        return scale_of_resource(rt, obj)
 
     async def bind(self, namespace: str, name: str, node: str) -> dict[str, Any]:
         """pods/binding: set spec.nodeName once (the scheduler's write); returns the bound pod."""

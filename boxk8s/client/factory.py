@@ -26,5 +26,9 @@ class InformerFactory:
             for key, inf in self._informers.items():
                 tg.create_task(inf.run(), name=f"informer-{key}")
 
+    def unsynced(self) -> list[str]:
+        """The informers (group/plural) that have not listed yet."""
+        return [key for key, inf in self._informers.items() if not inf.synced.is_set()]
+
     async def wait_synced(self) -> None:
         await asyncio.gather(*(inf.synced.wait() for inf in self._informers.values()))

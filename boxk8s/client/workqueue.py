@@ -33,10 +33,12 @@ class WorkQueue:
         self._processing: set[str] = set()
         self._failures: dict[str, int] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self.adds = 0  # keys added that were not queued already (client-go's workqueue_adds_total)
 
     def add(self, key: str) -> None:
         if key in self._dirty:
             return
+        self.adds += 1
         self._dirty.add(key)
         if key not in self._processing:
             self._queue.put_nowait(key)

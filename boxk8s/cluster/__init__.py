@@ -1,5 +1,6 @@
-"""The cluster: placement (placement.py), assembly (components.py), supervision (supervisor.py),
-readiness (readiness.py), and `boxk8s up` (cluster.py)."""
+"""The cluster: placement (placement.py), assembly (components.py, then workloads.py, which this
+package does not import: `boxk8s up` imports it on a thread while the API starts), supervision
+(supervisor.py), readiness (readiness.py), and `boxk8s up` (cluster.py)."""
 
 from boxk8s.cluster.bootstrap import bootstrap
 from boxk8s.cluster.cluster import GC_YOUNG_THRESHOLD, Cluster, Ready, tune_gc

@@ -58,25 +58,38 @@ class Cluster:
         self.components: Components | None = None
 
     async def run(self, stop: asyncio.Event, on_ready: OnReady | None = None) -> None:
-        """Run until `stop` is set. `on_ready(Ready)` once the API and the Ingress proxy listen (the
-        kubeconfig is written as soon as the API listens); a coroutine it returns (a readiness check
-        and its report) runs beside the cluster's tasks."""
+        """Run until `stop` is set. The kubeconfig is written as soon as the API listens, before the
+        workloads are built (components.py); `on_ready(Ready)` once everything started and the Ingress
+        proxy listens; a coroutine it returns (a readiness check and its report) runs beside the
+        cluster's tasks."""
         started = time.monotonic()
         self.settings = await place(self.settings)
         async with contextlib.AsyncExitStack() as stack:
-            components = self.components = await assemble(self.settings, stack)
-            # Move what start-up allocated out of the collector's way: full collections over the
-            # long-lived heap otherwise stall every request and watch event for tens of ms.
-            gc.collect()
-            gc.freeze()
-            tune_gc()
+            components = self.components = await assemble(self.settings, stack, defer=True)
+            build_workloads = components.pending
+            written: list[tuple[str, str, str]] = []
 
-            def ready(port: int | None) -> Coroutine[Any, Any, None]:
-                assert port is not None and components.credentials is not None
+            async def assembled() -> None:
+                if build_workloads is not None:
+                    await build_workloads()
+                # Move what start-up allocated out of the collector's way: full collections over the
+                # long-lived heap otherwise stall every request and watch event for tens of ms.
+                gc.collect()
+                gc.freeze()
+                tune_gc()
+
+            components.pending = assembled
+
+            def listening(port: int) -> None:
+                """The API answers: the kubeconfig now (kubectl works while the rest starts)."""
+                assert components.credentials is not None
                 self.port = port
                 server = f"https://{instance.url_host(self.settings.host)}:{port}"
-                path, merged = self._write_kubeconfig(server, components.credentials)
-                return announce(server, path, merged)
+                written.append((server, *self._write_kubeconfig(server, components.credentials)))
+
+            def ready(port: int | None) -> Coroutine[Any, Any, None]:
+                assert port is not None and written
+                return announce(*written[-1])
 
             async def announce(server: str, path: str, merged: str) -> None:
                 """Once the Ingress proxy listens too: record where everything listens, then tell."""
@@ -95,7 +108,7 @@ class Cluster:
                 if after is not None:
                     await after
 
-            await supervise(components, stop, ready)
+            await supervise(components, stop, ready, listening)
 
     def _write_kubeconfig(self, server: str, creds: Credentials) -> tuple[str, str]:
         """Our own kubeconfig, and our context merged into the user's; → (own path, merged into)."""

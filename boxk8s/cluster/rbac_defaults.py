@@ -106,6 +106,11 @@ _ROLES: tuple[tuple[str, dict[str, str], str | None, list[Obj]], ...] = (
         _rule(("authorization.k8s.io",), ("selfsubjectaccessreviews", "selfsubjectrulesreviews"), ("create",)),
         _rule(("authentication.k8s.io",), ("selfsubjectreviews",), ("create",)),
     ]),
+    # a role for the monitoring agents: the metrics and every health check
+    ("system:monitoring", {}, None, [
+        _urls(("/healthz", "/healthz/*", "/livez", "/livez/*", "/metrics", "/metrics/slis", "/readyz", "/readyz/*"),
+              ("get",)),
+    ]),
     # what anyone, even unauthenticated, may read about the cluster
     ("system:public-info-viewer", {}, None, [
         _urls(("/healthz", "/livez", "/readyz", "/version", "/version/"), ("get",)),
@@ -117,6 +122,7 @@ _BINDINGS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cluster-admin", ("system:masters",)),
     ("system:discovery", ("system:authenticated",)),
     ("system:basic-user", ("system:authenticated",)),
+    ("system:monitoring", ("system:monitoring",)),
     ("system:public-info-viewer", ("system:authenticated", "system:unauthenticated")),
 )
 

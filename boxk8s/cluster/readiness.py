@@ -20,6 +20,7 @@ import aiohttp
 from boxk8s.cluster.cluster import Cluster, Ready
 
 API_SECONDS = 10.0
+READYZ_POLL = 0.05
 
 
 async def check(cluster: Cluster, ready: Ready) -> tuple[bool, str]:
@@ -51,16 +52,27 @@ async def app_ready(cluster: Cluster, timeout: float) -> tuple[bool, str]:
 
 
 async def api_answers(cluster: Cluster, ready: Ready, timeout: float = API_SECONDS) -> tuple[bool, str]:
+    """Whether `/readyz` passes within `timeout`. It fails (500) until the checks pass, e.g. while the
+    shared informers list (informer-sync): it is asked again, every READYZ_POLL seconds."""
     credentials = cluster.components.credentials if cluster.components else None
     if credentials is None:
         return False, "the cluster serves no API"
+    status, body = 0, ""
     try:
-        async with asyncio.timeout(timeout), aiohttp.ClientSession() as session, session.get(
-                f"{ready.server}/readyz", ssl=credentials.client_ssl_context(),
-                headers={"Authorization": f"Bearer {credentials.token}"}) as resp:
-            body = (await resp.text()).strip()
-    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        async with asyncio.timeout(timeout), aiohttp.ClientSession() as session:
+            while True:
+                async with session.get(f"{ready.server}/readyz?verbose", ssl=credentials.client_ssl_context(),
+                                       headers={"Authorization": f"Bearer {credentials.token}"}) as resp:
+                    status, body = resp.status, (await resp.text()).strip()
+                if status != 500:
+                    break
+                await asyncio.sleep(READYZ_POLL)
+    except TimeoutError as exc:
+        if status:
+            return False, f"the API at {ready.server} is not ready: {status} {body[:400]}"
         return False, f"the API at {ready.server} does not answer: {exc or type(exc).__name__}"
-    if resp.status != 200:
-        return False, f"the API at {ready.server} is not ready: {resp.status} {body[:200]}"
+    except (aiohttp.ClientError, OSError) as exc:
+        return False, f"the API at {ready.server} does not answer: {exc or type(exc).__name__}"
+    if status != 200:
+        return False, f"the API at {ready.server} is not ready: {status} {body[:400]}"
     return True, f"the API answers at {ready.server}"

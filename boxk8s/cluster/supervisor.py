@@ -11,13 +11,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boxk8s.cluster.bootstrap import bootstrap, dns_port, publish_api_endpoints, publish_dns_endpoints
 from boxk8s.cluster.components import Components, api_hosts, host_address
-from boxk8s.kubelet import simulate
-from boxk8s.proxy.dns_server import ClusterDns
 from boxk8s.tls import ensure_credentials
+
+if TYPE_CHECKING:
+    from boxk8s.proxy.dns_server import ClusterDns
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +77,14 @@ async def _serve_api_to_pods(c: Components, port: int) -> None:
 
 
 OnReady = Callable[[int | None], Coroutine[Any, Any, None] | None]
+OnListening = Callable[[int], None]
 
 
-async def supervise(c: Components, stop: asyncio.Event, on_ready: OnReady | None = None) -> None:
-    """Run the cluster until `stop` is set. Order: store → bootstrap → API → runtimes → informers →
-    scheduler → controllers → kubelets → metrics sampler → proxy → ingress; then `on_ready(api_port)`, whose
+async def supervise(c: Components, stop: asyncio.Event, on_ready: OnReady | None = None,
+                    on_listening: OnListening | None = None) -> None:
+    """Run the cluster until `stop` is set. Order: store → bootstrap → API (then `on_listening(port)`)
+    → the rest of the assembly, if it waited (`c.pending`) → runtimes → informers → scheduler →
+    controllers → kubelets → metrics sampler → proxy → ingress; then `on_ready(api_port)`, whose
     coroutine, if it returns one (a readiness check), runs as one more task. A task that fails
     stops them all."""
     async with asyncio.TaskGroup() as tg:
@@ -95,6 +99,12 @@ async def supervise(c: Components, stop: asyncio.Event, on_ready: OnReady | None
             port = await started.enter_async_context(c.api.serving()) if c.api else None
             if port is not None:
                 await publish_api_endpoints(c.resources, host_address(c.settings.host), port)
+                if on_listening is not None:
+                    on_listening(port)
+            if c.pending is not None:
+                await c.pending()
+            from boxk8s.kubelet import simulate  # imported with the workloads (workloads.py)
+
             for runtime in c.runtimes.values():  # one after the other: they share the cluster network
                 await runtime.start()
                 started.push_async_callback(_close, runtime)
@@ -113,6 +123,8 @@ async def supervise(c: Components, stop: asyncio.Event, on_ready: OnReady | None
                 spawn(c.view.run(), "status-view")
             for name, kubelet in c.kubelets.items():
                 spawn(simulate.run_kubelet(kubelet, c.node_informer), f"kubelet-{name}")
+            if c.snapshots:
+                spawn(c.snapshots.run(), c.snapshots.name)
             if c.metrics and c.runtimes:
                 spawn(c.metrics.run(), c.metrics.name)
             if c.cluster_ip:

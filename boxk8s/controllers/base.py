@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from boxk8s import errors
@@ -69,3 +70,7 @@ class Controller:
     async def run(self) -> None:
         await self.factory.wait_synced()
         await self.queue.run_workers(self.reconcile, self.workers)
+
+
+# Builds one controller from its client (named for its field manager) and the shared informers.
+ControllerFactory = Callable[[Client, InformerFactory], Controller]

@@ -14,10 +14,17 @@ informers of every kind) and works two queues' worth of keys through one:
 
 Background deletion needs nothing else: the owner goes at once and its dependents become dangling.
 Before deleting for an absent owner the owner is looked up live, not in a cache that may lag.
+
+Custom resources take part as owners and dependents: as upstream's GraphBuilder.syncMonitors
+starts a monitor for each deletable resource discovery lists, an informer of the collector's own
+runs for each kind a CRD serves, started when the kind is served and stopped when it is no longer
+(custom_kinds.py). A kind that was served stays known, so that dependents of its objects find
+their owners absent once the CRD and its objects are gone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 from collections.abc import Callable
@@ -27,7 +34,9 @@ from typing import Any, Literal
 from boxk8s import errors
 from boxk8s.client import Client
 from boxk8s.client.factory import InformerFactory
+from boxk8s.client.informer import Informer
 from boxk8s.controllers.base import Controller
+from boxk8s.controllers.custom_kinds import CustomKindInformers
 from boxk8s.events import EventRecorder
 from boxk8s.resources import registry
 from boxk8s.resources.registry import ResourceType
@@ -127,6 +136,32 @@ class GarbageCollector(Controller):
             self.types[f"{rt.group}/{rt.plural}"] = rt
             self.by_kind[(rt.group, rt.kind)] = rt
             factory.informer(rt).add_handler(self._handler(rt))
+        self.builtin = frozenset(self.types)
+        self.kinds = client.resources.kinds
+        self.custom = CustomKindInformers(client, self._watching, self._unwatched)
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self.custom.run(), name=f"{self.name}-custom-kinds")
+            await super().run()
+
+    def _watching(self, key: str, rt: ResourceType, informer: Informer) -> None:
+        informer.add_handler(self._handler(rt))
+        self.types[key], self.by_kind[(rt.group, rt.kind)] = rt, rt
+
+    def _unwatched(self, key: str, informer: Informer) -> None:
+        for obj in informer.list():  # what is left of it: its dependents look again
+            self._unindex(informer.rt, obj)
+            for dep in list(self.dependents.get(obj["metadata"].get("uid", ""), ())):
+                self.queue.add(dep)
+
+    def _informer(self, rt: ResourceType) -> Informer | None:
+        """The cache of a kind: the shared informer of a built-in one, ours of a custom one (None
+        once no longer served)."""
+        key = f"{rt.group}/{rt.plural}"
+        if key in self.custom.informers:
+            return self.custom.informers[key]
+        return self.factory.informer(rt) if key in self.builtin else None
 
     # ---- keys and the index ------------------------------------------------------------------
     @staticmethod
@@ -140,7 +175,8 @@ class GarbageCollector(Controller):
 
     def _cached(self, key: str) -> Obj | None:
         rt, ns, name = self._parse(key)
-        return self.factory.informer(rt).get(f"{ns}/{name}" if ns else name)
+        informer = self._informer(rt)
+        return informer.get(f"{ns}/{name}" if ns else name) if informer is not None else None
 
     def _handler(self, rt: ResourceType):  # type: ignore[no-untyped-def]
         def on_event(kind: str, old: Obj | None, new: Obj | None) -> None:
@@ -209,7 +245,8 @@ class GarbageCollector(Controller):
         if rt.namespaced and not ns:
             return "absent"  # a cluster-scoped object cannot be owned by a namespaced one
         ns = ns if rt.namespaced else None
-        owner = self.factory.informer(rt).get(f"{ns}/{ref['name']}" if ns else ref["name"])
+        informer = self._informer(rt)
+        owner = informer.get(f"{ns}/{ref['name']}" if ns else ref["name"]) if informer is not None else None
         if owner is None or owner["metadata"].get("uid") != ref.get("uid"):
             try:  # the cache may lag behind the dependent's: ask the store before deleting anything
                 owner = await self.client.get(rt, ns, ref["name"])

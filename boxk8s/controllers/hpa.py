@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,14 +98,15 @@ class _Sync:
         found.update(status=value, reason=reason, message=message)
 
 
-def target_resource(ref: Obj) -> ResourceType:
-    """The kind a scaleTargetRef names, by group and kind (the RESTMapper's RESTMappings)."""
+def target_resource(ref: Obj, kinds: Iterable[ResourceType] = registry.RESOURCES) -> ResourceType:
+    """The kind a scaleTargetRef names, by group and kind (the RESTMapper's RESTMappings), among
+    `kinds` (the cluster's: custom resources with a scale subresource too)."""
     api_version = ref.get("apiVersion", "")
     if api_version.count("/") > 1:
         raise _Failure(f"unexpected GroupVersion string: {api_version}", "", "")
     group = api_version.partition("/")[0] if "/" in api_version else ""
     kind = ref.get("kind", "")
-    found = [rt for rt in registry.RESOURCES if rt.group == group and rt.kind == kind]
+    found = [rt for rt in kinds if rt.group == group and rt.kind == kind]
     if not found:
         raise _Failure(f'no matches for kind "{kind}" in group "{group}"', "", "")
     with_scale = [rt for rt in found if "scale" in rt.subresources]
@@ -178,7 +179,7 @@ class HorizontalController(Controller):
         ns = hpa["metadata"]["namespace"]
         ref = spec.get("scaleTargetRef") or {}
         try:
-            rt = target_resource(ref)
+            rt = target_resource(ref, self.client.resources.kinds.all())
             scale = await self.client.get_scale(rt, ns, ref.get("name", ""))
         except (_Failure, errors.ApiError) as e:
             message = e.message if isinstance(e, errors.ApiError) else str(e)

@@ -15,6 +15,7 @@ write (microseconds here) records a usage without it, until the next sync.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,7 +23,9 @@ from typing import Any
 
 from boxk8s import errors
 from boxk8s.client import Client, InformerFactory, Kind
+from boxk8s.client.informer import Informer
 from boxk8s.controllers.base import Controller, split_key
+from boxk8s.controllers.custom_kinds import CustomKindInformers
 from boxk8s.events import EventRecorder
 from boxk8s.resources import registry
 from boxk8s.resources.podresources import resource_list
@@ -69,6 +72,22 @@ class ResourceQuotaController(Controller):
             if evaluator is not None and (rt.group, rt.plural) not in self.types:
                 self.types[(rt.group, rt.plural)] = rt
                 factory.informer(rt).add_handler(self._replenisher(evaluator))
+        # The namespaced kinds CRDs serve are counted too (count/<plural>.<group>).
+        self.custom = CustomKindInformers(client, self._watching, accept=lambda rt: rt.namespaced)
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self.custom.run(), name=f"{self.name}-custom-kinds")
+            await super().run()
+
+    def _watching(self, key: str, rt: ResourceType, informer: Informer) -> None:
+        evaluator = evaluator_for(rt.group, rt.plural)
+        if evaluator is None:
+            return
+        informer.add_handler(self._replenisher(evaluator))
+        for quota in self.quotas.list():  # a quota that limits the new kind: its usage now known
+            if evaluator.matching_resources(hard(quota)):
+                self.enqueue(quota)
 
     def _on_quota(self, kind: str, old: Obj | None, new: Obj | None) -> None:
         if new is not None and kind != "DELETED" and needs_sync(old if kind == "MODIFIED" else None, new):
@@ -96,11 +115,12 @@ class ResourceQuotaController(Controller):
         except errors.NotFound:
             return None
         objects: dict[tuple[str, str], list[Obj]] = {}
-        for evaluator in evaluators_for(resource_list((quota.get("spec") or {}).get("hard"))):
-            rt = self.types.get((evaluator.group, evaluator.plural))
+        custom = {(i.rt.group, i.rt.plural): i.rt for i in self.custom.informers.values()}
+        for evaluator in evaluators_for(resource_list((quota.get("spec") or {}).get("hard")), custom):
+            rt = self.types.get((evaluator.group, evaluator.plural)) or custom.get((evaluator.group, evaluator.plural))
             if rt is not None:
                 objects[(rt.group, rt.plural)] = await self.client.list(rt, namespace)
-        status = plan_quota_status(quota, objects, self.clock())
+        status = plan_quota_status(quota, objects, self.clock(), custom)
         if status is not None:
             # At the revision read: a charge admission wrote meanwhile makes this a Conflict, and
             # the queue runs the sync again on fresh state.

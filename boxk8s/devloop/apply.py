@@ -281,7 +281,7 @@ class Applier:
         found: set[ObjectKey] = set()
         for gk in sorted(kinds):
             group, kind = applyset.split_group_kind(gk)
-            rt = _find_resource(group, kind)
+            rt = self._find(group, kind)
             if rt is None:
                 log.warning("ApplySet %s lists %s, which this cluster does not serve", self.parent.name, gk)
                 continue
@@ -290,6 +290,10 @@ class Applier:
                     md = obj["metadata"]
                     found.add(ObjectKey(rt.group, rt.kind, md.get("namespace") or "", md["name"]))
         return AppliedState(unowned=frozenset(found))
+
+    def _find(self, group: str, kind: str) -> ResourceType | None:
+        """A kind the cluster serves, custom resources included."""
+        return next((rt for rt in self.client.resources.kinds.all() if rt.group == group and rt.kind == kind), None)
 
     def _member(self, labels: dict[str, str]) -> bool:
         return labels.get(applyset.PART_OF) == self.set_id
@@ -319,7 +323,7 @@ class Applier:
     async def _prune(self, p: Prune) -> bool:
         """Delete a member, in the background (its dependents go through the garbage collector).
         False when there was nothing of ours to delete (gone already, or no longer in the set)."""
-        rt = _find_resource(p.key.group, p.key.kind)
+        rt = self._find(p.key.group, p.key.kind)
         if rt is None:
             return False
         ns = p.key.namespace or None
@@ -407,11 +411,8 @@ def _report(manifests: Manifests, plan: ApplyPlan, out: _Outcome, initial: bool)
     return ReloadReport(manifests.paths, tuple(files), found=len(manifests.files), initial=initial)
 
 
-def _find_resource(group: str, kind: str) -> ResourceType | None:
-    return next((rt for rt in registry.RESOURCES if rt.group == group and rt.kind == kind), None)
-
-
 def _resource(group: str, kind: str) -> ResourceType:
-    rt = _find_resource(group, kind)
+    """A built-in kind (the ApplySet parent's)."""
+    rt = next((rt for rt in registry.RESOURCES if rt.group == group and rt.kind == kind), None)
     assert rt is not None, (group, kind)
     return rt

@@ -8,6 +8,13 @@ skipped. Hidden folders (`.git` among them) and editor scratch files are never r
 
 Every object keeps where it came from (file, 1-based line of its start) and where each of its
 fields is, so that an error the API server reports on `spec.replicas` points at that line.
+
+Kinds are resolved against what the cluster serves (`resolve`, its custom resources included). A
+document of a kind the cluster does not serve yet, but which a CustomResourceDefinition among the
+manifests defines, is *pending*, not an error: its file is applied without it, and it is applied
+once the CRD is served (the dev loop reloads when the served kinds change). kubectl, which resolves
+every kind before it applies, refuses such a file with "no matches for kind … ensure CRDs are
+installed first"; that is what any other unknown kind still gets.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -33,6 +40,9 @@ EXTENSIONS = (".yaml", ".yml", ".json")  # kubectl's FileExtensions for folders
 _SCRATCH = re.compile(r"(~|\.sw[px]|\.tmp)$|^\.#|^#.*#$|^4913$")
 
 FieldPath = tuple[str | int, ...]
+Resolve = Callable[[str, str], ResourceType | None]  # (apiVersion, kind) → the served kind
+NO_MATCH = "no matches for kind "  # kubectl's RESTMapper error
+CRD_API_VERSION, CRD_KIND = "apiextensions.k8s.io/v1", "CustomResourceDefinition"
 
 
 class ObjectKey(NamedTuple):
@@ -99,12 +109,27 @@ class Document:
 
 
 @dataclass(frozen=True)
+class PendingDocument:
+    """A document whose kind a CRD of the manifests defines, not served yet."""
+
+    file: str
+    line: int
+    api_version: str
+    kind: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.kind} {self.name} waits for its CustomResourceDefinition"
+
+
+@dataclass(frozen=True)
 class LoadedFile:
     """A file's objects, or its errors: a file with any error is applied not at all."""
 
     path: str
     documents: tuple[Document, ...] = ()
     errors: tuple[ManifestError, ...] = ()
+    pending: tuple[PendingDocument, ...] = ()  # applied later, with the file's next pass
 
 
 @dataclass(frozen=True)
@@ -119,6 +144,16 @@ class Manifests:
     @property
     def errors(self) -> tuple[ManifestError, ...]:
         return tuple(e for f in self.files for e in f.errors)
+
+    @property
+    def pending(self) -> tuple[PendingDocument, ...]:
+        return tuple(p for f in self.good for p in f.pending)
+
+    @property
+    def wants_kinds(self) -> bool:
+        """Whether a kind the cluster may serve later would change this: documents waiting for their
+        CRD, or files refused for a kind not served (a CRD applied by other means serves it)."""
+        return bool(self.pending) or any(e.field == "kind" and e.message.startswith(NO_MATCH) for e in self.errors)
 
 
 # ---- finding files ------------------------------------------------------------------------------
@@ -175,40 +210,71 @@ def _walk(folder: Path, root: Path) -> Iterator[Path]:
             yield entry
 
 
-def load_manifests(paths: Sequence[str | Path] = DEFAULT_PATHS) -> Manifests:
-    """Find, read and parse every manifest under `paths` (blocking file reads: run it in a thread)."""
-    files: list[LoadedFile] = []
+def load_manifests(paths: Sequence[str | Path] = DEFAULT_PATHS, resolve: Resolve = registry.by_kind) -> Manifests:
+    """Find, read and parse every manifest under `paths` (blocking file reads: run it in a thread);
+    kinds resolved with `resolve` (default: the built-in kinds) or the CRDs among them."""
+    raws: list[tuple[str, _Raw | ManifestError]] = []
     for f in find_manifest_files(paths):
         try:
             text = f.read_bytes().decode("utf-8")
         except FileNotFoundError:
             continue  # removed between the listing and the read: a later pass sees it gone
         except (OSError, UnicodeDecodeError) as e:
-            files.append(LoadedFile(str(f), errors=(ManifestError(str(f), 0, f"cannot read the file: {e}"),)))
+            raws.append((str(f), ManifestError(str(f), 0, f"cannot read the file: {e}")))
             continue
-        files.append(parse_manifest(str(f), text))
-    return Manifests(tuple(str(p) for p in paths), tuple(files))
+        raws.append((str(f), _raw_items(str(f), text)))
+    defined = frozenset(k for _, raw in raws if not isinstance(raw, ManifestError) for k in _defined_kinds(raw))
+    files = tuple(_loaded(path, raw, resolve, defined) for path, raw in raws)
+    return Manifests(tuple(str(p) for p in paths), files)
+
+
+def crd_kinds(obj: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """(apiVersion, kind) of every served version a CustomResourceDefinition object defines."""
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    group, names = spec.get("group"), spec.get("names") if isinstance(spec.get("names"), dict) else {}
+    kind, versions = names.get("kind"), spec.get("versions")
+    if not isinstance(group, str) or not isinstance(kind, str) or not isinstance(versions, list):
+        return set()
+    return {(f"{group}/{v['name']}", kind) for v in versions
+            if isinstance(v, dict) and isinstance(v.get("name"), str) and v.get("served", True)}
+
+
+def _defined_kinds(raw: _Raw) -> set[tuple[str, str]]:
+    return {k for _, obj, _ in raw for _, item, _ in _expand_list(0, obj, {})
+            if isinstance(item, dict) and item.get("apiVersion") == CRD_API_VERSION and item.get("kind") == CRD_KIND
+            for k in crd_kinds(item)}
 
 
 # ---- parsing ------------------------------------------------------------------------------------
 
-def parse_manifest(path: str, text: str) -> LoadedFile:
+def parse_manifest(path: str, text: str, resolve: Resolve = registry.by_kind) -> LoadedFile:
     """One file's text → its objects, or every error found in it."""
-    raw = _json_documents(path, text) if path.endswith(".json") else _yaml_documents(path, text)
+    raw = _raw_items(path, text)
+    return _loaded(path, raw, resolve, frozenset(_defined_kinds(raw)) if not isinstance(raw, ManifestError) else frozenset())
+
+
+def _raw_items(path: str, text: str) -> _Raw | ManifestError:
+    return _json_documents(path, text) if path.endswith(".json") else _yaml_documents(path, text)
+
+
+def _loaded(path: str, raw: _Raw | ManifestError, resolve: Resolve, defined: frozenset[tuple[str, str]]) -> LoadedFile:
     if isinstance(raw, ManifestError):
         return LoadedFile(path, errors=(raw,))
     documents: list[Document] = []
+    pending: list[PendingDocument] = []
     errors: list[ManifestError] = []
     for line, obj, lines in raw:
         for item_line, item, item_lines in _expand_list(line, obj, lines):
-            doc = _document(path, item_line, item, item_lines)
+            doc = _document(path, item_line, item, item_lines, resolve, defined)
             if isinstance(doc, ManifestError):
                 errors.append(doc)
+            elif isinstance(doc, PendingDocument):
+                pending.append(doc)
             else:
                 documents.append(doc)
     if errors:
         return LoadedFile(path, errors=tuple(errors))
-    return LoadedFile(path, documents=tuple(documents))
+    return LoadedFile(path, documents=tuple(documents), pending=tuple(pending))
 
 
 _Raw = list[tuple[int, Any, dict[FieldPath, int]]]
@@ -298,7 +364,8 @@ def _expand_list(line: int, obj: Any, lines: dict[FieldPath, int]) -> Iterator[t
     yield line, obj, lines
 
 
-def _document(path: str, line: int, obj: Any, lines: dict[FieldPath, int]) -> Document | ManifestError:
+def _document(path: str, line: int, obj: Any, lines: dict[FieldPath, int], resolve: Resolve,
+              defined: frozenset[tuple[str, str]]) -> Document | PendingDocument | ManifestError:
     def error(message: str, where: str = "") -> ManifestError:
         at = lines.get(parse_field_path(where), line) if where else line
         return ManifestError(path, at, message, field=where)
@@ -316,9 +383,11 @@ def _document(path: str, line: int, obj: Any, lines: dict[FieldPath, int]) -> Do
     name = md.get("name")
     if not name or not isinstance(name, str):
         return error("resource name may not be empty", "metadata.name")
-    rt = registry.by_kind(api_version, kind)
+    rt = resolve(api_version, kind)
+    if rt is None and (api_version, kind) in defined:
+        return PendingDocument(path, line, api_version, kind, name)
     if rt is None:  # kubectl's RESTMapper error
-        return error(f'no matches for kind "{kind}" in version "{api_version}"', "kind")
+        return error(f'{NO_MATCH}"{kind}" in version "{api_version}"', "kind")
     namespace = ""
     if rt.namespaced:
         namespace = md.get("namespace") or "default"

@@ -17,7 +17,7 @@ from watchfiles import Change, awatch
 from boxk8s.client import Client
 from boxk8s.devloop.apply import AppliedState, Applier, ApplySetError, ReloadReport
 from boxk8s.devloop.applyset import ApplySetParent
-from boxk8s.devloop.manifests import DEFAULT_PATHS, is_ignored, is_manifest_name, load_manifests
+from boxk8s.devloop.manifests import DEFAULT_PATHS, Manifests, is_ignored, is_manifest_name, load_manifests
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +53,13 @@ class DevLoop:
         self.state = AppliedState()
         self.reloads = 0
         self.last_report: ReloadReport | None = None
+        self.last_manifests: Manifests | None = None
         self.applied = asyncio.Event()
         self.watching = asyncio.Event()
         self._passed = asyncio.Condition()
+        self._one_pass = asyncio.Lock()  # a save and a newly served kind may ask for passes at once
+        self.client = client
+        self._kinds_changed = asyncio.Event()
 
     # -- running ------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -65,7 +69,22 @@ class DevLoop:
             self.state = await self.applier.observe_state()
         except ApplySetError as e:
             log.warning("%s", e)  # every pass reports it too, and writes nothing
+        self.client.resources.kinds.on_change(self._kinds_changed.set)  # served kinds: custom resources too
         await self.reload(initial=True)
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._follow_kinds(), name="devloop-kinds")
+            await self._follow_files()
+
+    async def _follow_kinds(self) -> None:
+        """Documents waiting for their CRD (or refused for a kind not served) are applied once the
+        cluster serves new kinds."""
+        while True:
+            await self._kinds_changed.wait()
+            self._kinds_changed.clear()
+            if self.last_manifests is not None and self.last_manifests.wants_kinds:
+                await self.reload()
+
+    async def _follow_files(self) -> None:
         debounce_ms = max(int(self.debounce * 1000), 1)
         step_ms = max(min(50, debounce_ms // 3), 1)
         while True:
@@ -87,8 +106,11 @@ class DevLoop:
     async def reload(self, *, initial: bool = False, quiet: bool = False) -> ReloadReport:
         """One pass over every manifest file: apply what changed, prune what went away. `quiet`:
         say nothing if the pass wrote nothing and found the same errors as the one before."""
-        manifests = await asyncio.to_thread(load_manifests, self.paths)
-        self.state, report = await self.applier.reconcile(self.state, manifests, initial=initial)
+        async with self._one_pass:
+            manifests = await asyncio.to_thread(load_manifests, self.paths,
+                                                 self.client.resources.kinds.by_kind)
+            self.state, report = await self.applier.reconcile(self.state, manifests, initial=initial)
+            self.last_manifests = manifests
         previous, self.last_report = self.last_report, report
         self.reloads += 1
         if not (quiet and previous is not None and _same_news(previous, report)):

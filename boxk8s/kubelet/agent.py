@@ -4,8 +4,10 @@
 
 runs, as named tasks in one TaskGroup: the NodeStatusAgent (registration, heartbeats, Lease),
 an informer of the pods bound to this node, one `PodWorker` per pod uid, a loop turning
-runtime events into worker wake-ups, and a periodic resync listing the runtime. The runtime
-must have been started (`await runtime.start()`) by whoever owns it.
+runtime events into worker wake-ups, a periodic resync listing the runtime, and the runtime's
+health check (runtime_state.py: the node NotReady while the runtime is down, the workers idle,
+woken all at once when it is back). The runtime must have been started (`await
+runtime.start()`) by whoever owns it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from boxk8s.events import EventRecorder
 from boxk8s.kubelet.clock import Clock, SystemClock
 from boxk8s.kubelet.context import WorkerContext, node_allocatable
 from boxk8s.kubelet.runtime.base import ContainerRuntime, ContainerState, SandboxState
+from boxk8s.kubelet.runtime_state import runtime_errors
 from boxk8s.kubelet.settings import KubeletSettings, NodeSettings
 from boxk8s.kubelet.worker import PodWorker, field_path
 
@@ -51,6 +54,7 @@ class Kubelet:
             runtime=runtime, client=client, emit=self.event, clock=self.clock, settings=settings,
             host_ip=address, cluster=self.cluster, state_dir=self.state_dir, node_allocatable=node_allocatable(node),
             services=services.list if services is not None else (lambda: []),
+            runtime_up=lambda: not self.runtime_error,
             **({"services_synced": services.synced.wait} if services is not None else {}))
         # A shared pod informer (one decode per event for all kubelets), or one of our own.
         self.informer: Informer | FilteredView = (
@@ -64,6 +68,7 @@ class Kubelet:
         self._tg: asyncio.TaskGroup | None = None
         self._adopted = False
         self.resyncs = 0  # completed runtime listings (tests wait on it)
+        self.runtime_error = ""  # runtime_state.runtime_errors: "" while the runtime answers
 
     def _mine(self, pod: Obj) -> bool:
         return pod_node_name(pod) == self.node.name
@@ -71,6 +76,7 @@ class Kubelet:
     # ---- the supervisor -------------------------------------------------------------------
     async def run(self) -> None:
         self._adopted = False  # run() again (after `boxk8s node stop`/`start`) adopts again
+        self.runtime_error = ""  # the runtime answered its start
         try:
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg
@@ -81,6 +87,7 @@ class Kubelet:
                 await self._adopt()
                 tg.create_task(self._watch_runtime(), name=f"kubelet-{self.node.name}-runtime-events")
                 tg.create_task(self._resync(), name=f"kubelet-{self.node.name}-resync")
+                tg.create_task(self._check_runtime(), name=f"kubelet-{self.node.name}-runtime-health")
                 self.ready.set()
         finally:
             self._tg = None
@@ -176,12 +183,58 @@ class Kubelet:
                 async for uid in self.runtime.watch_events():
                     worker = self.workers.get(uid)
                     if worker is not None:
-                        worker.wake()
+                        worker.runtime_event()
             except asyncio.CancelledError:
                 raise
             except Exception as e:
                 log.warning("kubelet/%s: runtime events failed (%s); resubscribing", self.node.name, e)
             await asyncio.sleep(1.0)
+
+    async def _check_runtime(self) -> None:
+        """kubelet's updateRuntimeUp: ping the runtime; on a change of its health, tell the node
+        status (Ready=False, KubeletNotReady, "container runtime is down", and back) and, once it
+        answers again, wake every worker at once instead of each at the end of its back-off."""
+        s = self.settings
+        last_ok = self.clock.now()
+        while True:
+            await asyncio.sleep(s.runtime_check_seconds)
+            try:
+                await self.runtime.ping()
+                ok = True
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                ok = False
+                log.debug("kubelet/%s: runtime ping failed: %s", self.node.name, e)
+            now = self.clock.now()
+            if ok and last_ok < now - s.runtime_check_seconds * 1.5:
+                self._recover_workers(failed_only=True)  # a short outage: those that failed try again now
+            last_ok = now if ok else last_ok
+            error = runtime_errors(last_ok, now, s.runtime_down_seconds)
+            if error == self.runtime_error:
+                continue
+            self.runtime_error = error
+            if error:
+                log.warning("kubelet/%s: %s; skipping pod synchronization", self.node.name, error)
+            else:
+                log.info("kubelet/%s: the container runtime answers again", self.node.name)
+                self._recover_workers(failed_only=False)
+            await self._tell_node(error)
+
+    def _recover_workers(self, *, failed_only: bool) -> None:
+        for worker in list(self.workers.values()):
+            if worker.failing or not failed_only:
+                worker.recover()
+
+    async def _tell_node(self, error: str) -> None:
+        agent = self.node_agent
+        if agent is None:
+            return
+        with contextlib.suppress(Exception):  # the next heartbeat posts it all the same
+            if error:
+                await agent.set_not_ready(error)
+            else:
+                await agent.set_ready()
 
     async def _resync(self) -> None:
         """Every status_resync_seconds: list the runtime, hand each worker its part, tear down orphans.
@@ -191,6 +244,8 @@ class Kubelet:
         work (10,000 pods: some 20,000 syncs that changed nothing)."""
         while True:
             await asyncio.sleep(self.settings.status_resync_seconds)
+            if self.runtime_error:
+                continue
             try:
                 sandboxes, containers = await self._list_runtime()
             except Exception as e:
@@ -203,7 +258,7 @@ class Kubelet:
                     worker = self._spawn(uid, pod, [], [])
                 known = (worker.sandbox, dict(worker.containers))
                 worker.absorb(sandboxes.get(uid, []), containers.get(uid, []))
-                if (worker.sandbox, worker.containers) != known:
+                if (worker.sandbox, worker.containers) != known or worker.sandbox_in_doubt:
                     worker.wake()
             self.resyncs += 1
 

@@ -67,3 +67,5 @@ class WorkerContext:
     # awaited before a container's env is made: the Services have been read once (kubelet's
     # serviceHasSynced: no container starts without its KUBERNETES_SERVICE_HOST)
     services_synced: Callable[[], Awaitable[None]] = field(default=lambda: _nothing())
+    # False while the runtime is down (kubelet/runtime_state.py): workers skip their syncs
+    runtime_up: Callable[[], bool] = field(default=lambda: True)

@@ -100,6 +100,13 @@ class Wait:
 
 
 @dataclass(frozen=True)
+class SandboxChanged:
+    """The pod's sandbox died or was removed: it is killed and re-created (an event, once per sandbox)."""
+
+    sandbox_id: str
+
+
+@dataclass(frozen=True)
 class FinishPod:
     """Everything of the pod is gone from the runtime: drop its files and, if asked, its object."""
 
@@ -107,7 +114,7 @@ class FinishPod:
 
 
 Action = (CreateSandbox | RemoveSandbox | StartContainer | StartCreated | KillContainer | RemoveContainer
-          | RecordBackoff | Wait | FinishPod)
+          | RecordBackoff | Wait | SandboxChanged | FinishPod)
 
 
 # ---- back-off --------------------------------------------------------------------------------
@@ -193,6 +200,45 @@ def _pre_stop(spec: Mapping[str, Any] | None) -> tuple[str, ...] | None:
     return tuple(command) if command else None
 
 
+# ---- containers that vanished from the runtime ---------------------------------------------
+# A container removed behind the kubelet's back (`docker rm -f`) leaves no instance to count
+# restarts from; what the pod's status last said stands in for it, as kubelet's
+# convertToAPIContainerStatuses and its restart count from the log directory
+# (kuberuntime_container.go, calcRestartCountByLogDir) do.
+
+# kubelet_pods.go: the termination a running container that disappeared is taken to have had.
+VANISHED = {"exitCode": 137, "reason": "ContainerStatusUnknown",
+            "message": "The container could not be located when the pod was terminated"}
+
+
+def reported_status(pod: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
+    """The container's status as the pod's status last reported it."""
+    st = pod.get("status") or {}
+    for s in (st.get("initContainerStatuses") or []) + (st.get("containerStatuses") or []):
+        if s.get("name") == name:
+            return s  # type: ignore[no-any-return]
+    return None
+
+
+def restarts_reported(old: Mapping[str, Any] | None) -> int:
+    """The restart count the container's next instance carries when the runtime has none of
+    its instances: one more than reported if the report showed an instance (it vanished)."""
+    if old is None:
+        return 0
+    count = int(old.get("restartCount") or 0)
+    return count + 1 if old.get("containerID") else count
+
+
+def restarts(policy: str, code: int) -> bool:
+    """Whether a container that exited with `code` is started again under the pod's restartPolicy."""
+    return policy == "Always" or (policy == "OnFailure" and code != 0)
+
+
+def vanished_terminated(old: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The terminated state the report showed for a container the runtime no longer has."""
+    return ((old or {}).get("state") or {}).get("terminated")
+
+
 @dataclass
 class _Ctx:
     pod: Mapping[str, Any]
@@ -228,14 +274,18 @@ def plan_pod_actions(pod: Mapping[str, Any] | None, observed: PodObserved, now: 
     sandbox_ok = sandbox is not None and sandbox.running
     if not sandbox_ok:
         # No (or a dead) sandbox: what ran in it goes, a fresh one comes; containers follow next round.
+        # A dead one that is to be replaced is announced (kuberuntime_manager.go SyncPod: SandboxChanged).
         kills: list[Action] = [
             KillContainer(c.id, c.name, MIN_GRACE_SECONDS, "sandbox-gone")
             for c in observed.containers if c.status == "running"
         ]
+        # (A Never pod's killed containers stay dead: no new sandbox, as computePodActions decides.)
+        renewed = wanted or (bool(kills) and ctx.restart_policy != "Never")
+        changed: list[Action] = [SandboxChanged(sandbox.id)] if sandbox is not None and renewed else []
         if kills:
-            return kills
+            return changed + kills
         if sandbox is not None:
-            return [RemoveSandbox(sandbox.id)]
+            return [*changed, RemoveSandbox(sandbox.id)]
         if not wanted:
             return [a for a in actions if not isinstance(a, KillContainer)]  # finished: no new sandbox
         return [CreateSandbox()]
@@ -263,8 +313,12 @@ def _plan_containers(ctx: _Ctx, by_name: dict[str, list[ContainerState]], action
         latest = instances[0] if instances else None
         restart = True
         if latest is not None and has_exited(latest):
-            code = exit_code(latest)
-            restart = ctx.restart_policy == "Always" or (ctx.restart_policy == "OnFailure" and code != 0)
+            restart = restarts(ctx.restart_policy, exit_code(latest))
+        elif latest is None:
+            # Removed from the runtime after it ended: it stays ended unless its policy restarts it.
+            ended = vanished_terminated(reported_status(ctx.pod, c["name"]))
+            if ended is not None and not restarts(ctx.restart_policy, int(ended.get("exitCode") or 0)):
+                continue
         wanted |= _plan_one(ctx, c, latest, init=False, restart=restart, actions=actions)
     return wanted
 
@@ -318,7 +372,8 @@ def _plan_one(ctx: _Ctx, c: Mapping[str, Any], latest: ContainerState | None, *,
         entry = next_backoff(ctx.backoff.get(f"crash/{name}"), finished, s.crashloop_base_seconds,
                              s.crashloop_max_seconds, reset_after(s))
         actions.append(RecordBackoff(f"crash/{name}", entry))
-    actions.append(StartContainer(name, init, latest.attempt + 1 if latest is not None else 0))
+    attempt = latest.attempt + 1 if latest is not None else restarts_reported(reported_status(ctx.pod, name))
+    actions.append(StartContainer(name, init, attempt))
     return True
 
 

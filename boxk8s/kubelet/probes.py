@@ -52,6 +52,9 @@ class ProbeSettings:
 class ProbeOutcome:
     ok: bool
     message: str = ""
+    # The runtime could not run the probe at all (Docker down, the container gone): upstream's
+    # probe error, whose result the prober worker throws away (prober/worker.go doProbe).
+    errored: bool = False
 
 
 def resolve_port(port: Any, container: Mapping[str, Any]) -> int:
@@ -137,7 +140,7 @@ async def exec_probe(runtime: ContainerRuntime, container_id: str, command: list
     except TimeoutError:
         return ProbeOutcome(False, f"command {_quote(command)} timed out")
     except Exception as e:  # the runtime could not run it at all
-        return ProbeOutcome(False, str(e))
+        return ProbeOutcome(False, str(e), errored=True)
     if code == 0:
         return ProbeOutcome(True, output.decode(errors="replace"))
     text = output.decode(errors="replace").strip()
@@ -204,7 +207,9 @@ class Prober:
                     outcome = await asyncio.wait_for(self.attempt(), s.timeout + 1.0)
                 except TimeoutError:
                     outcome = ProbeOutcome(False, "probe timed out")
-                if outcome.ok:
+                if outcome.errored:
+                    log.debug("%s probe errored: %s", self.kind, outcome.message)
+                elif outcome.ok:
                     successes, failures = successes + 1, 0
                     if successes >= s.success_threshold and self.result is not True:
                         self.result = True

@@ -28,6 +28,8 @@ class KubeletSettings:
     image_backoff_max_seconds: float = 300.0
     backoff_reset_seconds: float = 0.0  # a container that ran this long starts over at base; 0 → 2 × max (10 min)
     status_resync_seconds: float = 10.0  # a pod worker re-checks its containers at least this often
+    runtime_check_seconds: float = 5.0  # how often the runtime is pinged (kubelet's updateRuntimeUp)
+    runtime_down_seconds: float = 30.0  # no answer this long: runtime down, node NotReady (runtime_state.py)
     solo_pods: bool = True  # single-container pods run without a sandbox container (plan.is_solo)
     # Pod DNS (kubelet's --cluster-dns, --cluster-domain, --resolv-conf; see kubelet/dns.py). No
     # cluster DNS: ClusterFirst pods fall back to the runtime's own DNS, with a MissingClusterDNS event.

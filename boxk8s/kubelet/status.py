@@ -11,7 +11,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from boxk8s.kubelet.clock import rfc3339
-from boxk8s.kubelet.plan import PodObserved, exit_code, has_exited, instances_by_name
+from boxk8s.kubelet.plan import (
+    VANISHED,
+    PodObserved,
+    exit_code,
+    has_exited,
+    instances_by_name,
+    reported_status,
+    restarts,
+    restarts_reported,
+    vanished_terminated,
+)
 from boxk8s.kubelet.runtime.base import ContainerState
 from boxk8s.resources.defaults import qos_class
 
@@ -65,8 +75,25 @@ def _waiting(reason: str, message: str = "") -> Obj:
     return {"waiting": w}
 
 
+def _last_state(old: Mapping[str, Any] | None, latest_id: str) -> Obj:
+    """lastState when the runtime has no instance before the latest (`latest_id`, "" for none):
+    what the reported status says of the instance before, or, if the report showed another
+    instance that is gone now, that one's end (VANISHED when it was running)."""
+    if old is None:
+        return {}
+    if old.get("containerID") and old["containerID"] != latest_id:
+        state = old.get("state") or {}
+        if "terminated" in state:
+            return {"terminated": dict(state["terminated"])}
+        if "running" in state:
+            return {"terminated": dict(VANISHED)}
+    return dict(old.get("lastState") or {})
+
+
 def container_status(spec: Mapping[str, Any], instances: list[ContainerState], inputs: StatusInputs,
-                     default_waiting: str) -> Obj:
+                     default_waiting: str, old: Mapping[str, Any] | None = None, policy: str = "Always") -> Obj:
+    """`old`: the container's status as last reported, which stands in for instances the runtime
+    no longer has (removed behind the kubelet's back), as in kubelet's convertToAPIContainerStatuses."""
     name = spec["name"]
     latest = instances[0] if instances else None
     prev = instances[1] if len(instances) > 1 else None
@@ -74,12 +101,20 @@ def container_status(spec: Mapping[str, Any], instances: list[ContainerState], i
                "restartCount": latest.attempt if latest else 0, "started": False, "state": {}, "lastState": {}}
     waiting = inputs.waiting.get(name)
     if latest is None:
+        ended = vanished_terminated(old)
+        if ended is not None and not restarts(policy, int(ended.get("exitCode") or 0)):
+            return dict(old or {})  # ended for good, then removed: it stays as it was reported
         st["state"] = _waiting(*(waiting or (default_waiting, "")))
+        if old is not None:
+            st["restartCount"] = restarts_reported(old)
+            st["lastState"] = _last_state(old, "")
         return st
     st["containerID"] = container_id(inputs.runtime, latest.id)
     st["imageID"] = image_id(latest)
     if prev is not None and has_exited(prev):
         st["lastState"] = {"terminated": terminated_state(prev, inputs.runtime)}
+    elif prev is None and latest.attempt > 0:
+        st["lastState"] = _last_state(old, st["containerID"])
     if latest.status == "running":
         st["state"] = {"running": {"startedAt": latest.started_at or None}}
         started = inputs.started.get(latest.id, False) if spec.get("startupProbe") else True
@@ -230,9 +265,12 @@ def compute_pod_status(pod: Obj, observed: PodObserved, inputs: StatusInputs, no
     by_name = instances_by_name(observed.containers)
     init_pending = _initialized(pod, by_name)
     default_waiting = "PodInitializing" if spec.get("initContainers") and init_pending else "ContainerCreating"
-    init_statuses = [container_status(c, by_name.get(c["name"], []), inputs, default_waiting)
+    policy = spec.get("restartPolicy") or "Always"
+    init_statuses = [container_status(c, by_name.get(c["name"], []), inputs, default_waiting,
+                                      reported_status(pod, c["name"]), "OnFailure" if policy == "Always" else policy)
                      for c in spec.get("initContainers") or []]
-    statuses = [container_status(c, by_name.get(c["name"], []), inputs, default_waiting)
+    statuses = [container_status(c, by_name.get(c["name"], []), inputs, default_waiting,
+                                 reported_status(pod, c["name"]), policy)
                 for c in spec.get("containers") or []]
     phase = pod_phase(pod, init_statuses, statuses)
     if old.get("phase") in TERMINAL:

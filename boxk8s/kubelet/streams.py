@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boxk8s import errors
 from boxk8s.client.podstreams import ExecStream, LogOptions
-from boxk8s.kubelet.agent import Kubelet
 from boxk8s.kubelet.clock import SystemClock, parse_rfc3339
 from boxk8s.kubelet.plan import instances_by_name
 from boxk8s.kubelet.runtime.base import ContainerState
+
+if TYPE_CHECKING:  # the API serves streams before the kubelets are imported (cluster/components.py)
+    from boxk8s.kubelet.agent import Kubelet
 
 DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
 Obj = dict[str, Any]
@@ -64,6 +66,12 @@ class KubeletStreams:
             raise errors.BadRequest(f'node "{node}" is not running a kubelet')
         return kubelet
 
+    def _runtime_up(self, kubelet: Kubelet) -> None:
+        """A node whose runtime is down (kubelet/runtime_state.py) serves no logs, exec or attach:
+        say so plainly instead of failing on Docker's connection error."""
+        if kubelet.runtime_error:
+            raise errors.InternalError(f'node "{kubelet.node.name}": {kubelet.runtime_error}')
+
     def _instances(self, pod: Obj, name: str) -> list[ContainerState]:
         worker = self._kubelet(pod).worker_for(pod)
         if worker is None:
@@ -76,6 +84,7 @@ class KubeletStreams:
     async def _logs(self, pod: Obj, options: LogOptions) -> AsyncIterator[bytes]:
         md = pod.get("metadata") or {}
         kubelet = self._kubelet(pod)
+        self._runtime_up(kubelet)
         name = choose_container(pod, options.container)
         instances = self._instances(pod, name)
         if options.previous:
@@ -95,8 +104,8 @@ class KubeletStreams:
             since = parse_rfc3339(options.since_time)
         follow = options.follow and target.status == "running" and not options.previous
         remaining = options.limit_bytes
-        stream = kubelet.runtime.logs(target.id, follow=follow, tail=options.tail_lines, since=since,
-                                      timestamps=options.timestamps)
+        stream = _runtime_errors(kubelet.runtime.logs(target.id, follow=follow, tail=options.tail_lines,
+                                                      since=since, timestamps=options.timestamps), name)
         try:
             async for chunk in stream:
                 if remaining is not None:
@@ -116,6 +125,7 @@ class KubeletStreams:
         """The kubelet and the id of the running instance of the container a request means."""
         md = pod.get("metadata") or {}
         kubelet = self._kubelet(pod)
+        self._runtime_up(kubelet)
         name = choose_container(pod, container)
         instances = self._instances(pod, name)
         if not instances or instances[0].status != "running":
@@ -153,3 +163,18 @@ class KubeletStreams:
             raise errors.BadRequest(
                 f"unable to forward port because pod is not running. Current status={status.get('phase', 'Unknown')}")
         return await asyncio.open_connection(status["podIP"], port)
+
+
+async def _runtime_errors(stream: AsyncIterator[bytes], name: str) -> AsyncIterator[bytes]:
+    """The runtime's log stream, its failures (Docker unreachable, say) as a Status that names them."""
+    try:
+        async for chunk in stream:
+            yield chunk
+    except (errors.ApiError, asyncio.CancelledError, GeneratorExit):
+        raise
+    except Exception as e:
+        raise errors.InternalError(f'cannot read the logs of container "{name}": {e}') from e
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()

@@ -95,6 +95,8 @@ class PodWorker:
         self._announced: set[tuple[str, str, float]] = set()
         self._exits_shown: set[str] = set()  # ids of ended containers already reported as terminated
         self._precreated: set[str] = set()  # containers created while the sandbox started, not yet started
+        self._check_sandbox = False  # inspect the sandbox at the next sync (a runtime event may be about it)
+        self._sandboxes_changed: set[str] = set()  # dead sandboxes already announced (SandboxChanged)
         self.syncs = 0  # completed sync rounds (tests wait on it)
 
     @property
@@ -112,17 +114,43 @@ class PodWorker:
     def wake(self) -> None:
         self._wake.set()
 
+    @property
+    def failing(self) -> bool:
+        """Its last sync failed (it retries after a back-off)."""
+        return self._failures > 0
+
+    @property
+    def sandbox_in_doubt(self) -> bool:
+        return self._check_sandbox
+
+    def runtime_event(self) -> None:
+        """The runtime said something of this pod's containers or sandbox changed: look at both."""
+        self._check_sandbox = True
+        self.wake()
+
+    def recover(self) -> None:
+        """The runtime answers again after an outage: a worker it made fail syncs now, with no
+        back-off left from it; one skipping its syncs meanwhile syncs now."""
+        self._failures = 0
+        self.wake()
+
     def absorb(self, sandboxes: list[SandboxState], containers: list[ContainerState]) -> None:
         """A periodic listing of the runtime: learn new and changed things, never forget by it
-        (a listing taken before our last create would not show what we just made)."""
+        (a listing taken before our last create would not show what we just made), and never take
+        a running sandbox for dead by it (it may have been listed while it started): a sandbox
+        missing or stopped there is inspected at the next sync instead."""
         if sandboxes:
             mine = next((s for s in sandboxes if self.sandbox is not None and s.id == self.sandbox.id), None)
-            if mine is not None:
+            if mine is not None and self.sandbox is not None and self.sandbox.running and not mine.running:
+                self._check_sandbox = True  # a listing taken while it started, or is it dead? An inspect tells
+            elif mine is not None:
                 self.sandbox = mine
             elif self.sandbox is None:
                 self.sandbox = next((s for s in sandboxes if s.running), sandboxes[0])
         for c in containers:
             self.containers[c.id] = c
+        if self.sandbox is not None and not any(s.id == self.sandbox.id for s in sandboxes):
+            self._check_sandbox = True  # removed, or made after the listing: an inspect tells which
 
     # ---- the loop -------------------------------------------------------------------------
     async def run(self) -> None:
@@ -144,6 +172,8 @@ class PodWorker:
                 self._stop_probers()
 
     async def _sync_safely(self) -> float | None:
+        if not self.ctx.runtime_up():
+            return None  # kubelet's "Skipping pod synchronization": the last status stays as it is
         try:
             wake_at = await self.sync()
         except asyncio.CancelledError:
@@ -199,6 +229,12 @@ class PodWorker:
 
     async def _refresh(self) -> None:
         """Re-inspect what may have changed (not exited containers): events only say *that* it did."""
+        if self._check_sandbox and self.sandbox is not None and self.sandbox.running:
+            self._check_sandbox = False
+            now = await self.ctx.runtime.inspect_sandbox(self.sandbox.id)
+            if now is None or not now.running:  # stopped or removed behind our back
+                log.info("pod/%s: sandbox %s %s", self.key, self.sandbox.id[:12], "removed" if now is None else "died")
+                self.sandbox = replace(self.sandbox, running=False)
         for cid, c in list(self.containers.items()):
             if c.status in ("exited",) and c.finished_at:
                 continue
@@ -215,6 +251,10 @@ class PodWorker:
     async def _execute(self, actions: list[p.Action]) -> bool:
         """Perform the actions in order; True if anything changed in the runtime."""
         progressed = False
+        for a in actions:
+            if isinstance(a, p.SandboxChanged) and a.sandbox_id not in self._sandboxes_changed:
+                self._sandboxes_changed.add(a.sandbox_id)
+                await self._event(NORMAL, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
         kills = [a for a in actions if isinstance(a, p.KillContainer)]
         if kills:
             await asyncio.gather(*(self._kill(a) for a in kills))
@@ -226,6 +266,7 @@ class PodWorker:
                 self.backoff[a.key] = a.entry
             elif isinstance(a, p.Wait):
                 await self._wait(a)
+
             elif isinstance(a, p.CreateSandbox):
                 if not await self._create_sandbox():
                     return False

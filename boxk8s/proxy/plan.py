@@ -13,7 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+from boxk8s.resources.endpoint_slices import SERVICE_NAME_LABEL, ready_backends
+
+__all__ = ["SERVICE_NAME_LABEL", "Route", "load_balancer_status", "plan_host_ports", "ready_backends",
+           "service_key", "slices_by_service"]
 
 
 @dataclass(frozen=True)
@@ -29,31 +32,6 @@ class Route:
 def service_key(obj: Mapping[str, Any]) -> str:
     md = obj["metadata"]
     return f"{md.get('namespace', '')}/{md['name']}"
-
-
-def ready_backends(slices: Iterable[Mapping[str, Any]], port_name: str,
-                   protocol: str = "TCP") -> tuple[tuple[str, int], ...]:
-    """The (IP, port) of every ready endpoint whose slice carries a port of this name and protocol;
-    when none is ready, the serving ones that are terminating (KEP-1669, kube-proxy's
-    `CategorizeEndpoints`: a Service whose every pod is shutting down still drains to them)."""
-    ready: set[tuple[str, int]] = set()
-    draining: set[tuple[str, int]] = set()
-    for s in slices:
-        numbers = [int(p["port"]) for p in s.get("ports") or []
-                   if (p.get("name") or "") == port_name and (p.get("protocol") or "TCP") == protocol and p.get("port")]
-        if not numbers:
-            continue
-        for e in s.get("endpoints") or []:
-            conditions = e.get("conditions") or {}
-            if conditions.get("ready") is not False:
-                into = ready
-            elif conditions.get("serving") and conditions.get("terminating"):
-                into = draining
-            else:
-                continue
-            for ip in e.get("addresses") or []:
-                into.update((ip, n) for n in numbers)
-    return tuple(sorted(ready or draining))
 
 
 def slices_by_service(slices: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:

@@ -19,25 +19,27 @@ from typing import Any, Protocol
 
 from boxk8s import errors
 from boxk8s.resources.admission import WriteOptions
+from boxk8s.resources.kinds import Kinds
 from boxk8s.resources.registry import ResourceType
 from boxk8s.store import Store
 
 Obj = dict[str, Any]
 
-CREATE, UPDATE = "CREATE", "UPDATE"  # admission.Operation
+CREATE, UPDATE, DELETE = "CREATE", "UPDATE", "DELETE"  # admission.Operation
 
 
 @dataclass
 class Attributes:
     """admission.Attributes: what is being written. Mutating plugins change `obj` in place."""
 
-    operation: str  # CREATE | UPDATE
+    operation: str  # CREATE | UPDATE | DELETE
     rt: ResourceType
     namespace: str | None
-    obj: Obj
-    old: Obj | None = None  # the stored object, on UPDATE
+    obj: Obj  # {} on DELETE (upstream's nil object)
+    old: Obj | None = None  # the stored object, on UPDATE and DELETE
     subresource: str = ""
     dry_run: bool = False
+    opts: WriteOptions | None = None  # the request's options (webhooks: fieldManager, warnings)
     # What a plugin's admit learnt, for its validate (upstream's look twice in their informers'
     # caches; a store read here decodes the object again).
     memo: dict[str, Any] = field(default_factory=dict)
@@ -53,6 +55,7 @@ class ResourceAccess(Protocol):
     """What plugins may use of the resource layer: reads, and writes of other objects (quota status)."""
 
     store: Store
+    kinds: Kinds  # the kinds served, custom resources' too
 
     async def get(self, rt: ResourceType, namespace: str | None, name: str) -> Obj: ...
 
@@ -86,13 +89,25 @@ class Admission:
 
     async def admit(self, attrs: Attributes, api: ResourceAccess) -> None:
         for plugin in self.plugins:
-            if plugin.handles(attrs):
+            if _handles(plugin, attrs):
                 await plugin.admit(attrs, api)
 
     async def validate(self, attrs: Attributes, api: ResourceAccess) -> None:
         for plugin in self.plugins:
-            if plugin.handles(attrs):
+            if _handles(plugin, attrs):
                 await plugin.validate(attrs, api)
+
+    async def aclose(self) -> None:
+        """Let go of what plugins hold (the webhooks' HTTP connections)."""
+        for plugin in self.plugins:
+            close = getattr(plugin, "aclose", None)
+            if close is not None:
+                await close()
+
+
+def _handles(plugin: AdmissionPlugin, attrs: Attributes) -> bool:
+    """admission.Handler's operations (CREATE and UPDATE unless the plugin names others), then its own filter."""
+    return attrs.operation in getattr(plugin, "operations", (CREATE, UPDATE)) and plugin.handles(attrs)
 
 
 def forbidden(attrs: Attributes, reason: str) -> errors.Forbidden:

@@ -27,7 +27,7 @@ from boxk8s.resources.field_errors import FieldError, duplicate, forbidden, inva
 log = logging.getLogger(__name__)
 
 @functools.cache
-def _cel() -> Any:
+def cel_library() -> Any:
     """cel-python, imported on the first rule (its parser costs 50 ms at start-up); None when missing
     (a dependency of boxk8s: without it rules are skipped, and said so, rather than failing)."""
     try:
@@ -56,10 +56,10 @@ def available() -> bool:
     return importlib.util.find_spec("celpy") is not None
 
 
-def _environment() -> Any:
+def environment() -> Any:
     global _env
-    if _env is None and _cel() is not None:
-        _env = _cel().Environment()
+    if _env is None and cel_library() is not None:
+        _env = cel_library().Environment()
     return _env
 
 
@@ -70,7 +70,7 @@ def _warn_once(rule: str, why: str) -> None:
 
 
 def _program(text: str) -> Any:
-    env = _environment()
+    env = environment()
     if env is None:
         _warn_once(text, "the CEL library (cel-python) is not installed")
         return None
@@ -93,12 +93,12 @@ def compile_rules(rules: tuple[dict[str, Any], ...]) -> tuple[Compiled, ...]:
 def syntax_error(text: str) -> str | None:
     """The parse error of a rule cel-python can parse and finds wrong; None when it parses (or when
     cel-python cannot tell: those are skipped at run time, not refused)."""
-    env = _environment()
+    env = environment()
     if env is None:
         return None
     try:
         env.compile(text)
-    except _cel().CELParseError as e:
+    except cel_library().CELParseError as e:
         return str(e).strip().splitlines()[0] if str(e).strip() else "syntax error"
     except Exception:
         return None
@@ -146,17 +146,17 @@ def evaluate(compiled: tuple[Compiled, ...], value: Any, old: Any, type_name: st
         if c.transition and (skip_transitions or (old is NO_OLD and not rule.get("optionalOldSelf"))):
             continue
         if activation is None:
-            activation = {"self": _cel().json_to_cel(value)}
+            activation = {"self": cel_library().json_to_cel(value)}
             if old is not NO_OLD:
-                activation["oldSelf"] = _cel().json_to_cel(old)
+                activation["oldSelf"] = cel_library().json_to_cel(old)
         try:
             result = c.program.evaluate(activation)
-        except _cel().CELEvalError as e:
+        except cel_library().CELEvalError as e:
             result = e
         except Exception as e:  # a cel-python shortcoming is never the client's error
             _warn_once(str(rule.get("rule")), f"cel-python failed on it ({type(e).__name__})")
             continue
-        if isinstance(result, _cel().CELEvalError):  # raised or returned: cel-python does both
+        if isinstance(result, cel_library().CELEvalError):  # raised or returned: cel-python does both
             failure = _eval_error(result, rule, path, type_name)
             if failure is not None:
                 errs.append(failure)
@@ -174,17 +174,21 @@ def evaluate(compiled: tuple[Compiled, ...], value: Any, old: Any, type_name: st
 def _eval_error(e: Exception, rule: dict[str, Any], path: str, type_name: str) -> FieldError | None:
     """An evaluation error the apiserver reports (no such key, overflow, …) as its field error; any
     other (a function cel-python lacks) is logged and the rule skipped."""
-    text = _cel_go_words(str(e.args[0]) if e.args else str(e))
+    text = cel_go_words(str(e.args[0]) if e.args else str(e))
     if text.startswith(_USER_ERRORS):
         return invalid(path, type_name, f"{text} evaluating rule: {_rule_text(rule)}")
     _warn_once(str(rule.get("rule")), f"cel-python cannot evaluate it ({text[:120]})")
     return None
 
 
-def _cel_go_words(text: str) -> str:
-    """cel-python's wording of an evaluation error as cel-go words it (`no such key: min`)."""
+def cel_go_words(text: str) -> str:
+    """cel-python's wording of an evaluation error as cel-go words it (`no such key: min`,
+    `undeclared reference to 'f' (in container '')`)."""
     m = re.match(r"no such member in mapping: '(.*)'", text)
-    return f"no such key: {m.group(1)}" if m else text
+    if m:
+        return f"no such key: {m.group(1)}"
+    m = re.match(r"undeclared reference to '([^']*)'", text)
+    return f"undeclared reference to '{m.group(1)}' (in container '')" if m else text
 
 
 def _message(program: Any, activation: dict[str, Any]) -> str:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from boxk8s.resources import custom, scale
 from boxk8s.resources.custom import CustomVersion
+from boxk8s.resources.registry import ResourceType
 
 Obj = dict[str, Any]
 
@@ -55,3 +57,20 @@ def replicas_patch(cv: CustomVersion, replicas: int, resource_version: str = "")
     if resource_version:
         body["metadata"] = {"resourceVersion": resource_version}
     return body
+
+
+def scale_of_resource(rt: ResourceType, obj: Obj) -> Obj:
+    """The Scale of an object of any kind with the subresource: a custom resource through its
+    CRD's paths, a built-in workload through spec.replicas."""
+    cv = custom.lookup(rt.definition)
+    if cv is not None and cv.scale is not None:
+        return scale_of(cv, obj)
+    return scale.scale_of(rt.kind, obj)
+
+
+def replicas_patch_of_resource(rt: ResourceType, replicas: int, resource_version: str = "") -> Obj:
+    """The merge patch writing a Scale's spec.replicas to an object of any kind."""
+    cv = custom.lookup(rt.definition)
+    if cv is not None and cv.scale is not None:
+        return replicas_patch(cv, replicas, resource_version)
+    return scale.replicas_patch(replicas, resource_version)

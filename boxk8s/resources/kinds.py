@@ -36,6 +36,11 @@ class Kinds:
         self._by_kind: dict[tuple[str, str], ResourceType] = {}
         self.generation = 0
         self._memo: dict[Any, Any] = {}
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` after each change of the served kinds (it should only note or enqueue)."""
+        self._listeners.append(listener)
 
     # ---- changes --------------------------------------------------------------------------------
     def register(self, owner: str, types: Iterable[ResourceType]) -> None:
@@ -63,6 +68,8 @@ class Kinds:
             for rt in types:
                 self._by_path.setdefault((rt.group, rt.version, rt.plural), rt)
                 self._by_kind.setdefault((rt.api_version, rt.kind), rt)
+        for listener in self._listeners:
+            listener()
 
     # ---- reads ----------------------------------------------------------------------------------
     def owners(self) -> list[str]:

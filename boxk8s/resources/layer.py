@@ -18,7 +18,7 @@ from typing import Any
 from boxk8s import errors
 from boxk8s.resources import allocate, conversion, custom, defaults, meta, patch, registry, status
 from boxk8s.resources.admission import WriteOptions, decode, validate_object, validate_update
-from boxk8s.resources.admission_plugins import CREATE, UPDATE, Admission, Attributes
+from boxk8s.resources.admission_plugins import CREATE, DELETE, UPDATE, Admission, Attributes
 from boxk8s.resources.apiserver_admission import apiserver_admission
 from boxk8s.resources.deletion import finalized, plan_delete
 from boxk8s.resources.kinds import Kinds
@@ -88,13 +88,15 @@ class Resources:
         continue_token: str = "",
         resource_version: str = "",
         resource_version_match: str = "",
+        skip_unreadable: bool = False,
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """Items and the list's metadata (resourceVersion, continue)."""
+        """Items and the list's metadata (resourceVersion, continue). An object the store cannot
+        decrypt fails the list (500, as the apiserver's), or with `skip_unreadable` is left out."""
         if conversion.converts(rt):
             items, list_meta = await self.list(
                 conversion.storage_type(rt), namespace, label=label, field=field, limit=limit,
                 continue_token=continue_token, resource_version=resource_version,
-                resource_version_match=resource_version_match)
+                resource_version_match=resource_version_match, skip_unreadable=skip_unreadable)
             return [conversion.from_storage(rt, i) for i in items], list_meta
         start_after = ""
         revision: int | None = None
@@ -113,7 +115,8 @@ class Resources:
         cursor = start_after
         while True:
             with api_errors(rt, revision=revision, continuing=bool(continue_token)):
-                items, list_rev = await self.store.list(prefix, revision, start_after=cursor, limit=chunk)
+                items, list_rev = await self.store.list(prefix, revision, start_after=cursor, limit=chunk,
+                                                        skip_unreadable=skip_unreadable)
             revision = list_rev
             list_meta["resourceVersion"] = str(list_rev)
             for item in items:
@@ -139,7 +142,8 @@ class Resources:
         if conversion.converts(rt):
             items, meta_ = await self.list(rt, namespace, limit=limit)
             return [_encode(i) for i in items], meta_
-        rows, revision = await self.store.list_rendered(rt.key_prefix(namespace), limit=limit + 1 if limit else 0)
+        with api_errors(rt):
+            rows, revision = await self.store.list_rendered(rt.key_prefix(namespace), limit=limit + 1 if limit else 0)
         list_meta: dict[str, Any] = {"resourceVersion": str(revision)}
         if limit and len(rows) > limit:
             rows = rows[:limit]
@@ -164,7 +168,7 @@ class Resources:
         # The apiserver's order: defaults (decoding), mutating admission, then the strategy
         # (PrepareForCreate, a generated name, Validate), validating admission, storage.
         defaults.apply_defaults(obj, rt.definition)
-        attrs = Attributes(CREATE, rt, md.get("namespace"), obj, dry_run=opts.dry_run)
+        attrs = Attributes(CREATE, rt, md.get("namespace"), obj, dry_run=opts.dry_run, opts=opts)
         await self.admission.admit(attrs, self)
         if not md.get("name"):
             if md.get("generateName"):
@@ -344,7 +348,7 @@ class Resources:
                 md[k] = cur_md[k]
             else:
                 md.pop(k, None)
-        attrs = Attributes(UPDATE, rt, namespace, new, current, subresource, opts.dry_run)
+        attrs = Attributes(UPDATE, rt, namespace, new, current, subresource, opts.dry_run, opts=opts)
         if subresource == "status":
             # As the apiserver's status strategies: the rest of the object is the stored one,
             # already validated and defaulted; only the status' own defaults apply.
@@ -366,11 +370,14 @@ class Resources:
         # apiserver's fieldmanager sees it): not of write-only input such as a Secret's stringData.
         self._record_manager(rt, new, obj if subresource else new, opts, operation, current)
         md["resourceVersion"] = cur_md["resourceVersion"]
-        if new == current:
-            return current  # a no-op write is not written (no new resourceVersion, no event)
+        key = rt.key(namespace, md["name"])
+        # A no-op write is not written (no new resourceVersion, no event), unless the stored row is
+        # stale: read with an older encryption provider, it is rewritten with the current one
+        # (etcd3/store.go GuaranteedUpdate: `!origState.stale && bytes.Equal(data, origState.data)`).
+        if new == current and not self.store.is_stale(key):
+            return current
         if opts.dry_run:
             return new
-        key = rt.key(namespace, md["name"])
         if finalized(rt, new, current):
             return await self._remove(rt, key, new, expected)
         async with self._allocating(rt):
@@ -433,6 +440,11 @@ class Resources:
             obj, gone = await self.delete(conversion.storage_type(rt), namespace, name, options, dry_run)
             return conversion.from_storage(rt, obj), gone
         pinned = bool((options.get("preconditions") or {}).get("resourceVersion"))
+        # Admission of the request (the plugins that handle DELETE: the webhooks), once, as the
+        # apiserver's delete handler runs it before its retries.
+        attrs = Attributes(DELETE, rt, namespace, {}, await self.get(rt, namespace, name), dry_run=dry_run)
+        await self.admission.admit(attrs, self)
+        await self.admission.validate(attrs, self)
         for _attempt in range(8):
             try:
                 return await self._delete_once(rt, namespace, name, options, dry_run)
@@ -469,15 +481,17 @@ class Resources:
         label: Predicate | None = None,
         field: Predicate | None = None,
         send_initial: bool | None = None,
+        on_overflow: Callable[[], None] | None = None,
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Open a watch: errors (410 Expired, bad resourceVersion) are raised here, before any event.
 
         The iterator yields (type, object); ("BOOKMARK", {...}) marks the end of initial events
-        when `send_initial` was asked for.
+        when `send_initial` was asked for. It ends if its consumer falls too far behind (the
+        store's bounded buffer, store/watch.py); `on_overflow` is then called at once.
         """
         if conversion.converts(rt):
             events = await self.watch(conversion.storage_type(rt), namespace, resource_version=resource_version,
-                                      label=label, field=field, send_initial=send_initial)
+                                      label=label, field=field, send_initial=send_initial, on_overflow=on_overflow)
             return _converted_events(rt, events)
         prefix = rt.key_prefix(namespace)
 
@@ -490,40 +504,45 @@ class Resources:
 
         initial: list[tuple[str, dict[str, Any]]] = []
         if _wants_initial(send_initial, resource_version):
-            items, since = await self.store.list(prefix)
+            with api_errors(rt):
+                items, since = await self.store.list(prefix)
             initial = [("ADDED", item) for item in items if matches(item)]
             if send_initial:
                 initial.append(("BOOKMARK", _initial_events_end(since)))
         else:
             since = _watch_revision(resource_version)
         # The previous value only matters for telling selector entries and exits apart.
-        live = await self._open_watch(rt, prefix, since, with_prev=bool(label or field))
-        return _watch_events(initial, live, matches if (label or field) else None)
+        live = await self._open_watch(rt, prefix, since, with_prev=bool(label or field), on_overflow=on_overflow)
+        return _watch_events(rt, initial, live, matches if (label or field) else None)
 
     async def watch_rendered(
-        self, rt: ResourceType, namespace: str | None, *, resource_version: str = "", send_initial: bool | None = None
+        self, rt: ResourceType, namespace: str | None, *, resource_version: str = "", send_initial: bool | None = None,
+        on_overflow: Callable[[], None] | None = None,
     ) -> AsyncIterator[tuple[str, bytes | dict[str, Any], str]]:
         """`watch` without selectors, for clients that want JSON: (type, the object as the JSON
         bytes `list_rendered` gives, its resourceVersion). Each change is rendered once for all
         such watchers and never decoded for them; the end-of-initial-events BOOKMARK is a dict."""
         if conversion.converts(rt):
-            events = await self.watch(rt, namespace, resource_version=resource_version, send_initial=send_initial)
+            events = await self.watch(rt, namespace, resource_version=resource_version, send_initial=send_initial,
+                                      on_overflow=on_overflow)
             return _encoded_events(events)
         prefix = rt.key_prefix(namespace)
         initial: list[tuple[str, bytes | dict[str, Any], str]] = []
         if _wants_initial(send_initial, resource_version):
-            rows, since = await self.store.list_rendered(prefix)
+            with api_errors(rt):
+                rows, since = await self.store.list_rendered(prefix)
             initial = [("ADDED", item, str(since)) for _, item in rows]
             if send_initial:
                 initial.append(("BOOKMARK", _initial_events_end(since), str(since)))
         else:
             since = _watch_revision(resource_version)
-        live = await self._open_watch(rt, prefix, since, with_prev=False)
-        return _rendered_events(initial, live)
+        live = await self._open_watch(rt, prefix, since, with_prev=False, on_overflow=on_overflow)
+        return _rendered_events(rt, initial, live)
 
-    async def _open_watch(self, rt: ResourceType, prefix: str, since: int, *, with_prev: bool) -> Watch:
+    async def _open_watch(self, rt: ResourceType, prefix: str, since: int, *, with_prev: bool,
+                          on_overflow: Callable[[], None] | None = None) -> Watch:
         with api_errors(rt, revision=since):
-            live = self.store.watch(prefix, since, with_prev=with_prev)
+            live = self.store.watch(prefix, since, with_prev=with_prev, on_overflow=on_overflow)
             await live.__aenter__()
         return live
 
@@ -618,7 +637,8 @@ def _patch_failure(e: patch.PatchError, patch_type: str) -> errors.ApiError:
     """The Status of a patch that cannot be applied, as the apiserver's patch handler makes it."""
     if isinstance(e, patch.JsonPatchFailed):
         # jsonPatcher.applyJSPatch: NewGenericServerResponse(422, …) — the library's words stay here.
-        log.debug("json patch failed: %s", e)
+        # Not its words: a failed `test` op quotes the object's values, which may be a Secret's.
+        log.debug("json patch failed: %s", type(e.__cause__ or e).__name__)
         return errors.unprocessable()
     if isinstance(e, patch.JsonPatchTooLarge):
         return errors.RequestEntityTooLarge(f"Request entity too large: {e}")
@@ -626,41 +646,44 @@ def _patch_failure(e: patch.PatchError, patch_type: str) -> errors.ApiError:
 
 
 async def _watch_events(
-    initial: list[tuple[str, dict[str, Any]]], live: Any, matches: Predicate | None
+    rt: ResourceType, initial: list[tuple[str, dict[str, Any]]], live: Any, matches: Predicate | None
 ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
     """Initial events, then live ones; a change that moves an object in or out of the selection
-    is reported as ADDED or DELETED, as the apiserver's watch cache does."""
+    is reported as ADDED or DELETED, as the apiserver's watch cache does. A store error while
+    replaying history (compacted, undecryptable) ends it as the API error."""
     try:
         for item in initial:
             yield item
-        async for ev in live:
-            if matches is None:  # no selection: every event as the store saw it
-                yield ev.type, ev.value
-                continue
-            if ev.type == "DELETED":
-                if matches(ev.value):
+        with api_errors(rt):
+            async for ev in live:
+                if matches is None:  # no selection: every event as the store saw it
+                    yield ev.type, ev.value
+                    continue
+                if ev.type == "DELETED":
+                    if matches(ev.value):
+                        yield "DELETED", ev.value
+                    continue
+                now_ok, before_ok = matches(ev.value), matches(ev.prev_value)
+                if now_ok and before_ok:
+                    yield "MODIFIED", ev.value
+                elif now_ok:
+                    yield "ADDED", ev.value
+                elif before_ok:
                     yield "DELETED", ev.value
-                continue
-            now_ok, before_ok = matches(ev.value), matches(ev.prev_value)
-            if now_ok and before_ok:
-                yield "MODIFIED", ev.value
-            elif now_ok:
-                yield "ADDED", ev.value
-            elif before_ok:
-                yield "DELETED", ev.value
     finally:
         await live.__aexit__(None, None, None)
 
 
 async def _rendered_events(
-    initial: list[tuple[str, bytes | dict[str, Any], str]], live: Watch
+    rt: ResourceType, initial: list[tuple[str, bytes | dict[str, Any], str]], live: Watch
 ) -> AsyncIterator[tuple[str, bytes | dict[str, Any], str]]:
     try:
         for item in initial:
             yield item
         while True:
             try:
-                change = await live.next_change()
+                with api_errors(rt):
+                    change = await live.next_change()
             except StopAsyncIteration:
                 return
             yield change.type, change.rendered_json(), str(change.revision)

@@ -16,7 +16,7 @@ from typing import Any
 
 from boxk8s.resources.podresources import ResourceList, resource_list, wire
 from boxk8s.resources.quantity import Quantity
-from boxk8s.resources.quota_evaluators import CREATE, UPDATE, Evaluator, all_evaluators
+from boxk8s.resources.quota_evaluators import CREATE, UPDATE, Evaluator, all_evaluators, count_name
 
 Obj = dict[str, Any]
 
@@ -162,20 +162,25 @@ def charged(before: Sequence[Obj], after: Sequence[Obj]) -> list[Obj]:
 
 # --- the controller: CalculateUsage --------------------------------------------------------------------
 
-def evaluators_for(names: Iterable[str]) -> list[Evaluator]:
-    """The evaluators that track any of these quota resource names."""
+def evaluators_for(names: Iterable[str], custom: Iterable[tuple[str, str]] = ()) -> list[Evaluator]:
+    """The evaluators that track any of these quota resource names: the built-in kinds', and the
+    object count (`count/<plural>.<group>`) of the `custom` group-resources (the namespaced kinds
+    CRDs serve: upstream's generic evaluator over discovery)."""
     names = list(names)
-    return [e for e in all_evaluators() if e.matching_resources(names)]
+    found = [e for e in all_evaluators() if e.matching_resources(names)]
+    known = {(e.group, e.plural) for e in found}
+    found += [Evaluator(g, p) for g, p in custom if (g, p) not in known and count_name(g, p) in names]
+    return found
 
 
 def calculate_usage(quota: Mapping[str, Any], objects: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]],
-                    now: datetime) -> ResourceList:
+                    now: datetime, custom: Iterable[tuple[str, str]] = ()) -> ResourceList:
     """CalculateUsage over the namespace's objects (by group and plural): for each evaluator of the
     quota's hard names, each of them (zero when none) summed over the objects its scopes select."""
     limits = resource_list((quota.get("spec") or {}).get("hard"))
     scopes = scope_selectors(quota)
     total: ResourceList = {}
-    for evaluator in evaluators_for(limits):
+    for evaluator in evaluators_for(limits, custom):
         tracked = evaluator.matching_resources(limits)
         sums: ResourceList = {name: Quantity.of(0) for name in limits if name in tracked}
         for obj in objects.get((evaluator.group, evaluator.plural), ()):
@@ -186,11 +191,11 @@ def calculate_usage(quota: Mapping[str, Any], objects: Mapping[tuple[str, str], 
 
 
 def plan_quota_status(quota: Mapping[str, Any], objects: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]],
-                      now: datetime) -> dict[str, Any] | None:
+                      now: datetime, custom: Iterable[tuple[str, str]] = ()) -> dict[str, Any] | None:
     """syncResourceQuota: status.hard is spec.hard; status.used the observed usage of each hard
     resource (earlier values kept for names no evaluator tracks). None when nothing changes."""
     limits = resource_list((quota.get("spec") or {}).get("hard"))
-    observed = {**used(quota), **calculate_usage(quota, objects, now)}
+    observed = {**used(quota), **calculate_usage(quota, objects, now, custom)}
     new_used = mask(observed, limits)
     if equals(limits, hard(quota)) and equals(new_used, used(quota)):
         return None

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from boxk8s.resources import admission_policy_cel
 from boxk8s.resources.field_errors import (
     FieldError,
     duplicate,
@@ -499,6 +500,21 @@ def check_validating_admission_policy(obj: Obj) -> list[FieldError]:
     for i, validation in dict_items(spec.get("validations")):
         if not (validation.get("expression") or "").strip():
             errs.append(required(f"spec.validations[{i}].expression"))
+    return errs + _expression_syntax(spec)
+
+
+def _expression_syntax(spec: Obj) -> list[FieldError]:
+    """validateValidatingAdmissionPolicySpec compiles every expression: one that does not parse is
+    refused (what parses but cel-python cannot run meets the failure policy when evaluated)."""
+    errs: list[FieldError] = []
+    for field, key in (("validations", "expression"), ("validations", "messageExpression"),
+                       ("matchConditions", "expression"), ("variables", "expression"),
+                       ("auditAnnotations", "valueExpression")):
+        for i, item in dict_items(spec.get(field)):
+            text = item.get(key)
+            problem = admission_policy_cel.syntax_error(text) if isinstance(text, str) and text.strip() else None
+            if problem:
+                errs.append(invalid(f"spec.{field}[{i}].{key}", text, problem))
     return errs
 
 

@@ -1,6 +1,14 @@
 """The store: an append-only revision log on SQLite (kine's model), with watch and compaction."""
 
-from .errors import Compacted, KeyExists, KeyNotFound, RevisionConflict, StoreError
+from .errors import (
+    Compacted,
+    KeyExists,
+    KeyNotFound,
+    RequestTooLarge,
+    RevisionConflict,
+    StoreError,
+    Unreadable,
+)
 from .model import StoreSettings, WatchEvent
 from .store import Store
 from .watch import Watch
@@ -9,10 +17,12 @@ __all__ = [
     "Compacted",
     "KeyExists",
     "KeyNotFound",
+    "RequestTooLarge",
     "RevisionConflict",
     "Store",
     "StoreError",
     "StoreSettings",
+    "Unreadable",
     "Watch",
     "WatchEvent",
 ]

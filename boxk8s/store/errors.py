@@ -29,3 +29,23 @@ class Compacted(StoreError):
         )
         self.requested = requested
         self.compact_revision = compact_revision
+
+
+class RequestTooLarge(StoreError):
+    """A write whose key and value exceed MAX_REQUEST_BYTES: what etcd refuses with
+    `etcdserver: request is too large` (its --max-request-bytes, 1.5 MiB by default)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__("etcdserver: request is too large")
+        self.size = size
+        self.limit = limit
+
+
+class Unreadable(StoreError):
+    """A stored value that cannot be decrypted with the configured providers (the apiserver's
+    storage.NewInternalError of a failed TransformFromStorage)."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(reason)
+        self.key = key
+        self.reason = reason

@@ -59,13 +59,18 @@ class Head:
     """The newest row of a key. `value is None` marks a delete tombstone.
 
     `rendered` caches `render(value, revision)` once a list asked for it (a new write makes a
-    new head, so it never goes stale); `metadata_end` as in Change."""
+    new head, so it never goes stale); `metadata_end` as in Change. `value` is always the JSON
+    text, decrypted when its row is encrypted."""
 
     revision: int
     create_revision: int
     value: str | None
     rendered: bytes | None = field(default=None, compare=False, repr=False)
     metadata_end: int = field(default=-1, compare=False)
+    # Read back with another provider than writes use now: a rewrite writes it even unchanged.
+    stale: bool = field(default=False, compare=False)
+    # Why the row could not be read back (store/transform.py); the value is then "" and unusable.
+    unreadable: str | None = field(default=None, compare=False)
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"))

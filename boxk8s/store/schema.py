@@ -53,9 +53,11 @@ meta = Table(
 COMPACT_REVISION = "compact_revision"
 
 
-def make_engine(path: Path, *, pool_size: int) -> AsyncEngine:
+def make_engine(path: Path, *, pool_size: int, secure_delete: bool = False) -> AsyncEngine:
     """An engine whose connections run WAL with synchronous=FULL: a commit is on disk (the WAL
-    is fsynced) before it returns, so an acknowledged write survives kill -9 and power loss."""
+    is fsynced) before it returns, so an acknowledged write survives kill -9 and power loss.
+    `secure_delete`: what compaction deletes is overwritten with zeros, not left in free pages
+    (with encryption at rest: no plaintext of before, no ciphertext of a retired key, stays)."""
     engine = create_async_engine(
         f"sqlite+aiosqlite:///{path}", pool_size=pool_size, max_overflow=0
     )
@@ -66,6 +68,8 @@ def make_engine(path: Path, *, pool_size: int) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=10000")
+        if secure_delete:
+            cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     return engine

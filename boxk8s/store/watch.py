@@ -60,8 +60,10 @@ class Watch:
         read_backlog: BacklogReader,
         page_size: int,
         with_prev: bool = True,
+        on_overflow: Callable[[], None] | None = None,
     ) -> None:
         self.prefix = prefix
+        self._on_overflow = on_overflow
         self._with_prev = with_prev
         self._hub = hub
         self._queue_size = queue_size
@@ -86,9 +88,13 @@ class Watch:
         for change in changes:
             if change.key.startswith(prefix):
                 if len(self._live) >= self._queue_size:
-                    log.warning("watch on %r fell behind; closing it", prefix)
+                    # The apiserver's cacher does the same to a watcher whose buffer stays full
+                    # (cacheWatcher.add: "Forcing ... watcher close due to unresponsiveness").
+                    log.warning("watch on %r fell %d events behind; closing it", prefix, self._queue_size)
                     self.overflowed = True
                     self.close()
+                    if self._on_overflow is not None:
+                        self._on_overflow()
                     return
                 self._live.append(change)
                 self._wakeup.set()

@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import schema
 from .cache import Heads
-from .errors import KeyExists, KeyNotFound, RevisionConflict, StoreError
+from .errors import KeyExists, KeyNotFound, RevisionConflict, StoreError, Unreadable
 from .model import Change, Head
 from .schema import kine, meta
+from .transform import PLAIN, ValueTransformer
 from .watch import Hub
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ def plan(write: Write, head: Head | None, revision: int) -> tuple[dict[str, Any]
     if not live:
         raise KeyNotFound(write.key)
     assert head is not None and head.value is not None
+    if head.unreadable is not None:  # what it holds is unknown: neither rewritten nor given as prev
+        raise Unreadable(write.key, head.unreadable)
     if write.expected is not None and write.expected != head.revision:
         raise RevisionConflict(
             f"{write.key}: expected revision {write.expected}, current {head.revision}"
@@ -98,9 +101,11 @@ def _row(
 
 class Writer:
     def __init__(
-        self, conn: AsyncConnection, heads: Heads, hub: Hub, revision: int, compacted: int
+        self, conn: AsyncConnection, heads: Heads, hub: Hub, revision: int, compacted: int,
+        transformer: ValueTransformer = PLAIN,
     ) -> None:
         self._conn = conn
+        self._transformer = transformer  # rows only: heads and changes keep the JSON text
         self._heads = heads
         self._hub = hub
         self.revision = revision  # newest committed revision
@@ -109,6 +114,7 @@ class Writer:
         self._pending: deque[Op] = deque()
         self._wakeup = asyncio.Event()
         self._stopping = False
+        self.running = False  # run() is taking writes
 
     def submit(self, op: Op) -> None:
         if self._stopping:
@@ -122,9 +128,11 @@ class Writer:
         self._wakeup.set()
 
     async def run(self) -> None:
+        self.running = True
         try:
             await self._loop()
         finally:  # a crash (or cancellation) must not leave callers awaiting forever
+            self.running = False
             self._stopping = True
             while self._pending:
                 _fail(self._pending.popleft().future, StoreError("store writer stopped"))
@@ -176,6 +184,7 @@ class Writer:
                 outcomes.append((write, exc))
                 continue
             revision += 1
+            row["value"] = self._transformer.to_storage(write.key, row["value"])
             rows.append(row)
             overlay[write.key] = new_head
             changes.append(change)

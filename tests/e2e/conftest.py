@@ -55,6 +55,9 @@ class Boxk8s:
             return ""
 
 
+READY_LINE = "boxk8s is ready in"
+
+
 def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | None = None,
                  user_kubeconfig: Path | None = None, cluster_name: str = "", pod_subnet: str = "") -> Boxk8s:
     """Start `boxk8s up`; with `user_kubeconfig`, let it merge its context there ($KUBECONFIG).
@@ -66,6 +69,7 @@ def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | No
     cluster_name = cluster_name or f"test-{uuid.uuid4().hex[:8]}"
     pod_subnet = pod_subnet or free_subnet()
     log_path = state_dir.parent / f"{state_dir.name}.log"
+    offset = log_path.stat().st_size if log_path.exists() else 0  # a restart appends to the same log
     log = open(log_path, "ab")
     env = dict(os.environ)
     flags = ["--no-kubeconfig"]
@@ -84,7 +88,8 @@ def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | No
     while True:
         if proc.poll() is not None:
             raise AssertionError(f"boxk8s exited early:\n{log_path.read_text()}")
-        if kubeconfig.exists() and _port_open(port):
+        # The kubeconfig appears once the API answers; "ready" once everything runs (cluster.py).
+        if kubeconfig.exists() and _port_open(port) and READY_LINE in _read_from(log_path, offset):
             break
         if time.monotonic() > deadline:
             proc.kill()
@@ -93,6 +98,12 @@ def start_boxk8s(state_dir: Path, port: int | None = None, extra: list[str] | No
     cache = state_dir.parent / f"{state_dir.name}-kubectl-cache"
     cache.mkdir(exist_ok=True)
     return Boxk8s(proc, cluster_name, state_dir, port, kubeconfig, cache, log_path, ingress_port)
+
+
+def _read_from(path: Path, offset: int) -> str:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.read().decode(errors="replace")
 
 
 def stop_boxk8s(b: Boxk8s) -> int:

@@ -117,11 +117,12 @@ async def default_accounts_made(resources: Resources) -> None:
 
 @contextlib.asynccontextmanager
 async def running_api(state_dir: Path, token: str = TOKEN, *, controllers: Sequence[ControllerFactory] = (),
-                      nodes: int = 0) -> AsyncIterator[Api]:
+                      nodes: int = 0, encryption: Path | None = None) -> AsyncIterator[Api]:
     """The store and resource layer as assemble() builds them (by default no controllers, nodes or
     scheduler; else these controllers and `nodes` simulated nodes with a scheduler), and the API app
-    over plain HTTP in aiohttp's test server (no token: open, as kubectl needs over HTTP)."""
-    settings = ClusterSettings(state_dir=state_dir)
+    over plain HTTP in aiohttp's test server (no token: open, as kubectl needs over HTTP).
+    `encryption`: an EncryptionConfiguration file, as `up --encryption-provider-config`."""
+    settings = ClusterSettings(state_dir=state_dir, encryption_provider_config=encryption)
     planned = [NodeSettings(f"node-{i}", fake=True) for i in range(1, nodes + 1)]
     async with running(settings, controllers=list(controllers), nodes=planned, scheduler=bool(nodes),
                        serve_api=False, proxy=False) as c:

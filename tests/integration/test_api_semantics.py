@@ -208,6 +208,35 @@ async def test_scale_subresource(api: Api) -> None:
     assert_status(code, body, 409, "Conflict")
 
 
+async def test_scale_patch_without_resource_version_is_not_refused_for_a_status_write(api: Api) -> None:
+    """`kubectl scale` PATCHes /scale with no resourceVersion: as the apiserver, the patch is
+    applied again to the changed object instead of answering 409 (found by scripts/soak_crash.py,
+    where the deployment controller writes status all the time)."""
+    await api.ok("POST", DEPLOYS, body=deployment("busy", replicas=1))
+    done = asyncio.Event()
+
+    async def status_writes() -> None:
+        i = 0
+        while not done.is_set():
+            i += 1
+            await api.ok("PATCH", f"{DEPLOYS}/busy/status", data=json.dumps({"status": {"observedGeneration": i}}),
+                         content_type="application/merge-patch+json")
+
+    writer = asyncio.create_task(status_writes())
+    try:
+        for n in range(40):
+            scale = await api.ok("PATCH", f"{DEPLOYS}/busy/scale", data=json.dumps({"spec": {"replicas": n}}),
+                                 content_type="application/merge-patch+json")
+            assert scale["spec"]["replicas"] == n
+    finally:
+        done.set()
+        await writer
+    pinned = {"metadata": {"resourceVersion": "1"}, "spec": {"replicas": 3}}  # a precondition still holds
+    code, body, _ = await api.request("PATCH", f"{DEPLOYS}/busy/scale", data=json.dumps(pinned),
+                                      content_type="application/merge-patch+json")
+    assert_status(code, body, 409, "Conflict")
+
+
 async def test_strategic_merge_keeps_other_containers(api: Api) -> None:
     containers = [{"name": "web", "image": "nginx:1"}, {"name": "side", "image": "busybox:1"}]
     await api.ok("POST", DEPLOYS, body=deployment("smp", containers=containers))

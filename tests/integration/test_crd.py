@@ -265,8 +265,11 @@ async def test_deleting_the_crd_deletes_its_objects_first(widgets: CrdEnv) -> No
         assert items[0]["metadata"].get("deletionTimestamp")
         return True
     await wait_for_condition(only_held_left, DEADLINE)
-    crd = await api.ok("GET", f"{CRDS}/widgets.example.com")
-    assert conditions(crd)["Terminating"][:2] == ("True", "InstanceDeletionInProgress")
+
+    async def in_progress() -> bool:  # the controller writes the condition after its deletes
+        crd = await api.ok("GET", f"{CRDS}/widgets.example.com")
+        return conditions(crd)["Terminating"][:2] == ("True", "InstanceDeletionInProgress")
+    await wait_for_condition(in_progress, DEADLINE)
     code, body, _ = await api.post(WIDGETS, widget("late"))
     assert_status(code, body, 405, "MethodNotAllowed")
     assert body["message"] == "create not allowed while custom resource definition is terminating"

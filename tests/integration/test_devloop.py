@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from boxk8s import errors
 from boxk8s.client import Client, Kind
 from boxk8s.cluster import running
@@ -178,8 +180,7 @@ async def test_a_deleted_document_is_pruned_and_nothing_else(tmp_path: Path) -> 
         await eventually(lambda: gone(client, Kind.CONFIGMAP, "two"))
         assert (await get(client, Kind.CONFIGMAP, "one"))["metadata"]["resourceVersion"] == before["one"]
         assert (await get(client, Kind.DEPLOYMENT, "web"))["metadata"]["resourceVersion"] == web_rv
-        assert loop.last_report is not None
-        assert f"{folder / 'a.yaml'}: applied 0, pruned 1" in loop.last_report.lines()
+        await reported(loop, f"{folder / 'a.yaml'}: applied 0, pruned 1")  # the pass may still be writing its parent
 
         # a file removed: its objects go, the parent forgets their kind
         (folder / "b.yaml").unlink()
@@ -369,3 +370,107 @@ async def test_a_bug_below_is_reported_on_the_document_and_the_loop_goes_on(tmp_
             write(folder / "b.yaml", configmap("fine", "again"))
             await eventually(lambda: _greeting(client, "fine", "again"))
             assert loop.reloads >= 2
+
+
+CRD_AND_WIDGET = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: string}
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: w1
+spec:
+  size: {size}
+"""
+
+
+async def test_custom_resources_wait_for_their_crd_in_the_same_manifests(tmp_path: Path) -> None:
+    """A CRD and its custom resources in one file (as an operator's manifests ship them): the file
+    is applied, the custom resource once the CRD is served; later saves and pruning work on it."""
+    from boxk8s.controllers.crd import CRDController
+
+    folder = tmp_path / "manifests"
+    app = folder / "operator.yaml"
+    write(app, CRD_AND_WIDGET.replace("{size}", "small"), configmap())
+    settings = ClusterSettings(state_dir=tmp_path / "state", cluster_name="test", stop_timeout=DEADLINE)
+    async with running(settings, controllers=[CRDController], nodes=[], scheduler=False, serve_api=False,
+                       proxy=False) as c:
+        client = Client(c.resources, "boxk8s")
+        async with devloop(client, folder) as loop:
+            await get(client, Kind.CONFIGMAP, "settings")  # the rest of the file did not wait
+
+            async def widget() -> dict[str, Any]:
+                rt = c.resources.kinds.find("example.com", "v1", "widgets")
+                assert rt is not None
+                return await client.get(rt, "default", "w1")
+            assert (await eventually(widget))["spec"] == {"size": "small"}
+            assert loop.last_manifests is not None and not loop.last_manifests.pending
+
+            write(app, CRD_AND_WIDGET.replace("{size}", "large"), configmap())
+
+            async def resized() -> bool:
+                return (await widget())["spec"] == {"size": "large"}
+            await eventually(resized)
+
+            write(app, CRD_AND_WIDGET.split("---\n")[0], configmap())  # the widget taken out: pruned
+
+            async def pruned() -> bool:
+                try:
+                    await widget()
+                except errors.NotFound:
+                    return True
+                return False
+            await eventually(pruned)
+
+
+async def test_a_kind_no_crd_defines_still_refuses_its_file(tmp_path: Path) -> None:
+    folder = tmp_path / "manifests"
+    write(folder / "bad.yaml", configmap(), CRD_AND_WIDGET.split("---\n")[1].replace("{size}", "small"))
+    async with cluster(tmp_path) as client, devloop(client, folder) as loop:
+        lines = await reported(loop, f'error {folder / "bad.yaml"}:9: kind: no matches for kind "Widget" in version '
+                                     '"example.com/v1"')
+        assert lines
+        assert await gone(client, Kind.CONFIGMAP, "settings")
+
+
+async def test_a_crd_applied_by_hand_wakes_a_refused_file(tmp_path: Path) -> None:
+    from boxk8s.controllers.crd import CRDController
+    from boxk8s.resources import registry
+
+    folder = tmp_path / "manifests"
+    write(folder / "widget.yaml", CRD_AND_WIDGET.split("---\n")[1].replace("{size}", "small"))
+    settings = ClusterSettings(state_dir=tmp_path / "state", cluster_name="test", stop_timeout=DEADLINE)
+    async with running(settings, controllers=[CRDController], nodes=[], scheduler=False, serve_api=False,
+                       proxy=False) as c:
+        client = Client(c.resources, "boxk8s")
+        async with devloop(client, folder) as loop:
+            assert loop.last_manifests is not None and loop.last_manifests.errors  # refused: no such kind
+            crd_rt = registry.find("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+            assert crd_rt is not None
+            crd = yaml.safe_load(CRD_AND_WIDGET.split("---\n")[0])
+            await Client(c.resources, "kubectl").create(crd_rt, None, crd)
+
+            async def widget() -> dict[str, Any]:
+                rt = c.resources.kinds.find("example.com", "v1", "widgets")
+                assert rt is not None
+                return await client.get(rt, "default", "w1")
+            assert (await eventually(widget))["spec"] == {"size": "small"}

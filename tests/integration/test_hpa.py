@@ -39,8 +39,8 @@ class Env:
 
 
 @contextlib.asynccontextmanager
-async def running_env(tmp_path: Path, *, sample: bool = True) -> AsyncIterator[Env]:
-    async with harness(tmp_path, [ReplicaSetController, DeploymentController], nodes=2) as h:
+async def running_env(tmp_path: Path, *, sample: bool = True, controllers: tuple[Any, ...] = ()) -> AsyncIterator[Env]:
+    async with harness(tmp_path, [ReplicaSetController, DeploymentController, *controllers], nodes=2) as h:
         import time
 
         offset = [0.0]
@@ -286,3 +286,35 @@ async def test_errors_are_conditions_and_events(tmp_path: Path) -> None:
             return obj
 
         await eventually(no_request)
+
+
+@pytest.mark.timeout(60)
+async def test_scales_a_custom_resource_through_its_scale_subresource(tmp_path: Path) -> None:
+    """scaleTargetRef naming a custom resource: read and written through the CRD's replica paths, its
+    pods found by the selector at its labelSelectorPath."""
+    from boxk8s.controllers.crd import CRDController
+    from boxk8s.resources import registry
+    from tests.integration.crd_fixtures import widget, widget_crd
+
+    async with running_env(tmp_path, controllers=(CRDController,)) as env:
+        h = env.h
+        crd_rt = registry.find("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        assert crd_rt is not None
+        await h.client.create(crd_rt, None, widget_crd())
+
+        async def served() -> Any:
+            return h.resources.kinds.find("example.com", "v1", "widgets")
+        widgets = await eventually(served)
+        await h.client.create(Kind.DEPLOYMENT, "default", deployment(requests={"cpu": "100m"}))
+        await h.client.create(widgets, "default", widget("w", replicas=1))
+        await h.client.patch(widgets, "default", "w", {"status": {"replicas": 1, "selector": "app=web"}},
+                             "merge", "status")
+        target = hpa(target="w", max_replicas=4)
+        target["spec"]["scaleTargetRef"] = {"apiVersion": "example.com/v1", "kind": "Widget", "name": "w"}
+        await h.client.create(Kind.HPA, "default", target)
+
+        async def scaled() -> bool:
+            return (await h.client.get(widgets, "default", "w"))["spec"]["replicas"] == 4
+        await eventually(scaled)  # one pod at 200% of its request against 50%: four, the maximum
+        rescales = await rescale_events(h, "web", 1)
+        assert rescales[0].startswith("New size: 4;"), rescales

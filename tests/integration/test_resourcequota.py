@@ -120,3 +120,26 @@ async def test_services_node_ports_and_terminal_pods(api: Api) -> None:
     # a finished pod stops counting as `pods`, not as `count/pods`
     await wait_for_condition(lambda: status_of(api, "pods", pods="0", **{"count/pods": "1"}), DEADLINE)
     await api.ok("POST", PODS, body=pod("next"))
+
+
+async def test_custom_resources_are_counted(tmp_path: Path) -> None:
+    """count/<plural>.<group> of a CRD's kind: measured by the controller, charged and refused by
+    admission, given back when one is deleted (the controller watches the kinds CRDs serve)."""
+    from boxk8s.controllers.crd import CRDController
+    from tests.integration.crd_fixtures import WIDGETS, crd_env, install, widget, widget_crd
+
+    async with crd_env(tmp_path, [CRDController, ResourceQuotaController]) as env:
+        api = env.api
+        await install(api, widget_crd())
+        await api.ok("POST", WIDGETS, body=widget("one"))
+        await api.ok("POST", QUOTAS, body=quota("crs", {"count/widgets.example.com": "2"}))
+        await wait_for_condition(lambda: status_of(api, "crs", **{"count/widgets.example.com": "1"}), DEADLINE)
+        await api.ok("POST", WIDGETS, body=widget("two"))
+        code, body, _ = await api.post(WIDGETS, widget("three"))
+        assert_status(code, body, 403, "Forbidden")
+        assert body["message"] == ('widgets.example.com "three" is forbidden: exceeded quota: crs, requested: '
+                                   'count/widgets.example.com=1, used: count/widgets.example.com=2, '
+                                   'limited: count/widgets.example.com=2')
+        await api.ok("DELETE", f"{WIDGETS}/one")
+        await wait_for_condition(lambda: status_of(api, "crs", **{"count/widgets.example.com": "1"}), DEADLINE)
+        await api.ok("POST", WIDGETS, body=widget("three"))

@@ -28,7 +28,8 @@ CLUSTER_ROLES = registry.find("rbac.authorization.k8s.io", "v1", "clusterroles")
 STORAGE_CLASSES = registry.find("storage.k8s.io", "v1", "storageclasses")
 
 DEFAULT_ROLES = {"cluster-admin", "admin", "edit", "view", "system:aggregate-to-admin", "system:aggregate-to-edit",
-                 "system:aggregate-to-view", "system:discovery", "system:basic-user", "system:public-info-viewer"}
+                 "system:aggregate-to-view", "system:discovery", "system:basic-user", "system:monitoring",
+                 "system:public-info-viewer"}
 
 
 def names(body: dict[str, Any]) -> set[str]:
@@ -51,7 +52,7 @@ async def test_a_fresh_cluster_has_the_default_objects(api: Api) -> None:
     bindings = {b["metadata"]["name"]: b for b in (await api.ok("GET", f"{RBAC}/clusterrolebindings"))["items"]}
     groups = {n: [s["name"] for s in b["subjects"]] for n, b in bindings.items()}
     assert groups == {"cluster-admin": ["system:masters"], "system:discovery": ["system:authenticated"],
-                      "system:basic-user": ["system:authenticated"],
+                      "system:basic-user": ["system:authenticated"], "system:monitoring": ["system:monitoring"],
                       "system:public-info-viewer": ["system:authenticated", "system:unauthenticated"]}
     assert bindings["cluster-admin"]["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                                                     "name": "cluster-admin"}

@@ -40,6 +40,20 @@ class Authorizer:
         return rbac.rules_for(self.policy(), user, namespace)
 
 
+def admission_check(authorize: Callable[[Attributes], Decision]) -> Callable[
+        [Mapping[str, Any], Mapping[str, str]], tuple[bool, str]]:
+    """The authorizer as admission policies call it (resources/requester.AUTHORIZER): a user and
+    an attributes record as plain data."""
+    def check(user: Mapping[str, Any], spec: Mapping[str, str]) -> tuple[bool, str]:
+        who = UserInfo(str(user.get("username") or ""), str(user.get("uid") or ""), tuple(user.get("groups") or ()))
+        g = spec.get
+        attrs = Attributes(who, g("verb", ""), not g("path"), g("namespace", ""), g("apiGroup", ""),
+                           g("apiVersion", "*"), g("resource", ""), g("subresource", ""), g("name", ""), g("path", ""))
+        decision = authorize(attrs)
+        return decision.allowed, decision.reason
+    return check
+
+
 def forbidden_message(attrs: Attributes) -> str:
     """forbiddenMessage."""
     if not attrs.resource_request:

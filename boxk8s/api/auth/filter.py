@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from boxk8s.api.auth.authn import Authenticator, bearer_token
-from boxk8s.api.auth.authorizer import Authorizer, attributes_of, forbidden
+from boxk8s.api.auth.authorizer import Authorizer, admission_check, attributes_of, forbidden
 from boxk8s.api.auth.caches import BoundObjects, PolicyCache
 from boxk8s.api.auth.impersonation import USER_HEADER as IMPERSONATE_USER
 from boxk8s.api.auth.impersonation import impersonate
 from boxk8s.api.auth.rbac import Attributes, Decision, Rule
-from boxk8s.api.auth.requestinfo import request_info
+from boxk8s.api.auth.requestinfo import info_of
 from boxk8s.api.auth.user import REQUEST_USER, SYSTEM_MASTERS, UserInfo
 from boxk8s.client import InformerFactory
-from boxk8s.resources.requester import REQUESTER
+from boxk8s.resources.requester import AUTHORIZER, REQUESTER
 from boxk8s.resources.serviceaccount_token import TokenIssuer
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -76,15 +76,17 @@ class Security:
                 if SYSTEM_MASTERS not in user.groups or IMPERSONATE_USER in request.headers:
                     await self.ready()
                 user = impersonate(user, request.headers, self.authorize)
-                attrs = attributes_of(user, request_info(request.method, request.path, request.query))
+                attrs = attributes_of(user, info_of(request))
                 decision = self.authorize(attrs)
                 if not decision.allowed:
                     raise forbidden(attrs, decision.reason)
             request[REQUEST_USER] = user
             token = REQUESTER.set(user.as_dict())  # for the strategies that record who asked (CSRs)
+            check = AUTHORIZER.set(admission_check(self.authorize))  # admission policies' `authorizer`
             try:
                 return await handler(request)
             finally:
+                AUTHORIZER.reset(check)
                 REQUESTER.reset(token)
 
         return auth

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from aiohttp import web
+
 API_PREFIXES = ("api", "apis")
 GROUPLESS_PREFIXES = ("api",)
 SPECIAL_VERBS = ("proxy", "watch")
@@ -33,6 +35,19 @@ class RequestInfo:
     subresource: str = ""
     name: str = ""
     parts: tuple[str, ...] = ()
+
+
+# Where the first filter that works it out leaves a request's RequestInfo for the others (upstream's
+# WithRequestInfo puts it in the request's context once, for every filter after it).
+REQUEST_INFO = web.RequestKey("request_info", RequestInfo)
+
+
+def info_of(request: web.Request) -> RequestInfo:
+    """The request's RequestInfo, worked out once."""
+    info = request.get(REQUEST_INFO)
+    if info is None:
+        info = request[REQUEST_INFO] = request_info(request.method, request.path, request.query)
+    return info
 
 
 def _split_path(path: str) -> list[str]:

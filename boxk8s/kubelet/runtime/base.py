@@ -191,6 +191,11 @@ class ContainerRuntime(Protocol):
         takes time may call `while_starting` with the created, not yet running sandbox, so the
         caller can create containers meanwhile; it need not call it at all."""
     async def remove_sandbox(self, sandbox_id: str) -> None: ...
+    async def inspect_sandbox(self, sandbox_id: str) -> SandboxState | None:
+        """The sandbox as it is now; None when it is gone (removed behind the kubelet's back)."""
+
+    async def ping(self) -> None:
+        """Raise unless the runtime answers (kubelet's runtime status check, `updateRuntimeUp`)."""
 
     async def create_container(self, sandbox: SandboxState, config: ContainerConfig) -> ContainerState:
         """Create (not start) a container joined to the sandbox's network namespace."""

@@ -342,6 +342,17 @@ class DockerRuntime:
             return
         await self.remove_container(sandbox_id)
 
+    async def inspect_sandbox(self, sandbox_id: str) -> SandboxState | None:
+        if sandbox_id.startswith(specs.SOLO_PREFIX):  # no container: it lasts as long as its pod (run_sandbox)
+            return SandboxState(sandbox_id, "", "", sandbox_id.removeprefix(specs.SOLO_PREFIX), "", True)
+        info = await self._inspect(sandbox_id)
+        return specs.sandbox_state(info, self.network) if info is not None else None
+
+    async def ping(self) -> None:
+        with _errors("cannot reach the Docker Engine"):
+            async with self._request("_ping", timeout=aiohttp.ClientTimeout(total=5)):
+                pass
+
     async def list_sandboxes(self) -> list[SandboxState]:
         found = await self._list(specs.list_filters(self.settings, f"{LABEL_CONTAINER_NAME}={SANDBOX_NAME}"))
         sandboxes = [specs.sandbox_state(c, self.network) for c in found]

@@ -128,6 +128,7 @@ class FakeRuntime:
         self._usage_fn = usage
         self._usage: dict[tuple[str, str], Usage] = {}  # (pod uid, container name) → set_usage's
         self.started = False
+        self.down = False  # ping() fails (tests of the kubelet's runtime health)
 
     # ---- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -160,6 +161,13 @@ class FakeRuntime:
 
     async def remove_sandbox(self, sandbox_id: str) -> None:
         self._sandboxes.pop(sandbox_id, None)
+
+    async def inspect_sandbox(self, sandbox_id: str) -> SandboxState | None:
+        return self._sandboxes.get(sandbox_id)
+
+    async def ping(self) -> None:
+        if self.down:
+            raise ConnectionError("the fake runtime is down")
 
     def kill_sandbox(self, sandbox_id: str) -> None:
         """Simulate a sandbox dying (tests)."""

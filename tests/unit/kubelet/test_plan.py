@@ -190,8 +190,12 @@ def test_previous_instance_kept_older_removed() -> None:
 
 def test_dead_sandbox_is_replaced() -> None:
     dead = SandboxState("sb", "default", "web", "uid-1", "", False)
-    assert kinds(plan(pod(), obs(c("app", cid="a1"), sandbox=dead))) == ["KillContainer"]
+    assert kinds(plan(pod(), obs(c("app", cid="a1"), sandbox=dead))) == ["SandboxChanged", "KillContainer"]
     assert plan(pod(), obs(c("app", "exited", code=137, cid="a1", finished=NOW), sandbox=dead)) == [
+        p.SandboxChanged("sb"), p.RemoveSandbox("sb")]
+    # A Never pod's containers are killed and stay dead; a finished pod's sandbox just goes.
+    assert kinds(plan(pod(policy="Never"), obs(c("app", cid="a1"), sandbox=dead))) == ["KillContainer"]
+    assert plan(pod(policy="Never"), obs(c("app", "exited", code=0, cid="a1", finished=NOW), sandbox=dead)) == [
         p.RemoveSandbox("sb")]
     # A finished pod (Never) gets no new sandbox.
     assert plan(pod(policy="Never"), obs(c("app", "exited", code=0, finished=NOW), sandbox=None)) == []
@@ -215,3 +219,31 @@ def test_spec_change_restarts() -> None:
 ])
 def test_is_solo(spec: dict[str, object], solo: bool) -> None:
     assert p.is_solo({"spec": spec}) is solo
+
+
+def reported(name: str, restarts: int, state: dict[str, Any], cid: str = "docker://old") -> dict[str, Any]:
+    return {"name": name, "restartCount": restarts, "state": state, **({"containerID": cid} if cid else {})}
+
+
+def with_status(pod_: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
+    return {**pod_, "status": status}
+
+
+def test_a_container_removed_behind_the_kubelets_back_comes_back_counted() -> None:
+    # `docker rm -f` of a running container: the runtime has no instance, the report had one.
+    gone = with_status(pod(), {"containerStatuses": [reported("app", 2, {"running": {}})]})
+    assert plan(gone, obs()) == [p.StartContainer("app", False, 3)]
+    # The status already said it vanished (restartCount counted, no containerID): not counted twice.
+    said = with_status(pod(), {"containerStatuses": [reported("app", 3, {"waiting": {"reason": "ContainerCreating"}}, "")]})
+    assert plan(said, obs()) == [p.StartContainer("app", False, 3)]
+    # A fresh pod: nothing reported yet.
+    assert plan(with_status(pod(), {"containerStatuses": [reported("app", 0, {"waiting": {}}, "")]}), obs()) == [
+        p.StartContainer("app", False, 0)]
+
+
+@pytest.mark.parametrize(("policy", "code", "started"), [
+    ("Never", 0, False), ("Never", 1, False), ("OnFailure", 0, False), ("OnFailure", 1, True), ("Always", 0, True)])
+def test_an_ended_container_removed_afterwards_restarts_only_per_policy(policy: str, code: int, started: bool) -> None:
+    ended = with_status(pod(policy=policy), {"containerStatuses": [
+        reported("app", 0, {"terminated": {"exitCode": code, "reason": "Error" if code else "Completed"}})]})
+    assert plan(ended, obs()) == ([p.StartContainer("app", False, 1)] if started else [])

@@ -12,6 +12,7 @@ from boxk8s.kubelet.probes import (
     ProbeOutcome,
     Prober,
     ProbeSettings,
+    exec_probe,
     http_get,
     resolve_port,
     run_probe,
@@ -149,3 +150,24 @@ async def test_readiness_flips_and_startup_gate() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert results == [None, True, None, None, None, False]
+
+
+async def test_a_probe_the_runtime_could_not_run_counts_for_nothing() -> None:
+    """prober/worker.go doProbe: a probe error (Docker unreachable) is thrown away, so a container
+    is not restarted because its runtime was away."""
+    class Down(FakeRuntime):
+        async def exec_probe(self, container_id: str, command: list[str], timeout: float) -> tuple[int, bytes]:
+            raise ConnectionError("cannot reach the Docker Engine")
+
+    outcome = await exec_probe(Down(RuntimeSettings()), "x", ["true"])
+    assert (outcome.ok, outcome.errored) == (False, True)
+    outcomes = iter([outcome, outcome, outcome, ProbeOutcome(False, "exit 1")])
+    results: list[tuple[str, bool | None]] = []
+
+    async def attempt() -> ProbeOutcome:
+        return next(outcomes)
+
+    prober = Prober("liveness", {"periodSeconds": 1, "failureThreshold": 1}, attempt, StepClock(),
+                    lambda k, ok, m: results.append((k, ok)))
+    await asyncio.wait_for(prober.run(), 5)
+    assert results == [("liveness", None), ("liveness", False)]  # only the real failure counted

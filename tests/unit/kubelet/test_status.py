@@ -195,3 +195,40 @@ def test_pod_scheduled_added_when_bound_directly() -> None:
     st = status(p, c("app"))
     assert cond(st, "PodScheduled") == {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
                                         "lastTransitionTime": rfc3339(NOW)}
+
+
+def test_a_running_container_removed_from_the_runtime_shows_a_restart_and_an_unknown_end() -> None:
+    """kubelet's convertToAPIContainerStatuses: restartCount + 1 and ContainerStatusUnknown (137)."""
+    p = pod()
+    status(p, c("app"))
+    before = p["status"]["containerStatuses"][0]
+    gone = status(p)["containerStatuses"][0]
+    assert gone["restartCount"] == 1 and gone["state"] == {"waiting": {"reason": "ContainerCreating"}}
+    assert gone["lastState"]["terminated"]["reason"] == "ContainerStatusUnknown"
+    assert gone["lastState"]["terminated"]["exitCode"] == 137
+    assert p["status"]["phase"] == "Running"  # it ran: the pod does not go back to Pending
+    # The new instance (attempt 1, as the plan starts it) keeps that end as its last state.
+    back = status(p, c("app", attempt=1))["containerStatuses"][0]
+    assert back["restartCount"] == 1 and "running" in back["state"]
+    assert back["containerID"] != before["containerID"]
+    assert back["lastState"]["terminated"]["reason"] == "ContainerStatusUnknown"
+    assert status(p, c("app", attempt=1))["containerStatuses"][0]["lastState"] == back["lastState"]
+
+
+def test_a_container_removed_without_a_status_in_between_shows_its_end_on_the_new_instance() -> None:
+    p = pod()
+    status(p, c("app"))
+    back = status(p, c("app", attempt=1))["containerStatuses"][0]
+    assert back["restartCount"] == 1
+    assert back["lastState"] == {"terminated": {"exitCode": 137, "reason": "ContainerStatusUnknown",
+                                                "message": "The container could not be located when the pod "
+                                                           "was terminated"}}
+
+
+def test_a_finished_never_pods_removed_container_keeps_its_reported_end() -> None:
+    p = pod(policy="Never")
+    status(p, c("app", "exited", code=0))
+    assert p["status"]["phase"] == "Succeeded"
+    after = status(p)
+    assert after["phase"] == "Succeeded"
+    assert after["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 0

@@ -209,3 +209,38 @@ async def test_an_unreadable_node_resolv_conf_fails_the_sandbox_as_upstream(tmp_
     assert not runtime.sandbox_configs
     assert ("FailedCreatePodSandBox", f"Failed to create pod sandbox: open {tmp_path / 'nowhere'}: "
                                       "no such file or directory") in events.messages
+
+
+def sleeping_pod() -> dict[str, Any]:
+    pod = crashing_pod()
+    pod["spec"]["containers"] = [{"name": n, "image": "busybox", "command": ["sleep", "3600"]} for n in ("a", "b")]
+    return pod
+
+
+async def test_a_listing_never_takes_a_running_sandbox_for_dead_but_a_removed_one_is_replaced(tmp_path: Path) -> None:
+    pod = sleeping_pod()
+    client = StubClient(pod)
+    runtime = FakeRuntime(RuntimeSettings(cluster="test", node="node-1", state_dir=tmp_path))
+    events = EventLog()
+    worker = PodWorker(worker_context(client, runtime, tmp_path, events), UID, pod)
+    await worker.sync()
+    sandbox = worker.sandbox
+    assert sandbox is not None and sandbox.running
+    running = {c.id for c in worker.containers.values() if c.status == "running"}
+    # A listing taken while the sandbox was starting: not believed, checked, and it runs.
+    worker.absorb([replace(sandbox, running=False)], [])
+    assert worker.sandbox == sandbox and worker.sandbox_in_doubt
+    worker.set_pod(client.pod)
+    await worker.sync()
+    assert worker.sandbox == sandbox and not worker.sandbox_in_doubt
+    assert {c.id for c in worker.containers.values() if c.status == "running"} == running
+    assert ("Normal", "SandboxChanged", "") not in events.events
+    # Removed behind the kubelet's back, it is replaced: announced once, containers made again.
+    await runtime.remove_sandbox(sandbox.id)
+    worker.runtime_event()
+    worker.set_pod(client.pod)
+    await worker.sync()
+    assert worker.sandbox is not None and worker.sandbox.id != sandbox.id and worker.sandbox.running
+    assert events.events.count(("Normal", "SandboxChanged", "")) == 1
+    now = {c.name: c.attempt for c in worker.containers.values() if c.status == "running"}
+    assert now == {"a": 1, "b": 1}

@@ -166,7 +166,8 @@ async def _watch_scenario(
 async def test_slow_watcher_is_closed_and_writers_keep_going(tmp_path: Path) -> None:
     store = await Store.open_standalone(StoreSettings(path=tmp_path / "db", watch_queue_size=10))
     try:
-        slow = store.watch("/")
+        called: list[int] = []
+        slow = store.watch("/", on_overflow=lambda: called.append(store.current_revision))
         healthy = store.watch("/")
         received: list[int] = []
 
@@ -180,6 +181,7 @@ async def test_slow_watcher_is_closed_and_writers_keep_going(tmp_path: Path) -> 
         for i in range(100):  # each create waits for its commit; the slow watcher never reads
             await store.create(f"/k/{i}", pod(str(i)))
         assert slow.closed and slow.overflowed
+        assert len(called) == 1  # told once, at once
         async with asyncio.timeout(DEADLINE):
             assert [e async for e in slow] == []
             await consumer
