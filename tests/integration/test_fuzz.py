@@ -41,6 +41,7 @@ SEED = os.environ.get("BOXK8S_FUZZ_SEED", "20261203")
 DEADLINE = 10.0  # a request without an answer by then has hung
 POOL = 200  # requests drawn by Hypothesis; the rest recombine them
 NODE = "node-1"
+WEBHOOK_KINDS = {"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
 
 
 @dataclass
@@ -58,7 +59,7 @@ class Api:
 
     async def ok(self, method: str, path: str, body: Any = None) -> Any:
         code, got = await self.request(method, path, body)
-        assert 200 <= code < 300, (method, path, code, got)
+        assert 200 <= code < 300, (method, path, code, got.get("message") if isinstance(got, dict) else got)
         return got
 
 
@@ -231,8 +232,11 @@ async def running_pod(api: Api, namespace: str, name: str) -> None:
 
 
 def upstream_500(r: Request, status: int, raw: bytes) -> bool:
-    """The one 500 the apiserver gives on purpose: impersonating groups, extras or a uid without a user
-    (impersonation.go: responsewriters.InternalError of buildImpersonationRequests' error)."""
+    """The 500s the apiserver gives on purpose: a webhook that cannot be called (failurePolicy Fail),
+    and impersonating groups, extras or a uid without a user (impersonation.go:
+    responsewriters.InternalError of buildImpersonationRequests' error)."""
+    if status == 500 and b"failed calling webhook" in raw:
+        return True
     headers = {k.lower(): v for k, v in r.headers}
     asks = any(k.startswith("impersonate-") and k != "impersonate-user" for k in headers)
     return status == 500 and asks and not headers.get("impersonate-user") and (
@@ -240,7 +244,9 @@ def upstream_500(r: Request, status: int, raw: bytes) -> bool:
 
 
 async def fuzz(api: Api, count: int, seed: int) -> tuple[int, list[str]]:
-    resources = await served_resources(api)
+    # Admission webhooks call out (a fuzzed one would send every later write to nowhere, which the
+    # apiserver answers with a 500 of its own): left out of the fuzz.
+    resources = [r for r in await served_resources(api) if r.kind not in WEBHOOK_KINDS]
     protected = Protected(api, resources)
     await protected.seed()
     assert len(protected.objects) > 40, sorted(protected.objects)  # one of (nearly) every kind
