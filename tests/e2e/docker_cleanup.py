@@ -51,7 +51,9 @@ def used_subnets() -> list[ipaddress.IPv4Network]:
     if not ids:
         return []
     subnets = []
-    for network in json.loads(_docker("network", "inspect", *ids)):
+    # Another run may remove a network between the listing and the inspect: inspect what is left.
+    listed = _docker("network", "inspect", *ids, check=False)
+    for network in json.loads(listed or "[]"):
         for config in (network.get("IPAM") or {}).get("Config") or []:
             try:
                 net = ipaddress.ip_network(config.get("Subnet", ""), strict=False)
