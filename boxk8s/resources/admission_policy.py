@@ -38,6 +38,7 @@ from boxk8s.resources.admission_policy_plan import (
     plan_invocations,
     validate,
 )
+from boxk8s.resources.admission_reads import CachedReads
 from boxk8s.resources.admission_webhook import request_of
 from boxk8s.resources.admission_webhook_match import Request, exempt
 from boxk8s.resources.registry import ResourceType
@@ -61,46 +62,6 @@ ERRORS_BY_REASON: dict[str, type[errors.ApiError]] = {
 
 class ParamError(Exception):
     """A binding's params cannot be collected: a configuration error (CollectParams' errors)."""
-
-
-class CachedReads:
-    """Objects decoded once per version. A list is re-read when an object under its prefix was
-    added, changed or deleted; one object when its head moved (Store.head_revision is a dict look-up)."""
-
-    def __init__(self) -> None:
-        self._lists: dict[str, tuple[dict[str, int], list[Obj]]] = {}
-        self._objects: dict[str, tuple[int, Obj]] = {}
-
-    async def list(self, api: ResourceAccess, rt: ResourceType, namespace: str | None) -> list[Obj]:
-        prefix = rt.key_prefix(namespace)
-        cached = self._lists.get(prefix)
-        if cached is not None and await api.store.count(prefix) == len(cached[0]) and all(
-                api.store.head_revision(key) == revision for key, revision in cached[0].items()):
-            return cached[1]
-        items, _ = await api.list(rt, namespace)
-        revisions = {rt.key(i["metadata"].get("namespace"), i["metadata"]["name"]): int(i["metadata"]["resourceVersion"])
-                     for i in items}
-        if len(self._lists) > 256:
-            self._lists.clear()
-        self._lists[prefix] = (revisions, items)
-        return items
-
-    async def get(self, api: ResourceAccess, rt: ResourceType, namespace: str | None, name: str) -> Obj | None:
-        key = rt.key(namespace, name)
-        revision = api.store.head_revision(key)
-        if revision is None:
-            return None
-        cached = self._objects.get(key)
-        if cached is not None and cached[0] == revision:
-            return cached[1]
-        try:
-            obj = await api.get(rt, namespace, name)
-        except errors.NotFound:
-            return None
-        if len(self._objects) > 4096:
-            self._objects.clear()
-        self._objects[key] = (int(obj["metadata"]["resourceVersion"]), obj)
-        return obj
 
 
 def equivalents(api: ResourceAccess, rt: ResourceType) -> list[Equivalent]:

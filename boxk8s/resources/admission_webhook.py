@@ -24,6 +24,7 @@ from boxk8s import errors
 from boxk8s.resources import conversion, custom, defaults, patch, registry, requester
 from boxk8s.resources.admission import WriteOptions, decode
 from boxk8s.resources.admission_plugins import Attributes, ResourceAccess
+from boxk8s.resources.admission_reads import CachedReads
 from boxk8s.resources.admission_webhook_call import CallFailed, Poster, resolve
 from boxk8s.resources.admission_webhook_cel import ConditionError, conditions_match
 from boxk8s.resources.admission_webhook_match import (
@@ -70,6 +71,7 @@ class Webhooks:
     def __init__(self) -> None:
         # mutating? -> ((name, resourceVersion) of each configuration, their webhooks)
         self._hooks: dict[bool, tuple[tuple[tuple[str, str], ...], list[Hook]]] = {}
+        self.reads = CachedReads()  # the configurations, read again only when one changed
         self.poster = Poster()
 
     async def aclose(self) -> None:
@@ -82,7 +84,7 @@ class Webhooks:
         """The webhooks of the stored configurations, compiled again only when one changed."""
         rt = MUTATING if mutating else VALIDATING
         assert rt is not None
-        items, _ = await api.list(rt, None)
+        items = await self.reads.list(api, rt, None)
         key = tuple((str(i["metadata"].get("name")), str(i["metadata"].get("resourceVersion"))) for i in items)
         cached = self._hooks.get(mutating)
         if cached is None or cached[0] != key:
