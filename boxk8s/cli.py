@@ -457,7 +457,7 @@ def kubeconfig_cmd(state_dir: Path) -> None:
 @main.command()
 def version() -> None:
     """Print the boxk8s version and the Kubernetes version it speaks."""
-    from boxk8s.api.discovery import SERVER_VERSION
+    from boxk8s.api.version import SERVER_VERSION
 
     click.echo(f"boxk8s 0.1.0 (Kubernetes {SERVER_VERSION['gitVersion']})")
 

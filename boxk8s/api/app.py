@@ -20,6 +20,7 @@ from boxk8s.api.request import MAX_BODY, TOO_LARGE
 from boxk8s.api.respond import json_response, raw_json_response
 from boxk8s.api.telemetry import Telemetry
 from boxk8s.api.upgrades import close_declined_upgrades
+from boxk8s.api.version import SERVER_VERSION
 from boxk8s.client.metrics import GROUP as METRICS_GROUP
 from boxk8s.client.metrics import MetricsSource
 from boxk8s.client.podstreams import PodStreams
@@ -119,7 +120,7 @@ def build_app(resources: Resources, settings: ApiSettings, streams: PodStreams |
     server_address = f"{settings.host}:{settings.port}"
 
     async def version(_: web.Request) -> web.Response:
-        return raw_json_response(discovery.SERVER_VERSION, indent=True)
+        return raw_json_response(SERVER_VERSION, indent=True)
 
     kinds = resources.kinds  # what this cluster serves, custom resources included
 

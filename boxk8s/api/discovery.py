@@ -15,18 +15,6 @@ from boxk8s.resources.registry import ResourceType
 
 _BUILTIN = Kinds()  # the built-in kinds alone, for callers that name no cluster
 
-SERVER_VERSION = {
-    "major": "1",
-    "minor": "32",
-    "gitVersion": "v1.32.0+boxk8s",
-    "gitCommit": "0000000000000000000000000000000000000000",
-    "gitTreeState": "clean",
-    "buildDate": "2026-11-25T00:00:00Z",
-    "goVersion": "go1.23.0",
-    "compiler": "gc",
-    "platform": "linux/amd64",
-}
-
 # Subresources that are not the object itself: (kind, group, version, verbs).
 _SUBRESOURCE_KINDS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "scale": ("Scale", "autoscaling", "v1", ("get", "patch", "update")),
