@@ -162,7 +162,10 @@ async def test_applies_at_start_then_follows_saves(tmp_path: Path) -> None:
         write(app, configmap(value="bonjour"), deployment(replicas=2))
         await eventually(lambda: _replicas(client, "web", 2))
         assert (await get(client, Kind.CONFIGMAP, "settings"))["metadata"]["resourceVersion"] == cm_rv
-        assert any(f"{app}: applied 1, pruned 0" in r.lines() for r in reports)
+
+        async def said_applied_one() -> bool:  # the pass reports once it wrote its parent too
+            return any(f"{app}: applied 1, pruned 0" in r.lines() for r in reports)
+        await eventually(said_applied_one)
 
 
 async def _replicas(client: Client, name: str, n: int) -> bool:
