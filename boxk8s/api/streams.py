@@ -543,6 +543,9 @@ async def _portforward_channels(request: web.Request, streams: PodStreams, pod: 
     await ws.prepare(request)
     name = pod["metadata"]["name"]
     writers: dict[int, asyncio.StreamWriter] = {}
+    # Bytes the client sends once it has the port headers but before the pod's port is connected:
+    # the kubelet's channels are pipes that hold them (wsstream), so they are kept, not dropped.
+    early: dict[int, list[bytes]] = {i: [] for i in range(len(ports))}
 
     async def relay(i: int, port: int) -> None:
         data, error = bytes([2 * i]), bytes([2 * i + 1])
@@ -550,10 +553,13 @@ async def _portforward_channels(request: web.Request, streams: PodStreams, pod: 
         await ws.send_bytes(data + header)
         await ws.send_bytes(error + header)
         try:
-            reader, writers[i] = await streams.port_forward(pod, port)
+            reader, writer = await streams.port_forward(pod, port)
         except (OSError, errors.ApiError) as e:
             await ws.send_bytes(error + f"error forwarding port {port} to pod {name}: {e}".encode())
             return
+        for piece in early.pop(i, []):
+            writer.write(piece)
+        writers[i] = writer
         while chunk := await reader.read(32 * 1024):
             await ws.send_bytes(data + chunk)
 
@@ -562,9 +568,13 @@ async def _portforward_channels(request: web.Request, streams: PodStreams, pod: 
             if msg.type != WSMsgType.BINARY or not msg.data:
                 continue
             channel, payload = msg.data[0], msg.data[1:]
-            writer = writers.get(channel // 2) if channel % 2 == 0 else None
-            if writer is not None and payload:
+            if channel % 2 or not payload:
+                continue  # error channels carry nothing from the client
+            writer = writers.get(channel // 2)
+            if writer is not None:
                 writer.write(payload)
+            elif channel // 2 in early:
+                early[channel // 2].append(payload)
 
     async def all_relays() -> None:
         # As the kubelet's websocket handler: once every port's copy has ended, the connection ends.

@@ -118,3 +118,44 @@ async def test_a_session_relays_each_request_to_the_pods_port_and_reports_failur
         await client.until(lambda: True)
         client.to_server.put_nowait(None)  # the WebSocket closes: the session ends
     server.close()
+
+
+async def test_the_channel_protocol_keeps_bytes_sent_before_the_pod_is_connected() -> None:
+    # The Python client sends as soon as it has the port headers; the pod's port may not be connected
+    # yet (the kubelet's channels are pipes that hold such bytes). They must reach the pod, not vanish.
+    from aiohttp import WSMsgType, web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from boxk8s.api.streams import _portforward_channels
+
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(await reader.readexactly(5))
+        await writer.drain()
+        writer.close()
+
+    pod_port = await asyncio.start_server(echo, "127.0.0.1", 0)
+    address = pod_port.sockets[0].getsockname()
+    may_connect = asyncio.Event()
+
+    class Streams:
+        async def port_forward(self, pod: dict[str, object], port: int) -> tuple[asyncio.StreamReader,
+                                                                                asyncio.StreamWriter]:
+            await may_connect.wait()
+            return await asyncio.open_connection(*address)
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await _portforward_channels(request, Streams(), {"metadata": {"name": "p"}})  # type: ignore[arg-type]
+
+    app = web.Application()
+    app.router.add_get("/portforward", handler)
+    async with TestClient(TestServer(app)) as client, pod_port:
+        ws = await client.ws_connect("/portforward?ports=8080", protocols=("v4.channel.k8s.io",))
+        headers = [await ws.receive_bytes(), await ws.receive_bytes()]
+        assert headers == [b"\x00" + (8080).to_bytes(2, "little"), b"\x01" + (8080).to_bytes(2, "little")]
+        await ws.send_bytes(b"\x00hello")  # before the pod is connected
+        may_connect.set()
+        answer = b""
+        while (msg := await asyncio.wait_for(ws.receive(), 10)).type == WSMsgType.BINARY:
+            assert msg.data[0] == 0, msg.data
+            answer += msg.data[1:]
+        assert answer == b"hello"
