@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +11,7 @@ import yaml
 from aiohttp import web
 from multidict import MultiMapping
 
-from boxk8s import errors
+from boxk8s import errors, jsontext
 from boxk8s.api import protobuf
 from boxk8s.resources import registry
 from boxk8s.resources.admission import WriteOptions
@@ -127,8 +127,10 @@ async def read_body(request: web.Request, *, any_json: bool = False, yaml_ok: bo
             body = protobuf.decode_k8s_protobuf(raw)
         elif ctype in ("application/yaml", "application/apply-patch+yaml") and yaml_ok:
             body = yaml.safe_load(raw)
+            if YAML_NOT_FINITE.search(raw) and _not_finite(body):
+                raise ValueError("json: unsupported value: .inf or .nan (JSON cannot carry it)")
         else:
-            body = json.loads(raw)
+            body = jsontext.loads(raw, strict=True)
     except (ValueError, yaml.YAMLError) as e:
         raise errors.BadRequest(f"the body of the request could not be decoded: {_short(e)}") from e
     if SURROGATE_ESCAPE.search(raw):
@@ -184,6 +186,21 @@ def without_lone_surrogates(value: Any) -> Any:
     if isinstance(value, dict):
         return {without_lone_surrogates(k): without_lone_surrogates(v) for k, v in value.items()}
     return value
+
+
+# YAML's non-finite floats (.inf, -.Inf, .NaN, ...): sigs.k8s.io/yaml turns YAML into JSON, which
+# cannot carry them, so the apiserver refuses such a body.
+YAML_NOT_FINITE = re.compile(rb"\.(?:inf|nan)", re.IGNORECASE)
+
+
+def _not_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, list):
+        return any(_not_finite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_not_finite(v) for v in value.values())
+    return False
 
 
 def _short(e: Exception) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from boxk8s import errors
+from boxk8s import errors, jsontext
 from boxk8s.api.request import LONE_SURROGATE, Accept
 from boxk8s.api.warning_headers import plan_warning_headers
 from boxk8s.resources import tables
@@ -17,11 +17,10 @@ TABLE_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 
 
 def dumps(obj: Any) -> bytes:
-    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
     try:
-        return text.encode()
+        return jsontext.dumps_bytes(obj)
     except UnicodeEncodeError:  # a lone surrogate from a path or query: written as U+FFFD, as Go writes it
-        return LONE_SURROGATE.sub("\ufffd", text).encode()
+        return LONE_SURROGATE.sub("\ufffd", json.dumps(obj, separators=(",", ":"), ensure_ascii=False)).encode()
 
 
 def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None,

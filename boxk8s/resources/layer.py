@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from boxk8s import errors
+from boxk8s import errors, jsontext
 from boxk8s.resources import allocate, conversion, custom, defaults, meta, patch, registry, status
 from boxk8s.resources.admission import WriteOptions, decode, validate_object, validate_update
 from boxk8s.resources.admission_plugins import CREATE, DELETE, UPDATE, Admission, Attributes
@@ -692,7 +692,7 @@ async def _rendered_events(
 
 
 def _encode(obj: dict[str, Any]) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+    return jsontext.dumps_bytes(obj)
 
 
 async def _converted_events(rt: ResourceType, events: AsyncIterator[tuple[str, dict[str, Any]]]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from boxk8s import jsontext
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,6 @@ class Head:
     unreadable: str | None = field(default=None, compare=False)
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 def encode(value: dict[str, Any]) -> str:
@@ -85,28 +85,29 @@ def encode_located(value: dict[str, Any]) -> tuple[str, int]:
     """`encode`'s text, and the index in it of the closing brace of the top-level metadata
     (-1 if there is none): where `render` inserts the resourceVersion without parsing the text.
 
-    The text is json.dumps' own: the object is encoded with a placeholder for its metadata (a
-    string no client can know), which is then replaced by the metadata's own encoding."""
+    The text is jsontext.dumps' own: the object is encoded with a placeholder for its metadata
+    (a string no client can know), which is then replaced by the metadata's own encoding. Rows
+    written before jsontext are the standard library's ASCII text: both decode alike."""
     metadata = value.get("metadata")
     if isinstance(metadata, dict) and "resourceVersion" in metadata:
         metadata = {k: v for k, v in metadata.items() if k != "resourceVersion"}
     if not isinstance(metadata, dict):
-        return _ENCODER.encode(value), -1
-    text = _ENCODER.encode({**value, "metadata": _PLACEHOLDER})
+        return jsontext.dumps(value), -1
+    text = jsontext.dumps({**value, "metadata": _PLACEHOLDER})
     at = text.find(_PLACEHOLDER_JSON)
     if text.find(_PLACEHOLDER_JSON, at + 1) >= 0:  # the value holds the placeholder: not by chance
-        return _ENCODER.encode({**value, "metadata": metadata}), -1
-    md = _ENCODER.encode(metadata)
+        return jsontext.dumps({**value, "metadata": metadata}), -1
+    md = jsontext.dumps(metadata)
     return text[:at] + md + text[at + len(_PLACEHOLDER_JSON):], at + len(md) - 1
 
 
 _PLACEHOLDER = "\x00metadata-" + os.urandom(16).hex()
-_PLACEHOLDER_JSON = _ENCODER.encode(_PLACEHOLDER)
+_PLACEHOLDER_JSON = jsontext.dumps(_PLACEHOLDER)
 
 
 def decode(data: str, revision: int) -> dict[str, Any]:
     """A fresh dict from stored JSON, stamped with the revision of the row it came from."""
-    value: dict[str, Any] = json.loads(data)
+    value: dict[str, Any] = jsontext.loads(data)
     metadata = value.get("metadata")
     if not isinstance(metadata, dict):
         metadata = value["metadata"] = {}
@@ -118,13 +119,13 @@ def render(data: str, revision: int, metadata_end: int = -1) -> bytes:
     """An object as API responses carry it: compact UTF-8 JSON, resourceVersion stamped.
 
     With `metadata_end` (from `encode_located`) the resourceVersion is spliced into the stored
-    text, which then is already that JSON, unless it escapes characters (stored text is ASCII;
-    the API writes UTF-8): decoding and encoding again gives the same bytes."""
+    text, which then is already that JSON, unless it escapes characters (rows stored before
+    jsontext are ASCII; the API writes UTF-8): decoding and encoding again gives the same bytes."""
     if metadata_end > 0 and "\\u" not in data:
         stamp = f'"resourceVersion":"{revision}"' if data[metadata_end - 1] == "{" else \
             f',"resourceVersion":"{revision}"'
         return (data[:metadata_end] + stamp + data[metadata_end:]).encode()
-    return json.dumps(decode(data, revision), separators=(",", ":"), ensure_ascii=False).encode()
+    return jsontext.dumps_bytes(decode(data, revision))
 
 
 def prefix_end(prefix: str) -> str | None:

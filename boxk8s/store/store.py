@@ -29,13 +29,13 @@ log = logging.getLogger(__name__)
 BACKLOG_PAGE = 500
 READERS = 2
 # etcd's default --max-request-bytes (embed.DefaultMaxRequestBytes, 1.5 MiB): the largest put it
-# takes. Here it bounds the key and the stored JSON text (ASCII: characters are bytes).
+# takes. Here it bounds the key and the stored JSON text, in UTF-8 bytes.
 MAX_REQUEST_BYTES = 1536 * 1024
 
 
 def _encode_checked(key: str, value: dict[str, Any]) -> tuple[str, int]:
     data, metadata_end = encode_located(value)
-    size = len(key) + len(data)
+    size = len(key) + (len(data) if data.isascii() else len(data.encode()))
     if size > MAX_REQUEST_BYTES:
         raise RequestTooLarge(size, MAX_REQUEST_BYTES)
     return data, metadata_end

@@ -271,6 +271,31 @@ async def test_malformed_json_body(seeded: Seeded, raw: bytes, kind_name: str, h
                              params={"fieldManager": "x"}, code=400, reason="BadRequest")
 
 
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+@pytest.mark.parametrize("how", ["POST", "merge"])
+async def test_numbers_json_cannot_carry_are_refused(seeded: Seeded, number: str, how: str) -> None:
+    """Python's json module takes NaN and Infinity; Go's encoding/json does not, and neither may we:
+    taken, they would be stored as null (or served as text no client parses)."""
+    kind = KINDS["configmap"]
+    if how == "POST":
+        raw = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"nan","annotations":{"n":"1"}},"x":%s}'
+        body = await expect_failure(seeded, "POST", kind.collection, data=(raw % number).encode(),
+                                    content_type="application/json", code=400, reason="BadRequest")
+    else:
+        body = await expect_failure(seeded, "PATCH", one_path(kind), data=f'{{"x":{number}}}'.encode(),
+                                    content_type="application/merge-patch+json", code=400, reason="BadRequest")
+    assert body["message"].startswith("the body of the request could not be decoded")
+
+
+@pytest.mark.parametrize("number", [".nan", ".inf", "-.Inf"])
+async def test_yaml_numbers_json_cannot_carry_are_refused(seeded: Seeded, number: str) -> None:
+    text = f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: nan\n  x: [{number}]\n"
+    body = await expect_failure(seeded, "POST", KINDS["configmap"].collection, data=text.encode(),
+                                content_type="application/yaml", code=400, reason="BadRequest")
+    assert body["message"].startswith("the body of the request could not be decoded")
+
+
 @PROPERTY
 @given(text=malformed_yaml, kind_name=st.sampled_from(KIND_NAMES), method=st.sampled_from(["POST", "PUT"]))
 async def test_malformed_yaml_body(seeded: Seeded, text: str, kind_name: str, method: str) -> None:
