@@ -24,7 +24,6 @@ their owners absent once the CRD and its objects are gone.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
 from collections.abc import Callable
@@ -36,7 +35,6 @@ from boxk8s.client import Client
 from boxk8s.client.factory import InformerFactory
 from boxk8s.client.informer import Informer
 from boxk8s.controllers.base import Controller
-from boxk8s.controllers.custom_kinds import CustomKindInformers
 from boxk8s.events import EventRecorder
 from boxk8s.resources import registry
 from boxk8s.resources.registry import ResourceType
@@ -138,12 +136,7 @@ class GarbageCollector(Controller):
             factory.informer(rt).add_handler(self._handler(rt))
         self.builtin = frozenset(self.types)
         self.kinds = client.resources.kinds
-        self.custom = CustomKindInformers(client, self._watching, self._unwatched)
-
-    async def run(self) -> None:
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self.custom.run(), name=f"{self.name}-custom-kinds")
-            await super().run()
+        self.custom = factory.custom_kinds().subscribe(self._watching, self._unwatched)
 
     def _watching(self, key: str, rt: ResourceType, informer: Informer) -> None:
         informer.add_handler(self._handler(rt))

@@ -15,7 +15,6 @@ write (microseconds here) records a usage without it, until the next sync.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -25,7 +24,6 @@ from boxk8s import errors
 from boxk8s.client import Client, InformerFactory, Kind
 from boxk8s.client.informer import Informer
 from boxk8s.controllers.base import Controller, split_key
-from boxk8s.controllers.custom_kinds import CustomKindInformers
 from boxk8s.events import EventRecorder
 from boxk8s.resources import registry
 from boxk8s.resources.podresources import resource_list
@@ -73,12 +71,7 @@ class ResourceQuotaController(Controller):
                 self.types[(rt.group, rt.plural)] = rt
                 factory.informer(rt).add_handler(self._replenisher(evaluator))
         # The namespaced kinds CRDs serve are counted too (count/<plural>.<group>).
-        self.custom = CustomKindInformers(client, self._watching, accept=lambda rt: rt.namespaced)
-
-    async def run(self) -> None:
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self.custom.run(), name=f"{self.name}-custom-kinds")
-            await super().run()
+        self.custom = factory.custom_kinds().subscribe(self._watching, accept=lambda rt: rt.namespaced)
 
     def _watching(self, key: str, rt: ResourceType, informer: Informer) -> None:
         evaluator = evaluator_for(rt.group, rt.plural)

@@ -43,6 +43,10 @@ def list_keys(meta: FieldMeta) -> tuple[str, tuple[str, ...]]:
 
 def item_element(item: dict[str, Any], keys: tuple[str, ...]) -> str:
     # A key field left out of the item (a defaulted `protocol`) is left out of the identity too.
+    if len(keys) == 1:  # the usual one key (`name`): json.dumps' own text, without its set-up
+        value = item.get(keys[0])
+        if type(value) is str:
+            return f'k:{{{_encode_string(keys[0])}:{_encode_string(value)}}}'
     return "k:" + json.dumps({k: item[k] for k in keys if k in item}, sort_keys=True, separators=(",", ":"))
 
 
@@ -107,15 +111,19 @@ def _tree_of_map(obj: dict[str, Any], schema: Schema) -> dict[str, Any]:
         value = obj[key]
         if value is None:
             continue
-        # Only maps and lists need their schema; any scalar is a leaf.
-        if value and isinstance(value, dict | list):
+        # Only maps and lists need their schema; any scalar is a leaf (tested by exact type first:
+        # most fields are strings, numbers or booleans).
+        if type(value) not in _SCALARS and value and isinstance(value, dict | list):
             sub = _tree_of(value, field_meta(schema, key))
             if not sub and isinstance(value, dict):
                 continue  # a map of nulls only: no field of it is set (field_set has none either)
-            out[f"f:{key}"] = sub
+            out["f:" + key] = sub
         else:
-            out[f"f:{key}"] = {}
+            out["f:" + key] = {}
     return out
+
+
+_SCALARS = frozenset({str, int, bool, float})
 
 
 def _tree_of(value: Any, meta: FieldMeta) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from boxk8s.client.custom_kinds import plan_custom_kinds
 from boxk8s.controllers.crd import CRDController
-from boxk8s.controllers.custom_kinds import plan_custom_kinds
 from boxk8s.controllers.garbagecollector import GarbageCollector
 from boxk8s.controllers.namespace import NamespaceController
 from boxk8s.resources import registry
