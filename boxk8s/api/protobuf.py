@@ -30,7 +30,6 @@ from __future__ import annotations
 import base64
 import functools
 import gzip
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -39,6 +38,8 @@ from typing import Any
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError, Message
+
+from boxk8s import jsontext
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 MAGIC = b"k8s\x00"
@@ -314,7 +315,7 @@ def _raw_json(raw: bytes) -> Any:
     if raw.startswith(MAGIC):  # an embedded object may itself be protobuf
         return decode_k8s_protobuf(raw)
     try:
-        return json.loads(raw)
+        return jsontext.loads(raw, strict=True)  # as a JSON body: NaN and Infinity are not JSON
     except ValueError as e:
         raise ValueError(f"embedded object is not JSON: {e}") from e
 

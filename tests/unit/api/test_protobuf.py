@@ -232,6 +232,14 @@ def test_raw_extension_and_fields_v1_hold_json() -> None:
     }
 
 
+def test_embedded_json_that_json_cannot_carry_is_refused() -> None:
+    rev = new("k8s.io.api.apps.v1.ControllerRevision")
+    rev.metadata.name = "r"
+    rev.data.raw = b'{"spec":{"ratio":NaN}}'
+    with pytest.raises(ValueError, match="embedded object is not JSON"):
+        decode_k8s_protobuf(envelope("apps/v1", "ControllerRevision", rev))
+
+
 @pytest.mark.parametrize(
     ("ns", "text"),
     [
